@@ -1,0 +1,112 @@
+# scriptbox — build, test and install. `make help` lists the targets.
+CC       ?= gcc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+VERSION  := 0.1.0
+
+PKGS     := libseccomp libcap libarchive libcjson libcurl openssl
+OPTFLAGS ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+HARDEN   := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(HARDEN) -DSCRIPTBOX_VERSION='"$(VERSION)"' \
+            -Isandbox -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+SBX_SRC  := $(wildcard sandbox/*.c)
+APP_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+SBX_OBJ  := $(SBX_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+LIBSBX   := $(BUILD)/libsbx.a
+LIBAPP   := $(BUILD)/libscriptbox.a
+BIN      := $(BUILD)/scriptbox
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+ESC_SRC   := $(wildcard tests/escape/test_*.c)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+TEST_BINS := $(UNIT_SRC:%.c=$(BUILD)/%) $(INTEG_SRC:%.c=$(BUILD)/%) $(ESC_SRC:%.c=$(BUILD)/%)
+# Programs the tests run inside the sandbox are linked statically: they must not depend on
+# anything but the kernel. One per file in tests/helpers/.
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRC:%.c=$(BUILD)/%)
+
+.PHONY: all deps test check check-asan bench clean install demo realworld help lint
+all: $(BIN)
+
+help:
+	@echo "make deps       install missing Debian packages (apt-get; needs root)"
+	@echo "make            build $(BIN)"
+	@echo "make demo       deps + build + analyze the bundled sample package"
+	@echo "make test       deps + build + the whole suite (unit, integration, escape; root and rootless)"
+	@echo "make check-asan the whole suite under ASan/UBSan"
+	@echo "make lint       cppcheck over src/ sandbox/ tests/"
+	@echo "make bench      speed and memory ratios (bench/)"
+	@echo "make install    install to $(PREFIX)"
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBSBX): $(SBX_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(LIBAPP): $(APP_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(LIBAPP) $(LIBSBX)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(SUPPORT_SRC) $(LIBAPP) $(LIBSBX)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/support $(LDFLAGS) -o $@ $< $(SUPPORT_SRC) $(LIBAPP) $(LIBSBX) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -static -o $@ $<
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+tests-build: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(TOOL_BINS)
+
+test check: deps
+	@$(MAKE) --no-print-directory tests-build
+	@BUILD=$(BUILD) sh tests/run.sh
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc \
+	  OPTFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(BIN)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Isandbox -Isrc src sandbox tests
+
+bench: all
+	@for b in bench/*; do [ -x "$$b" ] && "$$b" $(BIN); done; true
+
+realworld: all
+	@sh tests/realworld/run.sh $(BIN)
+
+install: all
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scriptbox
+	install -d $(DESTDIR)$(PREFIX)/share/scriptbox/rules
+	cp -R rules/. $(DESTDIR)$(PREFIX)/share/scriptbox/rules/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

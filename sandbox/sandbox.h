@@ -1,0 +1,190 @@
+/*
+ * sandbox.h — libsbx, scriptbox's sandbox: run untrusted commands in a throwaway Linux sandbox
+ * and observe what they do. It knows nothing about npm.
+ *
+ * Contract
+ *  - sbx_open() builds the sandbox once: user/mount/pid/net/ipc/uts/cgroup namespaces, a fresh
+ *    read-only root, size-capped writable tmpfs areas seeded from host folders, a payload identity
+ *    with no capabilities, no_new_privs, a seccomp filter and its notify listener.
+ *  - sbx_exec() runs one command at a time inside it and returns its status and bounded output.
+ *    Processes a command leaves behind keep running (and are observed) until sbx_close().
+ *  - sbx_close() gives leftover processes a grace period, then kills every process of the sandbox
+ *    and frees everything. Mounts only ever exist inside the sandbox's own mount namespace, so
+ *    nothing is left on the host; if the caller dies (even by SIGKILL) the sandbox dies with it.
+ *  - Every fallible function returns 0 on success or -1 and fills *err (cause, errno, and a
+ *    one-line message that names the fix where there is one). Nothing is printed.
+ *  - Events are delivered synchronously through cfg->on_event from inside sbx_exec()/sbx_close(),
+ *    on the caller's thread. Strings in an event are only valid during the callback.
+ *  - Not thread-safe per handle; separate handles are independent.
+ */
+#ifndef SCRIPTBOX_SANDBOX_H
+#define SCRIPTBOX_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    SBX_E_NONE = 0,
+    SBX_E_USAGE,    /* the configuration is invalid */
+    SBX_E_USERNS,   /* user namespaces are blocked here; msg says by what and how to fix it */
+    SBX_E_SETUP,    /* building the sandbox failed (mounts, seccomp, limits) */
+    SBX_E_EXEC,     /* the command could not be started */
+    SBX_E_INTERNAL, /* anything else: a bug or a resource shortage */
+} sbx_errkind;
+
+typedef struct {
+    sbx_errkind kind;
+    int sys_errno;  /* errno of the failing call, 0 if none */
+    char msg[512];  /* one line, no trailing newline */
+} sbx_error;
+
+/* ---- Layout: what the sandbox's filesystem holds ------------------------------------------ */
+
+enum { SBX_BIND_OPTIONAL = 1 };  /* skip silently when the host path is missing */
+
+/* A read-only, nosuid, nodev bind of a host path (file or folder). */
+struct sbx_bind {
+    const char *host_path;
+    const char *sandbox_path;
+    unsigned flags;
+};
+
+/* A writable, size-capped tmpfs at sandbox_path, owned by the payload user, optionally seeded
+ * with a copy of the host folder `seed` (copied without following symlinks; special files and
+ * setuid/setgid bits are dropped). Writes never reach the host. */
+struct sbx_tmpfs {
+    const char *sandbox_path;
+    const char *seed;        /* may be NULL */
+    size_t max_bytes;        /* 0 = library default */
+    size_t max_inodes;       /* 0 = library default */
+};
+
+/* A small file the library writes into the read-only root, e.g. /etc/passwd. */
+struct sbx_file {
+    const char *sandbox_path;
+    const char *data;
+    size_t len;
+    unsigned mode;
+};
+
+struct sbx_limits {
+    unsigned long cpu_seconds;          /* RLIMIT_CPU per process */
+    unsigned long long address_space;   /* RLIMIT_AS per process, bytes */
+    unsigned long nproc;                /* RLIMIT_NPROC */
+    unsigned long long file_size;       /* RLIMIT_FSIZE, bytes */
+    unsigned long nofile;               /* RLIMIT_NOFILE */
+    unsigned long long memory_bytes;    /* cgroup v2 memory.max when a delegated cgroup is writable */
+    unsigned long pids;                 /* cgroup v2 pids.max, likewise */
+    size_t capture_bytes;               /* stdout/stderr kept per command and stream */
+};
+
+/* ---- Events: what the supervisor saw ---------------------------------------------------- */
+
+typedef enum {
+    SBX_EV_EXEC,       /* execve/execveat: path, argv, cwd */
+    SBX_EV_OPEN,       /* open/openat/openat2/creat: path (absolute), flags, mode */
+    SBX_EV_FS,         /* unlink/rename/link/symlink/chmod/mkdir: syscall, path, path2, mode */
+    SBX_EV_SOCKET,     /* socket: family, type, protocol */
+    SBX_EV_NET,        /* connect/bind/listen/sendto/sendmsg/sendmmsg: syscall, addr, bytes */
+    SBX_EV_DENIED,     /* refused by policy: syscall, raw args, decoded detail */
+    SBX_EV_PROC_EXIT,  /* a process of the sandbox ended: pid, exit_code or term_signal */
+    SBX_EV_NOTE,       /* supervisor remark: truncation, limit reached, lost events */
+} sbx_event_kind;
+
+struct sbx_sockaddr {
+    int family;          /* AF_INET, AF_INET6, AF_UNIX, or 0 when none */
+    char addr[128];      /* numeric address, or unix path ('@' prefix for abstract) */
+    unsigned port;
+};
+
+struct sbx_event {
+    sbx_event_kind kind;
+    uint64_t t_ns;                /* CLOCK_MONOTONIC, relative to sbx_open() */
+    int pid, ppid;                /* as seen inside the sandbox (0 when unknown) */
+    const char *syscall;          /* syscall name, or NULL */
+    const char *path;             /* resolved absolute path inside the sandbox, or NULL */
+    const char *path2;            /* second path (rename/link/symlink target) */
+    int truncated;                /* a string or argv was cut at its bound */
+    long flags;                   /* open flags, socket type, clone flags ... */
+    long mode;                    /* creation mode, chmod mode */
+    const char *const *argv;      /* exec: NULL-terminated */
+    const char *cwd;              /* exec: working directory */
+    struct sbx_sockaddr addr;     /* net: destination or bound address */
+    int sock_family, sock_type, sock_protocol;
+    uint64_t bytes;               /* net: payload length of a send */
+    uint64_t args[6];             /* denied: raw syscall arguments */
+    int arch_native;              /* denied: 0 when the call came through a foreign ABI */
+    int exit_code, term_signal;   /* proc_exit */
+    const char *detail;           /* human-readable decode, or NULL */
+};
+
+typedef void (*sbx_event_fn)(void *ctx, const struct sbx_event *ev);
+
+/* ---- Configuration ------------------------------------------------------------------- */
+
+enum {
+    SBX_TRACE_ALL = 1,   /* notify (and log) every syscall, not just the observed set: slow */
+};
+
+struct sbx_config {
+    const char *hostname;              /* uts name shown inside */
+    unsigned payload_uid, payload_gid; /* non-zero identity of commands inside; default 1000 */
+    const struct sbx_bind *binds;   size_t nbinds;    /* extra read-only binds */
+    const struct sbx_tmpfs *tmpfs;  size_t ntmpfs;    /* writable areas */
+    const struct sbx_file *files;   size_t nfiles;    /* files written into the root */
+    struct sbx_limits limits;          /* zero fields take library defaults */
+    unsigned flags;                    /* SBX_TRACE_* */
+    sbx_event_fn on_event;             /* may be NULL */
+    void *event_ctx;
+};
+
+struct sbx_command {
+    const char *const *argv;   /* argv[0] is looked up in PATH from envp when it has no '/' */
+    const char *const *envp;   /* the complete environment; nothing else is inherited */
+    const char *cwd;           /* inside the sandbox */
+    unsigned timeout_ms;       /* 0 = none; the whole sandbox also has the caller's own deadline */
+};
+
+struct sbx_output {
+    char *data;        /* NUL-terminated; at most limits.capture_bytes */
+    size_t len;        /* bytes kept */
+    uint64_t total;    /* bytes the command wrote */
+};
+
+struct sbx_status {
+    int exited;        /* 1 when the command exited normally */
+    int exit_code;     /* valid when exited */
+    int term_signal;   /* valid when !exited and !timed_out */
+    int timed_out;     /* killed at timeout_ms */
+    uint64_t start_ns, end_ns;   /* relative to sbx_open() */
+    struct sbx_output out, err;
+};
+
+struct sbx_close_status {
+    int leftovers;       /* processes still alive when the grace period ended (then killed) */
+};
+
+struct sbx;
+
+/* Check that this host can build a sandbox (user namespaces, seccomp, /proc); on failure the
+ * error names the cause and the fix. Cheap; sbx_open() calls it too. */
+int sbx_probe(sbx_error *err);
+
+int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err);
+int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *st, sbx_error *err);
+int sbx_close(struct sbx *sb, unsigned grace_ms, struct sbx_close_status *cs, sbx_error *err);
+void sbx_status_free(struct sbx_status *st);
+
+/* Kill every process of every open sandbox now. Async-signal-safe: for the caller's SIGINT/SIGTERM
+ * handler, before it removes its files and exits. */
+void sbx_kill_all(void);
+
+/* Write the seccomp policy in libseccomp's pseudo-filter-code text form, for review and golden
+ * tests. */
+int sbx_policy_export(FILE *out, sbx_error *err);
+
+/* Name of a syscall number on this architecture, or NULL. */
+const char *sbx_syscall_name(long nr);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * lifecycle.h — what npm would run when it installs this package as a registry dependency,
+ * and the environment it would run it with.
+ *
+ * Plan: preinstall, install, postinstall, in that order, each only if present; when binding.gyp
+ * exists and neither install nor preinstall is set, npm runs an implicit "node-gyp rebuild" as
+ * the install script. Environment: as npm's @npmcli/run-script builds it (npm_lifecycle_event,
+ * npm_lifecycle_script, npm_package_name, npm_package_version, npm_package_json, npm_node_execpath,
+ * npm_execpath, npm_config_* basics, npm_config_user_agent, INIT_CWD, PATH with every
+ * node_modules/.bin from the package folder up to / prepended, then npm's node-gyp-bin).
+ * The command is `sh -c <script>` with the package folder as cwd.
+ */
+#ifndef SCRIPTBOX_LIFECYCLE_H
+#define SCRIPTBOX_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "manifest.h"
+
+enum { LIFECYCLE_MAX_STEPS = 3 };
+
+struct lifecycle_step {
+    const char *event;      /* "preinstall", "install", "postinstall" */
+    const char *script;     /* the shell command (borrowed from the manifest or a literal) */
+    bool implicit;          /* the node-gyp rebuild npm adds for binding.gyp */
+};
+
+struct lifecycle_plan {
+    struct lifecycle_step steps[LIFECYCLE_MAX_STEPS];
+    size_t nsteps;
+};
+
+void lifecycle_plan_build(const struct manifest *m, struct lifecycle_plan *plan);
+
+/* Paths and facts as the package sees them inside the sandbox. */
+struct lifecycle_world {
+    const char *project_dir;    /* INIT_CWD: /home/<user>/<project> */
+    const char *package_dir;    /* <project>/node_modules/<name> */
+    const char *home;
+    const char *user;
+    const char *node_path;      /* absolute path of node */
+    const char *npm_cli_path;   /* npm-cli.js, for npm_execpath; NULL if npm is absent */
+    const char *node_gyp_bin;   /* npm's node-gyp-bin folder, or NULL */
+    const char *npm_version;    /* for the user agent, e.g. "10.8.2" */
+    const char *node_version;   /* e.g. "v20.20.2" */
+    const char *system_path;    /* PATH after the node_modules/.bin entries */
+    const char *const *extra;   /* more NAME=value entries (tokens, CI vars); may be NULL */
+};
+
+/* NULL-terminated, heap-allocated environment for one step; free with lifecycle_env_free. */
+char **lifecycle_env(const struct manifest *m, const struct lifecycle_step *step,
+                     const struct lifecycle_world *w, struct sb_error *err);
+void lifecycle_env_free(char **env);
+
+#endif

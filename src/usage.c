@@ -1,0 +1,31 @@
+/* usage.c — the --help text; keep it in step with README.md. */
+#include "commands.h"
+
+void usage_print(FILE *out)
+{
+    fputs(
+        "usage: scriptbox analyze TARGET [options]\n"
+        "       scriptbox sandbox --print-policy\n"
+        "       scriptbox --help | --version\n"
+        "\n"
+        "Runs what an npm package does when it is installed (its preinstall, install and\n"
+        "postinstall scripts, or the implicit node-gyp rebuild) inside a sandbox with no network\n"
+        "and reports what it tried to do.\n"
+        "\n"
+        "TARGET     a package tarball (.tgz) or a package folder\n"
+        "\n"
+        "options:\n"
+        "  --format text|json|sarif   report format (default text)\n"
+        "  --output FILE              write the report to FILE instead of stdout\n"
+        "  --events FILE              save the event stream (JSON Lines) to FILE\n"
+        "  --timeout SECONDS          wall-clock limit for the whole run (default 120)\n"
+        "  --grace SECONDS            how long processes left behind may go on after the last\n"
+        "                             script before they are killed (default 3)\n"
+        "  --fail-on SEVERITY         exit 1 when a finding is at or above this severity:\n"
+        "                             info|low|medium|high|critical (default high)\n"
+        "  --keep-workdir             keep the run's work folder and print its path\n"
+        "\n"
+        "exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error,\n"
+        "            3 sandbox or internal error, 128+N interrupted by signal N\n",
+        out);
+}

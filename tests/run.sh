@@ -1,0 +1,71 @@
+#!/bin/sh
+# Runs every test binary (cmocka, TAP output) and sums the cases into one closing line:
+#   "N passed, N failed, N skipped"
+# Sandbox-facing suites (integration, escape) run twice when we are root: as root, and as an
+# unprivileged user through rootless user namespaces. Exit status: 0 only if nothing failed.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+UNPRIV_UID=${SCRIPTBOX_TEST_UID:-65534}
+pass=0 fail=0 skip=0
+failed_names=""
+
+# run_suite MODE BINARY [runner...]: run one cmocka binary, tally its TAP lines.
+run_suite() {
+  mode=$1 bin=$2; shift 2
+  name="$mode:$(basename "$bin")"
+  out=$(CMOCKA_MESSAGE_OUTPUT=TAP SCRIPTBOX_TEST_MODE=$mode "$@" "$bin" 2>&1); rc=$?
+  printf '%s\n' "$out" | sed "s|^|[$name] |"
+  p=$(printf '%s\n' "$out" | grep -cE '^ok [0-9]+' ); s=$(printf '%s\n' "$out" | grep -cE '^ok [0-9]+.*# (SKIP|skip)')
+  f=$(printf '%s\n' "$out" | grep -cE '^not ok [0-9]+')
+  p=$((p - s))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or exited non-zero without a TAP failure
+  pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+  [ "$f" -gt 0 ] && failed_names="$failed_names $name"
+}
+
+tally_case() {  # tally_case NAME RESULT(pass|fail|skip) [reason]
+  case $2 in
+    pass) pass=$((pass + 1)); echo "[$1] ok";;
+    fail) fail=$((fail + 1)); failed_names="$failed_names $1"; echo "[$1] not ok: ${3:-}";;
+    skip) skip=$((skip + 1)); echo "[$1] skip: ${3:-}";;
+  esac
+}
+
+list_bins() { for b in "$BUILD"/tests/"$1"/test_*; do [ -x "$b" ] && [ -f "$b" ] && echo "$b"; done; }
+
+for b in $(list_bins unit); do run_suite unit "$b"; done
+
+if [ "$(id -u)" = 0 ]; then
+  for b in $(list_bins integration) $(list_bins escape); do run_suite root "$b"; done
+  # Rootless: a copy of the build that the unprivileged user can read, in a private temp dir.
+  stage=$(mktemp -d /tmp/scriptbox-rootless.XXXXXX)
+  trap 'rm -rf "$stage"' EXIT INT TERM
+  cp -a "$BUILD" tests rules examples "$stage"/ 2>/dev/null
+  mkdir -p "$stage/home"
+  chmod -R a+rX "$stage"; chown -R "$UNPRIV_UID" "$stage/home"; chmod 0755 "$stage"
+  if setpriv --reuid="$UNPRIV_UID" --regid="$UNPRIV_UID" --clear-groups true 2>/dev/null; then
+    for b in $(list_bins integration) $(list_bins escape); do
+      run_suite rootless "$stage/$b" env -C "$stage" HOME="$stage/home" TMPDIR=/tmp \
+        setpriv --reuid="$UNPRIV_UID" --regid="$UNPRIV_UID" --clear-groups --inh-caps=-all
+    done
+  else
+    tally_case rootless skip "setpriv cannot switch to uid $UNPRIV_UID"
+  fi
+else
+  for b in $(list_bins integration) $(list_bins escape); do run_suite rootless "$b"; done
+  tally_case root skip "not running as root: root-mode sandbox suites not run"
+fi
+
+# Static analysis is part of the suite: cppcheck must stay silent.
+if command -v cppcheck >/dev/null 2>&1; then
+  if lint_out=$(make --no-print-directory -s lint 2>&1); then tally_case lint:cppcheck pass
+  else printf '%s\n' "$lint_out"; tally_case lint:cppcheck fail "cppcheck reported problems"; fi
+else
+  tally_case lint:cppcheck skip "cppcheck not installed"
+fi
+
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
