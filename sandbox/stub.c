@@ -20,5 +20,3 @@ int sbx_close(struct sbx *sb, unsigned grace_ms, struct sbx_close_status *cs, sb
 { (void)sb; (void)grace_ms; (void)cs; (void)err; return 0; }
 void sbx_status_free(struct sbx_status *st) { (void)st; }
 void sbx_kill_all(void) {}
-int sbx_policy_export(FILE *out, sbx_error *err) { (void)out; return not_yet(err); }
-const char *sbx_syscall_name(long nr) { (void)nr; return NULL; }

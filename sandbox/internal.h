@@ -1,0 +1,42 @@
+/*
+ * internal.h — contracts between libsbx's own files; not part of the public API.
+ *
+ * seccomp.c  builds and loads the payload's filter and exports it as text.
+ * notify.c   is the supervisor's per-notification work: read arguments, emit an event, answer.
+ * The rest (namespaces, mounts, init/zygote, limits, the poll loop) calls these.
+ */
+#ifndef SCRIPTBOX_SANDBOX_INTERNAL_H
+#define SCRIPTBOX_SANDBOX_INTERNAL_H
+
+#include <stdint.h>
+
+#include "sandbox.h"
+
+/* Fill err (kind, errno, printf message) and return -1. */
+int sbx_fail(sbx_error *err, sbx_errkind kind, int sys_errno, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t sbx_now_ns(void);
+
+/*
+ * Load the payload filter into the calling process. The caller has already set no_new_privs
+ * and dropped every capability. On success *listener_fd is the notify listener (the caller hands
+ * it to the supervisor without making any notified call first). flags: SBX_TRACE_* from the
+ * config. Must be async-signal-safe enough to run in a freshly forked child (it may allocate).
+ */
+int sbx_seccomp_install(unsigned flags, int *listener_fd, sbx_error *err);
+
+struct sbx_notifier;
+
+/* t0_ns is the sandbox's time origin (events carry t_ns relative to it). */
+struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t t0_ns,
+                                      sbx_event_fn fn, void *ctx, sbx_error *err);
+/* Handle every notification that is pending now (call when the listener polls readable).
+ * Returns 0, or -1 when the listener is gone or broken. Never blocks for long. */
+int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err);
+/* The listener fd, for poll(). */
+int sbx_notifier_fd(const struct sbx_notifier *n);
+void sbx_notifier_free(struct sbx_notifier *n);
+
+#endif
