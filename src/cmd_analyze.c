@@ -55,6 +55,7 @@ struct analyze_run {
     struct step_outcome outcomes[LIFECYCLE_MAX_STEPS];
     size_t noutcomes;
     struct event_log events;
+    char package_dir[PATH_MAX];     /* inside the sandbox */
     const char *sandbox_mode;
     int leftovers;
     time_t started_at;
@@ -354,6 +355,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     struct world_seeds seeds = {r->seed_home, r->seed_project, r->seed_package};
     struct world w;
     world_build(&w, &r->manifest, &node, &seeds);
+    snprintf(r->package_dir, sizeof r->package_dir, "%s", w.package_dir);
     struct sbx_config cfg;
     world_sbx_config(&w, &cfg);
     cfg.on_event = event_log_add;
@@ -389,7 +391,7 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .steps = r->outcomes, .nsteps = r->noutcomes,
         .events = &r->events, .events_path = r->opt.events_path,
         .sandbox_mode = r->sandbox_mode, .leftovers = r->leftovers,
-        .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
+        .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
         .total_ms = (now_ns() - r->t0_ns) / 1000000,
     };
     cJSON *report = report_build(&in);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "jsonstr.h"
+#include "summary.h"
 
 /* Output kept in the report per stream; the full capture is bounded by the sandbox already. */
 enum { REPORT_OUTPUT_BYTES = 16 * 1024 };
@@ -136,6 +137,24 @@ static cJSON *timing_json(const struct report_input *in)
     return t;
 }
 
+/* Processes, files, network and denied calls, from the event stream. */
+static int add_behaviour(cJSON *r, const struct report_input *in)
+{
+    struct phase_window windows[LIFECYCLE_MAX_STEPS];
+    size_t n = 0;
+    for (size_t i = 0; i < in->nsteps && n < LIFECYCLE_MAX_STEPS; i++)
+        if (in->steps[i].ran)
+            windows[n++] = (struct phase_window){in->steps[i].step->event, in->steps[i].status.start_ns,
+                                                 in->steps[i].status.end_ns};
+    struct summary_input si = {
+        .events = in->events && in->events->out.buf ? in->events->out.buf : "",
+        .events_len = in->events ? in->events->out.len : 0,
+        .package_dir = in->package_dir ? in->package_dir : "/nonexistent",
+        .phases = windows, .nphases = n,
+    };
+    return summary_add(r, &si);
+}
+
 cJSON *report_build(const struct report_input *in)
 {
     cJSON *r = cJSON_CreateObject();
@@ -152,6 +171,10 @@ cJSON *report_build(const struct report_input *in)
     add_str_or_null(sb, "mode", in->sandbox_mode);
     cJSON_AddNumberToObject(sb, "leftover_processes", in->leftovers);
     cJSON_AddItemToObject(r, "events", events_json(in));
+    if (add_behaviour(r, in) < 0) {
+        cJSON_Delete(r);
+        return NULL;
+    }
     cJSON_AddArrayToObject(r, "findings");
     cJSON_AddStringToObject(r, "verdict", "clean");
     cJSON_AddItemToObject(r, "timing", timing_json(in));

@@ -49,6 +49,7 @@ struct report_input {
     const char *events_path;      /* where the stream was saved, or NULL */
     const char *sandbox_mode;     /* "root" | "rootless" | NULL when nothing ran */
     int leftovers;                /* processes killed at the end of the grace period */
+    const char *package_dir;      /* inside the sandbox, for the file-activity summary */
     time_t started_at;
     uint64_t unpack_ms, run_ms, total_ms;
 };

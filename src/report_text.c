@@ -135,6 +135,54 @@ static void show_header(struct jsonw *out, const cJSON *r, const struct style *s
     printf_out(out, ")%s\n", st->reset);
 }
 
+enum { SHOW_LIST_ITEMS = 5 };
+
+static void show_attempts(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "network"), "attempts");
+    int n = cJSON_GetArraySize(list), i = 0;
+    if (!n) return;
+    printf_out(out, "network  %d attempt%s (nothing left the sandbox)\n", n, n == 1 ? "" : "s");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, list) {
+        if (i++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
+        const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "addr");
+        printf_out(out, "         %-8s %s", str(a, "syscall"), str(addr, "address"));
+        if (num(addr, "port")) printf_out(out, " port %.0f", num(addr, "port"));
+        printf_out(out, "  (%s)\n", str(a, "phase"));
+    }
+}
+
+static void show_outside_writes(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "files"), "writes_outside_package");
+    int n = cJSON_GetArraySize(list), i = 0;
+    if (!n) return;
+    printf_out(out, "files    %d write%s outside the package\n", n, n == 1 ? "" : "s");
+    const cJSON *w;
+    cJSON_ArrayForEach(w, list) {
+        if (i++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
+        const char *p = str(w, "path");
+        printf_out(out, "         %-8s ", str(w, "syscall"));
+        printable(out, p, strlen(p) > 120 ? 120 : strlen(p));
+        jw_raw(out, "\n", 1);
+    }
+}
+
+static void show_denied(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "denied"), "calls");
+    int n = cJSON_GetArraySize(list), i = 0;
+    if (!n) return;
+    printf_out(out, "denied   %d call%s refused by the sandbox:", n, n == 1 ? "" : "s");
+    const cJSON *d;
+    cJSON_ArrayForEach(d, list) {
+        if (i++ == SHOW_LIST_ITEMS * 2) { printf_out(out, " …"); break; }
+        printf_out(out, " %s", str(d, "syscall"));
+    }
+    jw_raw(out, "\n", 1);
+}
+
 static void show_footer(struct jsonw *out, const cJSON *r)
 {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "unpack");
@@ -152,6 +200,11 @@ static void show_footer(struct jsonw *out, const cJSON *r)
     } else {
         jw_raw(out, "\n", 1);
     }
+    show_attempts(out, r);
+    show_outside_writes(out, r);
+    show_denied(out, r);
+    int nprocs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "processes"));
+    if (nprocs) printf_out(out, "procs    %d process%s ran\n", nprocs, nprocs == 1 ? "" : "es");
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(r, "events");
     printf_out(out, "events   %.0f observed", num(ev, "count"));
     const char *saved = str(ev, "saved_to");
