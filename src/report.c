@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "jsonstr.h"
@@ -134,6 +135,8 @@ static cJSON *timing_json(const struct report_input *in)
     cJSON_AddNumberToObject(t, "unpack_ms", (double)in->unpack_ms);
     cJSON_AddNumberToObject(t, "run_ms", (double)in->run_ms);
     cJSON_AddNumberToObject(t, "total_ms", (double)in->total_ms);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) cJSON_AddNumberToObject(t, "supervisor_peak_rss_kib", (double)ru.ru_maxrss);
     return t;
 }
 
