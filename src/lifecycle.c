@@ -115,7 +115,10 @@ static void env_put(struct env_builder *b, const char *name, const char *value)
     memcpy(kv, name, nl);
     kv[nl] = '=';
     memcpy(kv + nl + 1, value, vl + 1);
-    b->v[b->n++] = (struct env_entry){kv, strcspn(kv, "="), b->next_rank++};
+    struct env_entry *e = &b->v[b->n++];
+    e->kv = kv;
+    e->name_len = strcspn(kv, "=");
+    e->rank = b->next_rank++;
     b->bytes += size;
 }
 
