@@ -135,12 +135,6 @@ static char *env_join(struct env_builder *b, const char *a, const char *sep, con
     return s;
 }
 
-static void env_put_joined(struct env_builder *b, const char *name, const char *a, const char *c)
-{
-    char *value = env_join(b, a, "", c);
-    if (value) env_put(b, name, value);
-    free(value);
-}
 
 static int env_cmp(const void *x, const void *y)
 {
@@ -239,6 +233,19 @@ static int grandparent(const char *p, char *out, size_t cap)
     dirname_in_place(out);
     dirname_in_place(out);
     return 0;
+}
+
+/* name=<dir>/<leaf> as node's path.resolve(dir, leaf) gives it (so "/" + ".npm" is "/.npm"). */
+static void put_under(struct env_builder *b, const char *name, const char *dir, const char *leaf)
+{
+    char norm[WORLD_PATH_MAX];
+    if (normalize_abs(dir, norm, sizeof norm) != 0) {     /* checked in resolve_world_dirs */
+        if (b->state == ENV_OK) b->state = ENV_TOO_BIG;
+        return;
+    }
+    char *value = env_join(b, strcmp(norm, "/") ? norm : "", "/", leaf);
+    if (value) env_put(b, name, value);
+    free(value);
 }
 
 /* set-path.js: <dir>/node_modules/.bin for the package folder and every parent up to "/",
@@ -453,19 +460,19 @@ static void put_npm_process_env(struct env_builder *b, const struct lifecycle_wo
     env_put(b, "npm_node_execpath", w->node_path);
     env_put(b, "npm_command", "install");
     env_put(b, "npm_config_allow_scripts", "");
-    env_put_joined(b, "npm_config_cache", w->home, "/.npm");
+    put_under(b, "npm_config_cache", w->home, ".npm");
     env_put(b, "npm_config_global_prefix", prefix);
-    env_put_joined(b, "npm_config_globalconfig", strcmp(prefix, "/") ? prefix : "", "/etc/npmrc");
-    env_put_joined(b, "npm_config_init_module", w->home, "/.npm-init.js");
+    put_under(b, "npm_config_globalconfig", prefix, "etc/npmrc");
+    put_under(b, "npm_config_init_module", w->home, ".npm-init.js");
     env_put(b, "npm_config_local_prefix", w->project_dir);
     env_put(b, "npm_config_noproxy", "");
     env_put(b, "npm_config_npm_version", npm_version);
     env_put(b, "npm_config_prefix", prefix);
     env_put(b, "npm_config_user_agent", agent);
-    env_put_joined(b, "npm_config_userconfig", w->home, "/.npmrc");
+    put_under(b, "npm_config_userconfig", w->home, ".npmrc");
     if (npm_root) {
         env_put(b, "npm_execpath", w->npm_cli_path);
-        env_put_joined(b, "npm_config_node_gyp", npm_root, "/node_modules/node-gyp/bin/node-gyp.js");
+        put_under(b, "npm_config_node_gyp", npm_root, "node_modules/node-gyp/bin/node-gyp.js");
     }
 }
 
@@ -483,7 +490,7 @@ static void put_install_facts(struct env_builder *b, const struct lifecycle_worl
 /* make-spawn-args.js: the per-script keys, set last. */
 static void put_script_env(struct env_builder *b, const struct lifecycle_step *step, const char *pkg_dir)
 {
-    env_put_joined(b, "npm_package_json", strcmp(pkg_dir, "/") ? pkg_dir : "", "/package.json");
+    put_under(b, "npm_package_json", pkg_dir, "package.json");
     env_put(b, "npm_lifecycle_event", step->event);
     env_put(b, "npm_lifecycle_script", step->script);
 }
@@ -518,27 +525,40 @@ static int check_world(const struct lifecycle_world *w, const struct manifest *m
     return 0;
 }
 
+/* The folders the environment is made of, normalised; all world paths must be absolute. */
+struct world_dirs {
+    char pkg[WORLD_PATH_MAX];       /* package_dir */
+    char prefix[WORLD_PATH_MAX];    /* npm's global prefix */
+    char npm_root[WORLD_PATH_MAX];  /* npm's package folder; "" without npm */
+};
+
+static int resolve_world_dirs(const struct lifecycle_world *w, struct world_dirs *d, struct sb_error *err)
+{
+    char scratch[WORLD_PATH_MAX];
+    d->npm_root[0] = 0;
+    bool bad = normalize_abs(w->package_dir, d->pkg, sizeof d->pkg) != 0 ||
+               normalize_abs(w->project_dir, scratch, sizeof scratch) != 0 ||
+               normalize_abs(w->home, scratch, sizeof scratch) != 0 ||
+               (w->global_prefix ? normalize_abs(w->global_prefix, d->prefix, sizeof d->prefix)
+                                 : grandparent(w->node_path, d->prefix, sizeof d->prefix)) != 0 ||
+               (w->npm_cli_path && grandparent(w->npm_cli_path, d->npm_root, sizeof d->npm_root) != 0);
+    if (bad)
+        return sb_fail(err, SB_EXIT_SANDBOX, "internal", EINVAL,
+                       "lifecycle_env: world paths must be absolute and shorter than %d bytes", WORLD_PATH_MAX);
+    return 0;
+}
+
 char **lifecycle_env(const struct manifest *m, const struct lifecycle_step *step,
                      const struct lifecycle_world *w, struct sb_error *err)
 {
-    if (check_world(w, m, step, err) != 0) return NULL;
-    char pkg_dir[WORLD_PATH_MAX], prefix[WORLD_PATH_MAX], npm_root[WORLD_PATH_MAX];
-    bool bad = normalize_abs(w->package_dir, pkg_dir, sizeof pkg_dir) != 0 ||
-               (w->global_prefix ? normalize_abs(w->global_prefix, prefix, sizeof prefix)
-                                 : grandparent(w->node_path, prefix, sizeof prefix)) != 0 ||
-               (w->npm_cli_path && grandparent(w->npm_cli_path, npm_root, sizeof npm_root) != 0);
-    if (bad) {
-        sb_fail(err, SB_EXIT_SANDBOX, "internal", EINVAL,
-                "lifecycle_env: package, node, npm and prefix paths must be absolute");
-        return NULL;
-    }
-
+    struct world_dirs d;
+    if (check_world(w, m, step, err) != 0 || resolve_world_dirs(w, &d, err) != 0) return NULL;
     struct env_builder b = {0};
     if (put_extra(&b, w->extra, err) != 0) { env_discard(&b); return NULL; }
-    put_npm_process_env(&b, w, prefix, w->npm_cli_path ? npm_root : NULL);
+    put_npm_process_env(&b, w, d.prefix, d.npm_root[0] ? d.npm_root : NULL);
     put_install_facts(&b, w);
     put_package_envs(&b, m);
-    put_script_env(&b, step, pkg_dir);
-    put_path(&b, w, pkg_dir);
+    put_script_env(&b, step, d.pkg);
+    put_path(&b, w, d.pkg);
     return env_finish(&b, err);
 }

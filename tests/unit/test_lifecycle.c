@@ -308,17 +308,12 @@ static void cjson_alone_stops_at_its_limit(void **state)
     memset(deep + depth, ']', depth);
     deep[depth * 2] = 0;
     assert_null(cJSON_ParseWithLengthOpts(deep, depth * 2 + 1, NULL, 1));
-    deep[CJSON_NESTING_LIMIT - 1] = 0;                    /* just under the limit: parsed */
-    memset(deep, '[', CJSON_NESTING_LIMIT - 1);
-    char *ok = malloc(2 * CJSON_NESTING_LIMIT);
-    assert_non_null(ok);
-    memcpy(ok, deep, CJSON_NESTING_LIMIT - 1);
-    memset(ok + CJSON_NESTING_LIMIT - 1, ']', CJSON_NESTING_LIMIT - 1);
-    ok[2 * CJSON_NESTING_LIMIT - 2] = 0;
-    cJSON *j = cJSON_Parse(ok);
+    /* just under the limit it recurses all the way down, and parses */
+    size_t under = CJSON_NESTING_LIMIT - 1;
+    memmove(deep + under, deep + depth * 2 - under, under + 1);
+    cJSON *j = cJSON_Parse(deep);
     assert_non_null(j);
     cJSON_Delete(j);
-    free(ok);
     free(deep);
 }
 
@@ -608,8 +603,25 @@ static void env_bad_world_or_extra(void **state)
     assert_null(lifecycle_env(&m, &plan.steps[0], &w, &err));
     assert_int_equal(err.exit_code, SB_EXIT_SANDBOX);
     w = base_world;
+    w.project_dir = "proj";
+    assert_null(lifecycle_env(&m, &plan.steps[0], &w, &err));
+    assert_string_equal(err.code, "internal");
+    w = base_world;
     w.home = NULL;
     assert_null(lifecycle_env(&m, &plan.steps[0], &w, &err));
+    /* paths at the root resolve as node's path.resolve does */
+    w = base_world;
+    w.home = "/";
+    w.package_dir = "/";
+    w.node_path = "/node";
+    char **env = lifecycle_env(&m, &plan.steps[0], &w, &err);
+    assert_non_null(env);
+    assert_env(env, "npm_config_cache", "/.npm");
+    assert_env(env, "npm_config_prefix", "/");
+    assert_env(env, "npm_config_globalconfig", "/etc/npmrc");
+    assert_env(env, "npm_package_json", "/package.json");
+    assert_true(strncmp(env_get(env, "PATH"), "/node_modules/.bin:/usr/lib/", 28) == 0);
+    lifecycle_env_free(env);
     manifest_free(&m);
 }
 
