@@ -158,9 +158,10 @@ static char **env_finish(struct env_builder *b, struct sb_error *err)
     if (b->state == ENV_TOO_BIG) {
         env_discard(b);
         sb_fail(err, SB_EXIT_INPUT, "bad-manifest", E2BIG,
-                "the script environment would exceed %d entries or %d bytes (package.json "
-                "\"config\", \"engines\" or \"bin\" too large); npm could not start the script either",
-                ENV_MAX_ENTRIES, ENV_MAX_BYTES);
+                "package.json: the script's environment would exceed %d entries, %d bytes or %d "
+                "bytes in one entry (\"scripts\", \"config\", \"engines\" or \"bin\" too large); "
+                "npm could not start the script either",
+                ENV_MAX_ENTRIES, ENV_MAX_BYTES, ENV_MAX_ENTRY);
         return NULL;
     }
     char **env = b->state == ENV_OK ? calloc(b->n + 1, sizeof *env) : NULL;

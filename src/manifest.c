@@ -10,10 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum {
@@ -267,10 +269,23 @@ static int check_scripts(struct manifest *m, struct sb_error *err)
     return 0;
 }
 
-static bool regular_file_at(int dirfd, const char *name)
+/* npm stat()s binding.gyp, following symlinks: a package can ship it as a link to a file of its
+ * own and npm still runs node-gyp. We follow links too, but only beneath the package folder
+ * (RESOLVE_BENEATH; O_PATH opens nothing for reading). Kernels without openat2: no links. */
+static bool regular_file_beneath(int dirfd, const char *name)
 {
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
     struct stat st;
-    return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+    int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+    if (fd < 0 && (errno == ENOSYS || errno == EPERM))   /* old kernel, or a seccomp profile */
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+    if (fd < 0) return false;
+    bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    close(fd);
+    return regular;
 }
 
 /* ---- public ----------------------------------------------------------------------------- */
@@ -304,7 +319,7 @@ int manifest_load(int pkg_dirfd, struct manifest *m, struct sb_error *err)
         return -1;
     }
     m->raw_len = len;
-    m->has_binding_gyp = regular_file_at(pkg_dirfd, "binding.gyp");
+    m->has_binding_gyp = regular_file_beneath(pkg_dirfd, "binding.gyp");
     return 0;
 }
 

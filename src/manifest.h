@@ -26,7 +26,8 @@ struct manifest {
     const char *name;       /* borrowed from json */
     const char *version;    /* borrowed from json */
     const cJSON *scripts;   /* object of string values, or NULL */
-    bool has_binding_gyp;   /* binding.gyp beside package.json */
+    bool has_binding_gyp;   /* binding.gyp beside package.json is a regular file (through
+                               symlinks that stay inside the package, as npm's stat() would) */
     size_t raw_len;         /* size of package.json in bytes */
 };
 

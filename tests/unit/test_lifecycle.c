@@ -192,17 +192,28 @@ static void plan_binding_gyp_gypfile_false(void **state)
     manifest_free(&m);
 }
 
-static void plan_binding_gyp_not_a_regular_file(void **state)
+/* npm stat()s binding.gyp (follows links); we follow them only inside the package. */
+static void plan_binding_gyp_links_and_folders(void **state)
 {
     struct pkgdir *p = *state;
-    write_at(p->fd, "real.gyp", "{}", 2);
-    assert_int_equal(symlinkat("real.gyp", p->fd, "binding.gyp"), 0);
     struct manifest m;
     struct lifecycle_plan plan;
+    write_at(p->fd, "real.gyp", "{}", 2);
+    assert_int_equal(symlinkat("real.gyp", p->fd, "binding.gyp"), 0);
     plan_of(state, "{\"name\":\"a\",\"version\":\"1.0.0\"}", &plan, &m);
-    assert_false(m.has_binding_gyp);
-    assert_int_equal(plan.nsteps, 0);
+    assert_true(m.has_binding_gyp);
+    assert_int_equal(plan.nsteps, 1);
+    assert_true(plan.steps[0].implicit);
     manifest_free(&m);
+    static const char *const outside[] = {"/etc/hostname", "../../../../../../etc/hostname", "dangling"};
+    for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
+        unlinkat(p->fd, "binding.gyp", 0);
+        assert_int_equal(symlinkat(outside[i], p->fd, "binding.gyp"), 0);
+        plan_of(state, "{\"name\":\"a\",\"version\":\"1.0.0\"}", &plan, &m);
+        if (m.has_binding_gyp) fail_msg("followed binding.gyp -> %s out of the package", outside[i]);
+        assert_int_equal(plan.nsteps, 0);
+        manifest_free(&m);
+    }
     unlinkat(p->fd, "binding.gyp", 0);
     assert_int_equal(mkdirat(p->fd, "binding.gyp", 0755), 0);
     plan_of(state, "{\"name\":\"a\",\"version\":\"1.0.0\"}", &plan, &m);
@@ -637,7 +648,7 @@ int main(void)
         T(plan_binding_gyp_with_install),
         T(plan_binding_gyp_with_preinstall),
         T(plan_binding_gyp_gypfile_false),
-        T(plan_binding_gyp_not_a_regular_file),
+        T(plan_binding_gyp_links_and_folders),
         T(plan_non_string_script_rejected),
         T(manifest_reads_fields),
         T(manifest_not_an_object),
