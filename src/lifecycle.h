@@ -7,7 +7,11 @@
  * the install script. Environment: as npm's @npmcli/run-script builds it (npm_lifecycle_event,
  * npm_lifecycle_script, npm_package_name, npm_package_version, npm_package_json, npm_node_execpath,
  * npm_execpath, npm_config_* basics, npm_config_user_agent, INIT_CWD, PATH with every
- * node_modules/.bin from the package folder up to / prepended, then npm's node-gyp-bin).
+ * node_modules/.bin from the package folder up to / prepended, then npm's node-gyp-bin), plus
+ * npm_package_config_* / engines_* / bin_* flattened from package.json as npm does, and the
+ * install facts npm_package_resolved/integrity/optional/dev/peer/dev_optional. The key list and
+ * what is deliberately left out are in lifecycle.c; tests/integration/test_npm_env.c checks it
+ * against the installed npm.
  * The command is `sh -c <script>` with the package folder as cwd. Empty scripts are not run;
  * "gypfile": false turns the implicit node-gyp rebuild off (both as npm does).
  */

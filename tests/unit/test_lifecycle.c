@@ -596,6 +596,19 @@ static void env_too_large_refused(void **state)
     assert_int_equal(err.exit_code, SB_EXIT_INPUT);
     assert_string_equal(err.code, "bad-manifest");
     manifest_free(&m);
+
+    /* one script longer than execve takes for a single string */
+    size_t big = 200 * 1024;
+    json = malloc(big + 128);
+    assert_non_null(json);
+    len = sprintf(json, "{\"name\":\"a\",\"version\":\"1\",\"scripts\":{\"install\":\"");
+    memset(json + len, 'x', big);
+    strcpy(json + len + big, "\"}}");
+    plan_of(state, json, &plan, &m);
+    free(json);
+    assert_null(lifecycle_env(&m, &plan.steps[0], &base_world, &err));
+    assert_string_equal(err.code, "bad-manifest");
+    manifest_free(&m);
 }
 
 static void env_bad_world_or_extra(void **state)
