@@ -2,10 +2,11 @@
  * test_unpack.c — the hardened unpacker against hostile tarballs.
  *
  * The fixtures come from tests/tools/mkfixtures (run once per suite into a fresh folder). Each
- * case unpacks into a fresh work folder "work" inside a fresh sentinel folder that also holds a
- * sentinel file and an "outside" folder; the sentinel folder (minus "work") and a list of
- * absolute targets ("/tmp/evil", "/etc/passwd", ...) are snapshotted before and after, and must
- * not change: nothing may be created, changed or linked outside the work folder.
+ * case unpacks into a fresh work folder ROOT/l1/l2/run/work, ROOT being a fresh private folder
+ * that also holds a sentinel file and an "outside" folder; nesting three levels deep keeps the
+ * relative escapes of the fixtures ("../../evil", "../../..") inside ROOT even if the unpacker
+ * were broken. ROOT (minus the work folder) and a list of absolute targets ("/tmp/evil",
+ * "/etc/passwd", ...) are snapshotted before and after each unpack, and must not change.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static void describe(struct text *t, const char *label, const struct stat *st)
              st->st_mtim.tv_nsec);
 }
 
-/* Every name below dirfd (not following links), except the top-level "skip" name. */
+/* Every name below dirfd (not following links), except the path "skip". */
 static void snapshot_tree(struct text *t, int dirfd, const char *prefix, const char *skip)
 {
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -69,16 +70,16 @@ static void snapshot_tree(struct text *t, int dirfd, const char *prefix, const c
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        if (skip && !strcmp(de->d_name, skip)) continue;
         char path[4096];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", prefix, de->d_name);
+        if (!strcmp(path, skip)) continue;
         assert_int_equal(fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW), 0);
         describe(t, path, &st);
         if (S_ISDIR(st.st_mode)) {
             int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             assert_true(sub >= 0);
-            snapshot_tree(t, sub, path, NULL);
+            snapshot_tree(t, sub, path, skip);
             close(sub);
         }
     }
@@ -92,20 +93,19 @@ static void snapshot_path(struct text *t, const char *path)
     else text_add(t, "%s absent\n", path);
 }
 
-/* The sentinel folder without "work", plus where a broken unpacker would have written. */
-static char *snapshot_outside(const char *parent)
+#define WORK_IN_ROOT "l1/l2/run/work"
+
+/* ROOT without the work folder, plus where a broken unpacker would write with absolute names. */
+static char *snapshot_outside(const char *root)
 {
     struct text t = {0};
-    char up[4096], target[4096];
     text_add(&t, "--\n");
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(fd >= 0);
-    snapshot_tree(&t, fd, ".", "work");
+    snapshot_tree(&t, fd, ".", "./" WORK_IN_ROOT);
     close(fd);
-    snprintf(up, sizeof up, "%s", parent);
-    snprintf(target, sizeof target, "%s/evil", dirname(up));   /* work/../../evil */
     const char *targets[] = {
-        target, "/evil", "/tmp/evil", "/tmp/scriptbox-fixture-evil", "/etc/scriptbox-fixture-evil",
+        "/evil", "/tmp/evil", "/tmp/scriptbox-fixture-evil", "/etc/scriptbox-fixture-evil",
         "/scriptbox-fixture-evil", "/etc/passwd", "/etc",
     };
     for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) snapshot_path(&t, targets[i]);
@@ -114,75 +114,109 @@ static char *snapshot_outside(const char *parent)
 
 /* ---- one unpack run ---------------------------------------------------------------------- */
 
+enum { MAX_ROOTS = 64 };
+
 struct suite {
     char *fixtures;
+    char *roots[MAX_ROOTS];    /* run folders not yet removed (a failed case leaves its own) */
 };
 
 struct run {
-    char parent[2048];
+    struct suite *suite;
+    char root[2048];
     char work[4096];
     int workfd;
-    char *before;
     int rc;
     struct unpack_result res;
     struct sb_error err;
 };
 
-static void make_sentinel(const char *parent)
+static void make_sentinel(const char *root)
 {
     char p[4096];
-    snprintf(p, sizeof p, "%s/sentinel.txt", parent);
+    snprintf(p, sizeof p, "%s/sentinel.txt", root);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     fputs("sentinel\n", f);
     fclose(f);
-    snprintf(p, sizeof p, "%s/outside", parent);
+    snprintf(p, sizeof p, "%s/outside", root);
     assert_int_equal(mkdir(p, 0755), 0);
-    snprintf(p, sizeof p, "%s/outside/target-file", parent);
+    snprintf(p, sizeof p, "%s/outside/target-file", root);
     f = fopen(p, "w");
     assert_non_null(f);
     fputs("outside\n", f);
     fclose(f);
 }
 
-static void prepare(struct run *r)
+static void remember_root(struct suite *s, const char *root, bool keep)
 {
+    for (int i = 0; i < MAX_ROOTS; i++) {
+        if (keep && !s->roots[i]) {
+            s->roots[i] = strdup(root);
+            return;
+        }
+        if (!keep && s->roots[i] && !strcmp(s->roots[i], root)) {
+            free(s->roots[i]);
+            s->roots[i] = NULL;
+            return;
+        }
+    }
+}
+
+static void prepare(struct suite *s, struct run *r)
+{
+    static const char *const levels[] = {"l1", "l1/l2", "l1/l2/run", WORK_IN_ROOT};
+    char p[4096];
     memset(r, 0, sizeof *r);
-    char *parent = tu_mkdtemp();
-    assert_non_null(parent);
-    snprintf(r->parent, sizeof r->parent, "%s", parent);
-    free(parent);
-    make_sentinel(r->parent);
-    snprintf(r->work, sizeof r->work, "%s/work", r->parent);
-    assert_int_equal(mkdir(r->work, 0700), 0);
+    r->suite = s;
+    char *root = tu_mkdtemp();
+    assert_non_null(root);
+    snprintf(r->root, sizeof r->root, "%s", root);
+    free(root);
+    remember_root(s, r->root, true);
+    make_sentinel(r->root);
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+        snprintf(p, sizeof p, "%s/%s", r->root, levels[i]);
+        assert_int_equal(mkdir(p, 0700), 0);
+    }
+    snprintf(r->work, sizeof r->work, "%s/" WORK_IN_ROOT, r->root);
     r->workfd = open(r->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(r->workfd >= 0);
+}
+
+/* Unpack archive into the prepared run; the outside must be unchanged, checked first of all. */
+static void unpack_path(const char *archive, struct run *r, const struct unpack_limits *lim)
+{
+    char *before = snapshot_outside(r->root);
+    r->rc = unpack_tarball(archive, r->workfd, lim, &r->res, &r->err);
+    char *after = snapshot_outside(r->root);
+    if (strcmp(before, after) != 0) {
+        print_message("before:\n%s\nafter:\n%s\n", before, after);
+        fail_msg("something outside the work folder changed");
+    }
+    free(before);
+    free(after);
 }
 
 static void unpack_prepared(struct suite *s, const char *fixture, struct run *r, const struct unpack_limits *lim)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", s->fixtures, fixture);
-    r->before = snapshot_outside(r->parent);
-    r->rc = unpack_tarball(path, r->workfd, lim, &r->res, &r->err);
+    unpack_path(path, r, lim);
 }
 
 static void unpack_fixture(struct suite *s, const char *fixture, struct run *r, const struct unpack_limits *lim)
 {
-    prepare(r);
+    prepare(s, r);
     unpack_prepared(s, fixture, r, lim);
 }
 
-/* Compare the outside with the snapshot, then clean up. */
 static void finish(struct run *r)
 {
-    char *after = snapshot_outside(r->parent);
-    assert_string_equal(r->before, after);
-    free(after);
-    free(r->before);
     unpack_result_free(&r->res);
     close(r->workfd);
-    tu_rm_rf(r->parent);
+    tu_rm_rf(r->root);
+    remember_root(r->suite, r->root, false);
 }
 
 static size_t count_issues(const struct run *r, const char *kind)
@@ -286,6 +320,10 @@ static int remove_fixtures(void **state)
 {
     struct suite *s = *state;
     if (!s) return 0;
+    for (int i = 0; i < MAX_ROOTS; i++) {
+        tu_rm_rf(s->roots[i]);
+        free(s->roots[i]);
+    }
     tu_rm_rf(s->fixtures);
     free(s->fixtures);
     free(s);
@@ -498,15 +536,15 @@ static void writes_never_follow_links_from_earlier_entries(void **state)
 static void writes_never_follow_planted_links(void **state)
 {
     struct run r;
-    prepare(&r);
-    assert_int_equal(symlinkat("../outside", r.workfd, "pre"), 0);
-    assert_int_equal(symlinkat("../outside/target-file", r.workfd, "prefile"), 0);
+    prepare(*state, &r);
+    assert_int_equal(symlinkat("../../../../outside", r.workfd, "pre"), 0);
+    assert_int_equal(symlinkat("../../../../outside/target-file", r.workfd, "prefile"), 0);
     unpack_prepared(*state, "through-existing.tgz", &r, NULL);
     assert_unpacked(&r);
     assert_issue(&r, "symlink-escape", "package/pre/scriptbox-fixture-evil");
     assert_issue(&r, "name-collision", "package/prefile");
     assert_file(&r, "ok.txt", "ok\n", 0644);
-    finish(&r);   /* "outside" unchanged: no new file in it, target-file untouched */
+    finish(&r);   /* "outside" was unchanged: no new file in it, target-file untouched */
 }
 
 static void hardlinks_are_skipped(void **state)
@@ -520,7 +558,7 @@ static void hardlinks_are_skipped(void **state)
     assert_file(&r, "a.txt", "a\n", 0644);
     assert_absent(&r, "passwd");
     assert_absent(&r, "b.txt");
-    finish(&r);   /* /etc/passwd's link count is in the snapshot */
+    finish(&r);   /* /etc/passwd's link count was in the snapshot */
 }
 
 static void devices_are_skipped(void **state)
@@ -682,7 +720,6 @@ static int write_text(const char *dir, const char *name, const char *text)
 
 static void integrity_matches_npm_pack(void **state)
 {
-    (void)state;
     const char *npm_argv[] = {"npm", "--version", NULL};
     struct tu_run probe;
     if (tu_run(npm_argv, &probe) != 0 || probe.status != 0) {
@@ -726,9 +763,8 @@ static void integrity_matches_npm_pack(void **state)
     assert_string_equal(got, want);
 
     struct run r;
-    prepare(&r);
-    r.before = snapshot_outside(r.parent);
-    r.rc = unpack_tarball(tgz, r.workfd, NULL, &r.res, &r.err);
+    prepare(*state, &r);
+    unpack_path(tgz, &r, NULL);
     assert_unpacked(&r);
     assert_string_equal(r.res.integrity, want);
     assert_string_equal(r.res.top_folder, "package");
