@@ -298,22 +298,25 @@ static void assert_absent(const struct run *r, const char *rel)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
+static int remove_fixtures(void **state);
+
 static int make_fixtures(void **state)
 {
     struct suite *s = calloc(1, sizeof *s);
     if (!s) return -1;
+    *state = s;   /* from here on remove_fixtures frees it */
     s->fixtures = tu_mkdtemp();
-    if (!s->fixtures) return -1;
+    if (!s->fixtures) return remove_fixtures(state), -1;
     const char *argv[] = {tu_build("tests/tools/mkfixtures"), s->fixtures, NULL};
     struct tu_run out;
-    if (tu_run(argv, &out) != 0 || out.status != 0) {
-        fprintf(stderr, "mkfixtures failed (%d): %s\n", out.status, out.err ? out.err : "");
-        tu_run_free(&out);
-        return -1;
+    int rc = tu_run(argv, &out) == 0 && out.status == 0 ? 0 : -1;
+    if (rc < 0) {
+        fprintf(stderr, "%s failed (%d): %s; build it with make tests-build\n", argv[0], out.status,
+                out.err ? out.err : "");
+        remove_fixtures(state);
     }
     tu_run_free(&out);
-    *state = s;
-    return 0;
+    return rc;
 }
 
 static int remove_fixtures(void **state)
@@ -327,6 +330,7 @@ static int remove_fixtures(void **state)
     tu_rm_rf(s->fixtures);
     free(s->fixtures);
     free(s);
+    *state = NULL;
     return 0;
 }
 
