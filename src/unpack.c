@@ -166,6 +166,25 @@ static void copy_bounded_utf8(char *dst, size_t dstsz, const char *src)
     dst[n] = 0;
 }
 
+/* A short form of an escaped name for one-line error messages, so the fix always fits. */
+enum { BRIEF_MAX = 96 };
+static void brief_name(const char *shown, char out[BRIEF_MAX])
+{
+    if (strlen(shown) < BRIEF_MAX) {
+        memcpy(out, shown, strlen(shown) + 1);
+        return;
+    }
+    copy_bounded_utf8(out, BRIEF_MAX - 3, shown);
+    size_t n = strlen(out);
+    /* Do not leave half of a "\xNN" escape at the cut. */
+    for (size_t back = 1; back <= 3 && back <= n; back++)
+        if (out[n - back] == '\\') {
+            n -= back;
+            break;
+        }
+    memcpy(out + n, "...", 4);
+}
+
 static bool has_control_chars(const char *s)
 {
     for (; *s; s++)
@@ -397,9 +416,11 @@ static int refuse_corrupt(struct unpacker *u)
 
 static int refuse_write(struct unpacker *u, const char *shown, const char *what, int e)
 {
+    char brief[BRIEF_MAX];
+    brief_name(shown, brief);
     return sb_fail(u->err, SB_EXIT_SANDBOX, "unpack-write", e,
                    "%s '%s' in the work folder failed: %s; check free space and permissions of TMPDIR",
-                   what, shown, strerror(e));
+                   what, brief, strerror(e));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -407,38 +428,41 @@ static int refuse_write(struct unpacker *u, const char *shown, const char *what,
 
 static int check_claimed_size(struct unpacker *u, struct archive_entry *e, const char *shown)
 {
-    char a[32], b[32];
+    char a[32], b[32], brief[BRIEF_MAX];
     if (!archive_entry_size_is_set(e)) return 0;
     la_int64_t size = archive_entry_size(e);
+    brief_name(shown, brief);
     if (size < 0)
         return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", 0,
-                       "entry '%s' has a negative size; the archive is corrupt, re-download it", shown);
+                       "entry '%s' has a negative size; the archive is corrupt, re-download it", brief);
     if ((uint64_t)size > u->lim->max_file_bytes) {
         format_size((uint64_t)size, a);
         format_size(u->lim->max_file_bytes, b);
         return sb_fail(u->err, SB_EXIT_INPUT, "tar-bomb", 0,
                        "entry '%s' claims %s, over the %s per-file limit (tar bomb); raise with "
-                       "--max-file-bytes if the package is legitimate", shown, a, b);
+                       "--max-file-bytes if the package is legitimate", brief, a, b);
     }
-    /* Counted for every entry type: libarchive reads through the data of skipped entries too. */
-    u->claimed_bytes += (uint64_t)size;
-    if (u->claimed_bytes > u->lim->max_total_bytes) {
+    /* Counted for every entry type: libarchive reads through the data of skipped entries too.
+     * Compared by subtraction so no limit can make the sum wrap. */
+    if ((uint64_t)size > u->lim->max_total_bytes - u->claimed_bytes) {
         format_size(u->lim->max_total_bytes, b);
         return sb_fail(u->err, SB_EXIT_INPUT, "tar-bomb", 0,
                        "the archive's entries claim more than %s in total (tar bomb); raise with "
                        "--max-total-bytes if the package is legitimate", b);
     }
+    u->claimed_bytes += (uint64_t)size;
     return 0;
 }
 
 static int check_written(struct unpacker *u, uint64_t file_end, const char *shown)
 {
-    char b[32];
+    char b[32], brief[BRIEF_MAX];
     if (file_end > u->lim->max_file_bytes) {
         format_size(u->lim->max_file_bytes, b);
+        brief_name(shown, brief);
         return sb_fail(u->err, SB_EXIT_INPUT, "tar-bomb", 0,
                        "entry '%s' holds more than %s (tar bomb); raise with --max-file-bytes if the "
-                       "package is legitimate", shown, b);
+                       "package is legitimate", brief, b);
     }
     if (u->res->bytes > u->lim->max_total_bytes) {
         format_size(u->lim->max_total_bytes, b);
@@ -452,8 +476,8 @@ static int check_written(struct unpacker *u, uint64_t file_end, const char *show
 /* ------------------------------------------------------------------------------------------ */
 /* Names: split, strip the top folder, reject what cannot be created safely.                   */
 
-/* Split raw (already escaped into p->shown) into u->scratch / u->comps. Fills p->top and p->comps/n (below the top folder).
- * Returns 0 if the name is usable, 1 if it was skipped (issue recorded), -1 on error. */
+/* Split raw (already escaped into p->shown) into u->scratch / u->comps; fill p->top and
+ * p->comps/n (the components below the top folder). Returns 0 if the name is usable, 1 if it was skipped (issue recorded), -1 on error. */
 static int parse_entry_path(struct unpacker *u, const char *raw, bool is_dir, struct entry_path *p)
 {
     if (!raw || !raw[0]) return add_issue(u, "bad-name", p->shown, "skipped: empty name") ? -1 : 1;
@@ -618,6 +642,15 @@ static int write_all_at(int fd, const char *buf, size_t len, off_t off)
     return 0;
 }
 
+static int refuse_data_outside(struct unpacker *u, const char *shown)
+{
+    char brief[BRIEF_MAX];
+    brief_name(shown, brief);
+    return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", 0,
+                   "entry '%s' has data outside its declared size; the archive is corrupt, re-download it",
+                   brief);
+}
+
 /* Copy the entry's data into fd. Sparse entries arrive as blocks at offsets; the gaps stay holes. */
 static int copy_entry_data(struct unpacker *u, int fd, int64_t claimed, const char *shown)
 {
@@ -630,9 +663,7 @@ static int copy_entry_data(struct unpacker *u, int fd, int64_t claimed, const ch
         if (r == ARCHIVE_EOF) break;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return refuse_corrupt(u);
         if (off < 0 || (claimed >= 0 && (uint64_t)off + len > (uint64_t)claimed))
-            return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", 0,
-                           "entry '%s' has data outside its declared size; the archive is corrupt, "
-                           "re-download it", shown);
+            return refuse_data_outside(u, shown);
         if ((uint64_t)off + len > end) end = (uint64_t)off + len;
         u->res->bytes += len;
         if (check_written(u, end, shown) < 0) return -1;
