@@ -112,17 +112,24 @@ struct tar_out {
     const char *name;
 };
 
-static struct archive *tar_open(struct tar_out *t, const char *name, enum compression c, int level)
+static struct archive *tar_open_opts(struct tar_out *t, const char *name, enum compression c, int level,
+                                     const char *options)
 {
     memset(t, 0, sizeof *t);
     t->name = name;
     t->a = archive_write_new();
     if (!t->a) die(name, "archive_write_new");
     check(t->a, archive_write_set_format_pax_restricted(t->a), "pax format");
+    if (options) check(t->a, archive_write_set_options(t->a, options), options);
     if (c == GZIP) set_gzip(t->a, level);
     check(t->a, archive_write_set_bytes_in_last_block(t->a, 1), "last block");
     check(t->a, archive_write_open(t->a, &t->buf, NULL, membuf_write, NULL), name);
     return t->a;
+}
+
+static struct archive *tar_open(struct tar_out *t, const char *name, enum compression c, int level)
+{
+    return tar_open_opts(t, name, c, level, NULL);
 }
 
 static void tar_close(struct archive *a, const char *name)
@@ -514,6 +521,20 @@ static void make_many_issues(struct outdir *o)
     tar_save(o, &t);
 }
 
+/* Names that are legal but must be escaped when shown: a right-to-left override, invalid UTF-8,
+ * a backslash; valid UTF-8 stays as it is. FIFOs, so each one produces an issue to look at. */
+static void make_display(struct outdir *o)
+{
+    struct tar_out t;
+    /* Raw name bytes (pax "hdrcharset=BINARY"): invalid UTF-8 cannot be converted. */
+    struct archive *a = tar_open_opts(&t, "display.tgz", GZIP, 6, "pax:hdrcharset=BINARY");
+    add_special(a, "package/\xe2\x80\xaesj.exe", AE_IFIFO, 0, 0);
+    add_special(a, "package/bad\xffutf8", AE_IFIFO, 0, 0);
+    add_special(a, "package/back\\slash", AE_IFIFO, 0, 0);
+    add_special(a, "package/ok-\xc3\xa9", AE_IFIFO, 0, 0);
+    tar_save(o, &t);
+}
+
 static void make_truncated(struct outdir *o)
 {
     char big[8192];
@@ -591,6 +612,7 @@ int main(int argc, char **argv)
     make_names(&o);
     make_many_entries(&o);
     make_many_issues(&o);
+    make_display(&o);
     make_huge_size(&o);
     make_huge_sparse(&o);
     make_truncated(&o);

@@ -623,6 +623,30 @@ static void issues_are_bounded_per_kind(void **state)
     finish(&r);
 }
 
+static void names_are_escaped_for_display(void **state)
+{
+    struct run r;
+    unpack_fixture(*state, "display.tgz", &r, NULL);
+    assert_unpacked(&r);
+    assert_issue(&r, "special-file", "package/\\xe2\\x80\\xaesj.exe");   /* right-to-left override */
+    assert_issue(&r, "special-file", "package/bad\\xffutf8");               /* invalid UTF-8 */
+    assert_issue(&r, "special-file", "package/back\\x5cslash");             /* so escapes stay unambiguous */
+    assert_issue(&r, "special-file", "package/ok-\xc3\xa9");                /* valid UTF-8 kept */
+    finish(&r);
+}
+
+static void default_limits_are_the_documented_ones(void **state)
+{
+    (void)state;
+    struct unpack_limits l;
+    unpack_limits_default(&l);
+    assert_int_equal(l.max_entries, 99999);
+    assert_int_equal(l.max_total_bytes, 512ull << 20);
+    assert_int_equal(l.max_file_bytes, 256ull << 20);
+    assert_int_equal(l.max_path_len, 1024);
+    assert_int_equal(l.max_depth, 64);
+}
+
 /* ---- refusals ---------------------------------------------------------------------------- */
 
 static void too_many_entries_is_a_tar_bomb(void **state)
@@ -803,6 +827,8 @@ int main(void)
         cmocka_unit_test(fifos_are_skipped),
         cmocka_unit_test(setid_bits_are_stripped),
         cmocka_unit_test(issues_are_bounded_per_kind),
+        cmocka_unit_test(names_are_escaped_for_display),
+        cmocka_unit_test(default_limits_are_the_documented_ones),
         cmocka_unit_test(too_many_entries_is_a_tar_bomb),
         cmocka_unit_test(huge_size_claim_is_refused_before_writing),
         cmocka_unit_test(huge_sparse_claim_is_refused_before_writing),
