@@ -32,8 +32,15 @@ enum {
     DISPLAY_MAX = 160,          /* raw bytes of a name shown in an issue before "..." */
     ESCAPED_MAX = DISPLAY_MAX * 4 + 8,
     ISSUES_PER_KIND_MAX = 100,  /* one noisy kind must not hide the others */
+    MAX_FILTERS = 2,            /* gzip + the raw reader: one gzip layer, like npm */
     COMPONENT_MAX = NAME_MAX,
 };
+
+/* Headers, long names and padding allowed beside the claimed data: a legitimate entry needs
+ * ~3.5 KiB at most (header, pax record for a 1024-byte name, padding). libarchive caps one
+ * header at 1 MiB; this caps their sum, which no size claim accounts for. */
+#define METADATA_PER_ENTRY (4ull << 10)
+#define METADATA_SLACK (1ull << 20)
 
 #define SHA512_LEN 64
 #define SRI_PREFIX "sha512-"
@@ -807,6 +814,28 @@ static int refuse_too_many(struct unpacker *u)
                    "the package is legitimate", (unsigned long long)u->lim->max_entries);
 }
 
+/* Bytes the tar reader has consumed beyond the claimed data, bounded per entry. */
+static int check_metadata_bytes(struct unpacker *u)
+{
+    la_int64_t consumed = archive_filter_bytes(u->ar, 0);
+    uint64_t allowed = u->claimed_bytes + u->res->entries * METADATA_PER_ENTRY + METADATA_SLACK;
+    if (consumed < 0 || (uint64_t)consumed <= allowed) return 0;
+    char a[32];
+    format_size((uint64_t)consumed - u->claimed_bytes, a);
+    return sb_fail(u->err, SB_EXIT_INPUT, "tar-bomb", 0,
+                   "the archive holds %s of headers for %llu entries (tar bomb or malformed archive); "
+                   "re-pack the package with npm pack", a, (unsigned long long)u->res->entries);
+}
+
+/* npm gunzips once; libarchive would peel any number of gzip layers. */
+static int check_single_gzip_layer(struct unpacker *u)
+{
+    if (archive_filter_count(u->ar) <= MAX_FILTERS) return 0;
+    return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", 0,
+                   "the archive is gzip'd more than once, which npm does not read; re-pack the package "
+                   "with npm pack");
+}
+
 static int unpack_entries(struct unpacker *u)
 {
     for (;;) {
@@ -816,6 +845,8 @@ static int unpack_entries(struct unpacker *u)
         /* ARCHIVE_RETRY (a damaged header libarchive would skip) is refused like FATAL. */
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return refuse_corrupt(u);
         if (++u->res->entries > u->lim->max_entries) return refuse_too_many(u);
+        if (u->res->entries == 1 && check_single_gzip_layer(u) < 0) return -1;
+        if (check_metadata_bytes(u) < 0) return -1;
         if (unpack_entry(u, e) < 0) return -1;
     }
 }

@@ -535,6 +535,38 @@ static void make_display(struct outdir *o)
     tar_save(o, &t);
 }
 
+/* Few entries, no data, but large pax headers (a 300 KiB extended attribute each, twice in base64): work for the
+ * reader that no size claim accounts for. */
+static void make_header_bomb(struct outdir *o)
+{
+    enum { VALUE = 300 * 1024 };   /* ~800 KiB of pax header: under libarchive's 1 MiB cap */
+    char *value = malloc(VALUE), path[64];
+    if (!value) die("header bomb", "out of memory");
+    memset(value, 'h', VALUE);
+    struct tar_out t;
+    struct archive *a = tar_open(&t, "header-bomb.tgz", GZIP, 6);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "package/h%d", i);
+        struct archive_entry *e = new_entry(path, AE_IFREG, 0644);
+        archive_entry_set_size(e, 0);
+        archive_entry_xattr_add_entry(e, "user.pad", value, VALUE);
+        put_entry(a, e, NULL, 0);
+    }
+    tar_save(o, &t);
+    free(value);
+}
+
+/* A tgz inside another gzip layer: npm gunzips once, so this is not an npm tarball. */
+static void make_double_gzip(struct outdir *o)
+{
+    struct tar_out t;
+    struct archive *a = tar_open(&t, "double-gzip.tgz", GZIP, 6);
+    add_file(a, "package/index.js", 0644, "x\n");
+    tar_close(a, t.name);
+    write_gzipped(o, t.name, t.buf.p, t.buf.len);
+    free(t.buf.p);
+}
+
 static void make_truncated(struct outdir *o)
 {
     char big[8192];
@@ -613,6 +645,8 @@ int main(int argc, char **argv)
     make_many_entries(&o);
     make_many_issues(&o);
     make_display(&o);
+    make_header_bomb(&o);
+    make_double_gzip(&o);
     make_huge_size(&o);
     make_huge_sparse(&o);
     make_truncated(&o);

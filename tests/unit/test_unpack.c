@@ -699,6 +699,25 @@ static void total_size_limit_is_enforced(void **state)
     finish(&r);
 }
 
+static void large_headers_are_a_tar_bomb(void **state)
+{
+    struct run r;
+    unpack_fixture(*state, "header-bomb.tgz", &r, NULL);
+    assert_refused(&r, "tar-bomb");
+    assert_non_null(strstr(r.err.msg, "of headers"));
+    finish(&r);
+}
+
+static void double_gzip_is_refused(void **state)
+{
+    struct run r;
+    unpack_fixture(*state, "double-gzip.tgz", &r, NULL);
+    assert_refused(&r, "bad-tarball");
+    assert_non_null(strstr(r.err.msg, "more than once"));
+    assert_int_equal(r.res.files, 0);
+    finish(&r);
+}
+
 static void truncated_tar_is_refused(void **state)
 {
     struct run r;
@@ -833,6 +852,8 @@ int main(void)
         cmocka_unit_test(huge_size_claim_is_refused_before_writing),
         cmocka_unit_test(huge_sparse_claim_is_refused_before_writing),
         cmocka_unit_test(total_size_limit_is_enforced),
+        cmocka_unit_test(large_headers_are_a_tar_bomb),
+        cmocka_unit_test(double_gzip_is_refused),
         cmocka_unit_test(truncated_tar_is_refused),
         cmocka_unit_test(truncated_gzip_is_refused),
         cmocka_unit_test(bad_gzip_is_refused),
