@@ -572,16 +572,16 @@ static int claim_path(struct unpacker *u, const struct entry_path *p)
 /* ------------------------------------------------------------------------------------------ */
 /* Creation, strictly below dest and never following a symlink.                                */
 
-/* Open (creating if asked) the folder name inside parent. -1 with errno on failure. */
-static int open_child_dir(int parent, const char *name, bool create)
+/* Open the folder name inside parent, creating it (0755) if it does not exist. Never follows a
+ * symlink: O_NOFOLLOW fails on one (ELOOP), and O_DIRECTORY on a file (ENOTDIR). -1 with errno. */
+static int open_child_dir(int parent, const char *name)
 {
-    bool created = false;
-    if (create) {
-        if (mkdirat(parent, name, 0700) == 0) created = true;
-        else if (errno != EEXIST) return -1;
-    }
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && created && fchmod(fd, 0755) < 0) {
+    const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(parent, name, flags);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST) return -1;
+    fd = openat(parent, name, flags);
+    if (fd >= 0 && fchmod(fd, 0755) < 0) {   /* umask-independent */
         int e = errno;
         close(fd);
         errno = e;
@@ -594,22 +594,23 @@ static int open_child_dir(int parent, const char *name, bool create)
 static int blocked_component(struct unpacker *u, int parent, const char *name, const char *shown, int e)
 {
     struct stat st;
-    if (e != ELOOP && e != ENOTDIR && e != EEXIST) return refuse_write(u, shown, "creating a folder for", e);
+    if (e != ELOOP && e != ENOTDIR) return refuse_write(u, shown, "creating a folder for", e);
     if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
         return add_issue(u, "symlink-escape", shown,
-                         "skipped: a parent folder is a symlink made by an earlier entry; writing "
-                         "through it is refused") ? -1 : 1;
+                         "skipped: a parent folder is a symlink; writing through it is refused") ? -1 : 1;
     return add_issue(u, "name-collision", shown, "skipped: a parent folder is already a file") ? -1 : 1;
 }
 
-/* Walk comps[0..n) from dest, creating folders, never following a symlink. Sets *out to an fd
- * the caller closes (or dest itself when n == 0). Returns 0, 1 (skipped, issue recorded), -1. */
+/* Walk comps[0..n) from dest, creating folders, never following a symlink: every entry walks
+ * from the root again, so no state carries over between entries. Sets *out to an fd the caller
+ * releases with close_folder (dest itself when n == 0). Returns 0, 1 (skipped, issue recorded),
+ * or -1. */
 static int open_folder_path(struct unpacker *u, const char *const *comps, unsigned n, const char *shown,
                             int *out)
 {
     int cur = u->dest;
     for (unsigned i = 0; i < n; i++) {
-        int next = open_child_dir(cur, comps[i], true);
+        int next = open_child_dir(cur, comps[i]);
         if (next < 0) {
             int rc = blocked_component(u, cur, comps[i], shown, errno);
             if (cur != u->dest) close(cur);
