@@ -174,7 +174,7 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == '?' || c == ':')
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown or incomplete option '%s'; see 'scriptbox --help'",
                            argv[optind - 1]);

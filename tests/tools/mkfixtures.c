@@ -6,7 +6,9 @@
  * ("../../evil", "/tmp/...", links to /etc) exists only as a name inside an archive. Output is
  * deterministic: fixed mtimes, uid/gid 0, no user names, gzip without a timestamp.
  *
- * Usage: mkfixtures OUTDIR
+ * Usage: mkfixtures [--with-manifest] OUTDIR
+ * --with-manifest starts every "package/" archive with a package.json, so that the whole CLI can
+ * be run on them (the unpacker's own tests want the archives exactly as listed here).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -127,9 +129,20 @@ static struct archive *tar_open_opts(struct tar_out *t, const char *name, enum c
     return t->a;
 }
 
+static bool with_manifest;
+
+static void add_file(struct archive *a, const char *path, mode_t mode, const char *data);
+
 static struct archive *tar_open(struct tar_out *t, const char *name, enum compression c, int level)
 {
-    return tar_open_opts(t, name, c, level, NULL);
+    struct archive *a = tar_open_opts(t, name, c, level, NULL);
+    if (with_manifest) {
+        char manifest[256];
+        snprintf(manifest, sizeof manifest, "{\"name\":\"fixture-%.*s\",\"version\":\"1.0.0\"}\n",
+                 (int)strcspn(name, "."), name);
+        add_file(a, "package/package.json", 0644, manifest);
+    }
+    return a;
 }
 
 static void tar_close(struct archive *a, const char *name)
@@ -618,10 +631,12 @@ static void make_zip(struct outdir *o)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: mkfixtures OUTDIR\n");
+    with_manifest = argc == 3 && !strcmp(argv[1], "--with-manifest");
+    if (argc != 2 + with_manifest) {
+        fprintf(stderr, "usage: mkfixtures [--with-manifest] OUTDIR\n");
         return 2;
     }
+    argv += with_manifest;
     /* Names are UTF-8 bytes; libarchive's pax writer converts from the locale's charset. */
     if (!setlocale(LC_CTYPE, "C.UTF-8")) die("setlocale", "C.UTF-8 is not available");
     struct outdir o = {.fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
