@@ -25,7 +25,7 @@
 
 __attribute__((noreturn)) static void die(const struct sbx_plan *p, const sbx_error *e)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     sbx_msg_from_error(&m, e);
     (void)!sbx_msg_send(p->init_sock, &m, NULL, 0, NULL, 0);
     _exit(1);
@@ -142,7 +142,7 @@ static pid_t start_zygote(const struct sbx_plan *p, int *link, int *pidfd, sbx_e
  * namespaces below ours: the limit in our ns becomes what is in use (1). */
 static int map_zygote(const struct sbx_plan *p, pid_t z, int link, sbx_error *err)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     if (expect(link, SBX_MSG_UNSHARED, &m) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: the zygote died before its user ns existed");
     if (sbx_userns_write_maps(z, p->payload_uid, 0, p->payload_gid, 0, 1, err) < 0) return -1;
@@ -158,7 +158,7 @@ static int map_zygote(const struct sbx_plan *p, pid_t z, int link, sbx_error *er
 /* The zygote wrote its listener's fd number; take the fd (pidfd_getfd) and pass it on. */
 static int relay_listener(const struct sbx_plan *p, pid_t z, int zpidfd, int link, sbx_error *err)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     if (expect(link, SBX_MSG_LISTENER, &m) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: the zygote died before installing its filter");
     int fd = -1;
@@ -191,7 +191,7 @@ __attribute__((noreturn)) static void serve(const struct sbx_plan *p, pid_t z, i
                 if (r == z) _exit(0);  /* the zygote is gone: so is the sandbox */
         }
         if (pf[0].revents) {
-            struct sbx_msg m;
+            struct sbx_msg m = {0};
             if (sbx_msg_recv(p->init_sock, &m, NULL, 0, NULL, NULL) < 0) {
                 if (errno == EINTR || errno == EAGAIN) continue;
                 _exit(0);  /* supervisor gone */
@@ -207,7 +207,7 @@ __attribute__((noreturn)) static void serve(const struct sbx_plan *p, pid_t z, i
 void sbx_init_main(const struct sbx_plan *p)
 {
     sbx_error err = {0};
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     /* Die with the supervisor from the very start; re-armed after the credential change. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close_inherited(p);

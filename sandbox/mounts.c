@@ -197,7 +197,8 @@ static int write_at(int rootfd, const char *path, const char *data, size_t len, 
     int fd = openat(parent, base, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     int e = errno;
     close(parent);
-    if (fd < 0) return sbx_fail(err, SBX_E_SETUP, e, "writing %s: %s", path, strerror(e));
+    if (fd < 0)
+        return sbx_fail(err, SBX_E_SETUP, e, "writing %s: %s", path, e == ELOOP ? "it is a symlink" : strerror(e));
     size_t off = 0;
     while (off < len) {
         ssize_t n = write(fd, data + off, len - off);

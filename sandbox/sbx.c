@@ -79,7 +79,7 @@ static int notifier_poll_fd(const struct sbx *sb)
 
 static int handle_zygote(struct sbx *sb, struct sbx_pump *pm, sbx_error *err)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     if (sbx_msg_recv(sb->zyg_sock, &m, NULL, 0, NULL, NULL) < 0) {
         if (errno == EAGAIN || errno == EINTR) return 0;
         sb->dead = 1;
@@ -198,7 +198,7 @@ static int await_ready(struct sbx *sb, int *listener, sbx_error *err)
         int n = poll(pf, 3, (int)((deadline - now) / 1000000ull) + 1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return sbx_fail(err, SBX_E_INTERNAL, errno, "poll: %s", strerror(errno));
-        struct sbx_msg m;
+        struct sbx_msg m = {0};
         /* The zygote's own error is the precise one: read it first. */
         if (pf[1].revents & POLLIN) {
             if (sbx_msg_recv(sb->zyg_sock, &m, NULL, 0, NULL, NULL) >= 0 && m.type == SBX_MSG_ERROR)
@@ -210,7 +210,7 @@ static int await_ready(struct sbx *sb, int *listener, sbx_error *err)
                 return sbx_fail(err, SBX_E_SETUP, errno, "sandbox init died during setup");
             if (m.type == SBX_MSG_ERROR) {
                 struct pollfd zp = {sb->zyg_sock, POLLIN, 0};
-                struct sbx_msg zm;
+                struct sbx_msg zm = {0};
                 if (poll(&zp, 1, 50) > 0 && sbx_msg_recv(sb->zyg_sock, &zm, NULL, 0, NULL, NULL) >= 0 &&
                     zm.type == SBX_MSG_ERROR)
                     m = zm;

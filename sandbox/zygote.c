@@ -29,7 +29,7 @@ struct zygote {
 
 __attribute__((noreturn)) static void zdie(int sock, const sbx_error *e)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     sbx_msg_from_error(&m, e);
     (void)!sbx_msg_write(sock, &m);
     _exit(1);
@@ -45,7 +45,7 @@ static void close_all_but(int a, int b)
 
 static int send_simple(int sock, uint32_t type, int a, int b)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     memset(&m, 0, sizeof m);
     m.type = type;
     m.a = a;
@@ -55,7 +55,7 @@ static int send_simple(int sock, uint32_t type, int a, int b)
 
 static int read_msg(int sock, uint32_t type)
 {
-    struct sbx_msg m;
+    struct sbx_msg m = {0};
     ssize_t n;
     do n = read(sock, &m, sizeof m);
     while (n < 0 && errno == EINTR);
@@ -255,7 +255,7 @@ void sbx_zygote_main(const struct sbx_plan *p, int link)
         if (poll(pf, 2, -1) < 0) { if (errno == EINTR) continue; _exit(1); }
         if (pf[1].revents) reap(&z);
         if (!pf[0].revents) continue;
-        struct sbx_msg m;
+        struct sbx_msg m = {0};
         int fds[2], nfds = 2;
         ssize_t n = sbx_msg_recv(z.sock, &m, buf, sizeof buf, fds, &nfds);
         if (n < 0) {
