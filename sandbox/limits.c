@@ -39,6 +39,9 @@ static int set_one(int res, const char *name, unsigned long long v, sbx_error *e
     return 0;
 }
 
+/* RLIMIT_CORE is 1, not 0: with a piped kernel.core_pattern (systemd-coredump, apport) the kernel
+ * ignores a limit of 0 and hands the payload's core to a helper running as host root; a limit of
+ * exactly 1 is the documented "no pipe core" value, and too small for any core file. */
 int sbx_limits_apply(const struct sbx_limits *l, sbx_error *err)
 {
     if (set_one(RLIMIT_CPU, "CPU", l->cpu_seconds, err) < 0 ||
@@ -46,7 +49,7 @@ int sbx_limits_apply(const struct sbx_limits *l, sbx_error *err)
         set_one(RLIMIT_NPROC, "NPROC", l->nproc, err) < 0 ||
         set_one(RLIMIT_FSIZE, "FSIZE", l->file_size, err) < 0 ||
         set_one(RLIMIT_NOFILE, "NOFILE", l->nofile, err) < 0 ||
-        set_one(RLIMIT_CORE, "CORE", 0, err) < 0)
+        set_one(RLIMIT_CORE, "CORE", 1, err) < 0)
         return -1;
     return 0;
 }

@@ -184,6 +184,7 @@ __attribute__((noreturn)) static void child(struct zygote *z, const struct cmd *
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     setsid();
+    umask(022);  /* init builds the root with umask 0; commands get the usual one */
     if (dup2(z->devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
     syscall(SYS_close_range, 3U, ~0U, 0);
     if (chdir(c->cwd && *c->cwd ? c->cwd : "/") < 0) {

@@ -155,6 +155,20 @@ static void no_capabilities_no_new_privs(void **state)
     sbx_status_free(&st);
 }
 
+static void no_more_user_namespaces(void **state)
+{
+    struct fixture *f = *state;
+    struct sbx_status st;
+    run_sh(f->sb, "unshare -U true 2>/dev/null", 0, &st);
+    assert_int_not_equal(st.exit_code, 0);
+    sbx_status_free(&st);
+    /* Limits as documented; umask the usual one. */
+    assert_string_equal(sh_ok(f, "awk '/^Max (cpu time|processes|open files|core file size) / "
+                                 "{print $(NF-1)}' /proc/self/limits; umask", &st),
+                        "300\n1\n512\n1024\n0022\n");
+    sbx_status_free(&st);
+}
+
 static void hostname_as_configured(void **state)
 {
     struct fixture *f = *state;
@@ -494,6 +508,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(payload_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(no_capabilities_no_new_privs, setup, teardown),
         cmocka_unit_test_setup_teardown(hostname_as_configured, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_more_user_namespaces, setup, teardown),
         cmocka_unit_test_setup_teardown(root_view, setup, teardown),
         cmocka_unit_test_setup_teardown(writes_stay_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(no_fd_leaks, setup, teardown),
