@@ -13,12 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core.h"
 
 #define LINGER_MS 100
+#define KILL_WAIT_MS 2000   /* after a timeout, how long the zygote has to report the kill */
+
+static void kill_sandbox(struct sbx *sb)
+{
+    syscall(SYS_pidfd_send_signal, sb->init_pidfd, SIGKILL, NULL, 0);
+    sb->dead = 1;
+}
 
 int sbx_cmd_serialize(const struct sbx_command *cmd, char *buf, size_t cap, size_t *len)
 {
@@ -163,7 +171,7 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
     struct pollfd extra[2];
     struct sbx_pump pm = {.extra = extra, .nextra = 2, .on_exit = on_exit_report, .ctx = &r};
     uint64_t deadline = cmd->timeout_ms ? sbx_now_ns() + (uint64_t)cmd->timeout_ms * 1000000ull : 0;
-    uint64_t linger_end = 0;
+    uint64_t linger_end = 0, kill_deadline = 0;
     for (;;) {
         if (pm.started_pid && !r.pid) {
             if (pm.started_pid < 0) {
@@ -180,13 +188,22 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
              * leftover, killed by sbx_close. */
             struct sbx_msg k = {.type = SBX_MSG_KILL, .a = r.pid};
             st->timed_out = 1;
+            kill_deadline = now + KILL_WAIT_MS * 1000000ull;
             if (sbx_msg_send(sb->zyg_sock, &k, NULL, 0, NULL, 0) < 0) {
                 sbx_fail(err, SBX_E_INTERNAL, errno, "asking the sandbox to kill the command: %s", strerror(errno));
                 goto out;
             }
         }
+        if (kill_deadline && !r.done && now >= kill_deadline) {
+            /* The zygote does not answer (the payload stopped it, it shares its uid): end the
+             * whole sandbox; the command is killed with it. Later sbx_exec calls fail. */
+            kill_sandbox(sb);
+            break;
+        }
         int timeout = -1;
-        uint64_t until = linger_end ? linger_end : (deadline && !st->timed_out) ? deadline : 0;
+        uint64_t until = linger_end ? linger_end
+                       : kill_deadline ? kill_deadline
+                       : (deadline && !st->timed_out) ? deadline : 0;
         if (until) timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
         for (int i = 0; i < 2; i++) extra[i] = (struct pollfd){cap[i].fd, POLLIN, 0};
         if (sbx_pump(sb, &pm, timeout, err) < 0) goto out;

@@ -263,6 +263,34 @@ static void timeout_kills(void **state)
     sbx_status_free(&st);
 }
 
+static void stopped_zygote_cannot_hang_a_timeout(void **state)
+{
+    struct fixture *f = *state;
+    struct sbx_status st;
+    uint64_t t = (uint64_t)time(NULL);
+    /* The payload shares the zygote's kernel uid and may stop it (until seccomp refuses that):
+     * the timeout must still return, by ending the sandbox. */
+    run_sh(f->sb, "kill -STOP 2 2>/dev/null; sleep 20", 300, &st);
+    assert_true(st.timed_out);
+    assert_true((uint64_t)time(NULL) - t < 10);
+    sbx_status_free(&st);
+}
+
+static void killed_zygote_is_an_error_not_a_hang(void **state)
+{
+    struct fixture *f = *state;
+    const char *argv[] = {"/bin/sh", "-c", "kill -9 2; sleep 5", NULL};
+    struct sbx_command cmd = {.argv = argv, .envp = ENV, .cwd = "/"};
+    struct sbx_status st;
+    sbx_error err = {0};
+    assert_int_equal(sbx_exec(f->sb, &cmd, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "sandbox"));
+    assert_int_equal(sbx_exec(f->sb, &cmd, &st, &err), -1);
+    struct sbx_close_status cs;
+    assert_int_equal(sbx_close(f->sb, 100, &cs, &err), 0);
+    f->sb = NULL;
+}
+
 static void output_cap(void **state)
 {
     struct fixture *f = *state;
@@ -514,6 +542,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_fd_leaks, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_program_is_127, setup, teardown),
         cmocka_unit_test_setup_teardown(timeout_kills, setup, teardown),
+        cmocka_unit_test_setup_teardown(stopped_zygote_cannot_hang_a_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(killed_zygote_is_an_error_not_a_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(output_cap, setup, teardown),
         cmocka_unit_test(small_cap_config),
         cmocka_unit_test_setup_teardown(node_works, setup, teardown),
