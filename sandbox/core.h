@@ -24,6 +24,7 @@
 #define SBX_DEFAULT_PAYLOAD_ID 1000u
 #define SBX_DEFAULT_HOSTNAME "sandbox"
 #define SBX_MAX_CMD_BYTES (128u * 1024u)   /* serialized argv+env+cwd of one command */
+#define SBX_MAX_STALE 16                    /* leftover-held output pipes still drained */
 
 /* Everything init and the zygote need, prepared by the supervisor before clone(). The children
  * read it from their copy of the supervisor's memory; nothing is sent over a socket. */
@@ -129,7 +130,13 @@ struct sbx {
     int dead;                  /* init is gone */
     int slot;                  /* sbx_kill_all() registry slot, -1 if none */
     int note_cgroup;           /* "cgroup limits not applied" still to be said */
+    /* Output pipes of earlier commands still held open by their leftovers: drained (discarded)
+     * so those processes neither block nor die of SIGPIPE while we keep observing them. */
+    int stale[SBX_MAX_STALE];
+    int nstale;
 };
+/* Keep draining fd (discarding) until EOF or sbx_close; takes ownership. */
+void sbx_keep_draining(struct sbx *sb, int fd);
 
 /* One poll round shared by sbx_exec and sbx_close: notifier, init, zygote reports, plus the
  * caller's extra fds (pipes). Zygote EXIT reports go to on_exit (may be NULL) after the event. */

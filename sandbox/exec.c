@@ -4,8 +4,9 @@
  * Output: the command's stdout/stderr are pipes read here. At most limits.capture_bytes per
  * stream are kept; the rest is read and counted (total), so a chatty script never blocks. When
  * the main process has exited we keep reading until both pipes reach EOF or for LINGER_MS at
- * most: processes it left behind may hold the pipes open forever. Their later output is lost
- * (they get EPIPE); they themselves live on, observed, until sbx_close(). */
+ * most: processes it left behind may hold the pipes open forever. Their later output is read and
+ * discarded until EOF or sbx_close() (so they neither block nor die of SIGPIPE); they live on,
+ * observed, until sbx_close(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -223,6 +224,8 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
     st->err = (struct sbx_output){cap[1].data, cap[1].len, cap[1].total};
     cap[0].data = cap[1].data = NULL;
     rc = 0;
+    for (int i = 0; i < 2; i++)
+        if (cap[i].fd >= 0 && !sb->dead) { sbx_keep_draining(sb, cap[i].fd); cap[i].fd = -1; }
 out:
     for (int i = 0; i < 2; i++) {
         if (cap[i].fd >= 0) close(cap[i].fd);

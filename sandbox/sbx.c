@@ -103,15 +103,44 @@ static int handle_zygote(struct sbx *sb, struct sbx_pump *pm, sbx_error *err)
     return 0;
 }
 
+void sbx_keep_draining(struct sbx *sb, int fd)
+{
+    if (sb->nstale == SBX_MAX_STALE) {  /* bounded: the oldest one is closed */
+        close(sb->stale[0]);
+        memmove(sb->stale, sb->stale + 1, (SBX_MAX_STALE - 1) * sizeof sb->stale[0]);
+        sb->nstale--;
+    }
+    sb->stale[sb->nstale++] = fd;
+}
+
+static void drain_stale(struct sbx *sb, const struct pollfd *pf)
+{
+    char buf[65536];
+    int k = 0;
+    for (int i = 0; i < sb->nstale; i++) {
+        int fd = sb->stale[i];
+        if (pf[i].revents) {
+            ssize_t n;
+            do n = read(fd, buf, sizeof buf);
+            while (n > 0 || (n < 0 && errno == EINTR));
+            if (n == 0 || (n < 0 && errno != EAGAIN)) { close(fd); continue; }
+        }
+        sb->stale[k++] = fd;
+    }
+    sb->nstale = k;
+}
+
 int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err)
 {
-    struct pollfd pf[3 + 4];
+    struct pollfd pf[3 + 4 + SBX_MAX_STALE];
     int nf = 0, nfd = notifier_poll_fd(sb);
     pf[nf++] = (struct pollfd){sb->init_pidfd, POLLIN, 0};
     pf[nf++] = (struct pollfd){sb->zyg_sock, POLLIN, 0};
     if (nfd >= 0) pf[nf++] = (struct pollfd){nfd, POLLIN, 0};
     int base = nf;
     for (int i = 0; pm && i < pm->nextra && i < 4; i++) pf[nf++] = pm->extra[i];
+    int sbase = nf;
+    for (int i = 0; i < sb->nstale; i++) pf[nf++] = (struct pollfd){sb->stale[i], POLLIN, 0};
     int n = poll(pf, (nfds_t)nf, timeout_ms);
     if (n < 0) {
         if (errno == EINTR) return 0;
@@ -119,6 +148,7 @@ int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err
     }
     for (int i = 0; pm && i < pm->nextra && i < 4; i++) pm->extra[i].revents = pf[base + i].revents;
     if (n == 0) return 0;
+    if (sb->nstale) drain_stale(sb, pf + sbase);
     if (nfd >= 0 && pf[2].revents) {
         sbx_error ne = {0};
         if (pf[2].revents & POLLIN) {
@@ -240,6 +270,7 @@ static void free_sbx(struct sbx *sb)
         while (waitid((idtype_t)P_PIDFD, (id_t)sb->init_pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR) {}
         close(sb->init_pidfd);
     }
+    for (int i = 0; i < sb->nstale; i++) close(sb->stale[i]);
     if (sb->init_sock >= 0) close(sb->init_sock);
     if (sb->zyg_sock >= 0) close(sb->zyg_sock);
     free(sb);

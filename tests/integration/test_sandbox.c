@@ -375,6 +375,21 @@ static int pidns_of(int pid, char *buf, size_t cap)
     return 0;
 }
 
+static char state_of(int pid)
+{
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", pid);
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) return '?';
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return '?';
+    buf[n] = 0;
+    char *r = strrchr(buf, ')');
+    return r && r[1] && r[2] ? r[2] : '?';
+}
+
+/* Live processes (zombies are dead: init's waits for sbx_close to reap it) in that pid ns. */
 static int count_in_ns(const char *ns)
 {
     DIR *d = opendir("/proc");
@@ -383,7 +398,7 @@ static int count_in_ns(const char *ns)
     char b[64];
     while ((e = readdir(d))) {
         int pid = atoi(e->d_name);
-        if (pid > 0 && pidns_of(pid, b, sizeof b) == 0 && !strcmp(b, ns)) n++;
+        if (pid > 0 && pidns_of(pid, b, sizeof b) == 0 && !strcmp(b, ns) && state_of(pid) != 'Z') n++;
     }
     closedir(d);
     return n;
@@ -426,6 +441,19 @@ static void leftovers_counted_and_killed(void **state)
     snprintf(p, sizeof p, "/proc/%d", init);
     assert_int_equal(access(p, F_OK), -1);
     assert_int_equal(count_in_ns(ns), 0);
+}
+
+static void chatty_leftover_is_not_killed_by_sigpipe(void **state)
+{
+    struct fixture *f = *state;
+    struct sbx_status st;
+    /* The leftover keeps printing to the command's stdout after sbx_exec returned. */
+    run_sh(f->sb, "(for i in $(seq 1 30); do echo tick; sleep 0.01; done; echo survived > /tmp/s) &", 5000, &st);
+    assert_true(st.exited);
+    sbx_status_free(&st);
+    usleep(600000);
+    assert_string_equal(sh_ok(f, "cat /tmp/s", &st), "survived\n");
+    sbx_status_free(&st);
 }
 
 static void grace_lets_leftovers_finish(void **state)
@@ -478,6 +506,55 @@ static void caller_sigkill_kills_run(void **state)
         if (left) usleep(10000);
     }
     assert_int_equal(left, 0);
+}
+
+static void kill_all_ends_every_sandbox(void **state)
+{
+    (void)state;
+    struct sbx_config cfg = {0};
+    struct sbx *a, *b;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &a, &err) < 0 || sbx_open(&cfg, &b, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    struct sbx_status st;
+    run_sh(a, "sleep 30 >/dev/null 2>&1 &", 5000, &st);
+    sbx_status_free(&st);
+    char ns[64];
+    assert_true(find_leftover(getpid(), ns, sizeof ns) > 0);
+    sbx_kill_all();
+    int left = -1;
+    for (int i = 0; i < 200 && left != 0; i++) {
+        left = count_in_ns(ns);
+        if (left) usleep(10000);
+    }
+    assert_int_equal(left, 0);
+    assert_int_equal(sbx_exec(b, &(struct sbx_command){.argv = (const char *const[]){"/bin/true", NULL}}, &st, &err), -1);
+    struct sbx_close_status cs;
+    assert_int_equal(sbx_close(a, 1000, &cs, &err), 0);
+    assert_int_equal(sbx_close(b, 1000, &cs, &err), 0);
+}
+
+static void probe_and_options(void **state)
+{
+    (void)state;
+    sbx_error err = {0};
+    if (sbx_probe(&err) < 0) fail_msg("sbx_probe: %s", err.msg);
+    /* Another payload identity; cgroup limits asked for are reported as not applied. */
+    struct fixture f = {0};
+    struct sbx_config cfg = {.payload_uid = 1234, .payload_gid = 4321, .limits = {.memory_bytes = 1 << 30},
+                             .on_event = on_event, .event_ctx = &f};
+    struct sbx *sb;
+    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    struct sbx_status st;
+    run_sh(sb, "id -u; id -g; whoami", 0, &st);
+    assert_string_equal(st.out.data, "1234\n4321\nuser\n");
+    sbx_status_free(&st);
+    assert_int_equal(f.notes, 1);
+    assert_int_equal(sbx_close(sb, 0, NULL, &err), 0);
+    /* Bad configurations are refused up front. */
+    struct sbx_tmpfs rel = {.sandbox_path = "tmp"};
+    struct sbx_config bad = {.tmpfs = &rel, .ntmpfs = 1};
+    assert_int_equal(sbx_open(&bad, &sb, &err), -1);
+    assert_int_equal(err.kind, SBX_E_USAGE);
 }
 
 static void unreadable_seed_is_explained(void **state)
@@ -549,7 +626,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(node_works, setup, teardown),
         cmocka_unit_test(leftovers_counted_and_killed),
         cmocka_unit_test(grace_lets_leftovers_finish),
+        cmocka_unit_test_setup_teardown(chatty_leftover_is_not_killed_by_sigpipe, setup, teardown),
         cmocka_unit_test(caller_sigkill_kills_run),
+        cmocka_unit_test(kill_all_ends_every_sandbox),
+        cmocka_unit_test(probe_and_options),
         cmocka_unit_test(unreadable_seed_is_explained),
         cmocka_unit_test(seed_links_are_copied_not_followed),
     };
