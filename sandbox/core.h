@@ -76,6 +76,11 @@ ssize_t sbx_msg_recv(int sock, struct sbx_msg *m, void *extra, size_t extra_cap,
 /* Fill an ERROR message from an sbx_error. */
 void sbx_msg_from_error(struct sbx_msg *m, const sbx_error *e);
 
+/* fork() without glibc's atfork work: it takes every malloc arena lock, which deadlocks in a
+ * raw-cloned child when another thread of the caller held one at clone time. Returns like fork;
+ * *pidfd (may be NULL) gets a pidfd of the child (CLONE_PIDFD). */
+pid_t sbx_raw_fork(int *pidfd);
+
 /* ---- userns.c ------------------------------------------------------------------------- */
 /* Host ids that "root inside" maps to for this caller. */
 void sbx_userns_outer_ids(uid_t *uid, gid_t *gid, int *root_mode);

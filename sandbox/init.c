@@ -125,16 +125,14 @@ static pid_t start_zygote(const struct sbx_plan *p, int *link, int *pidfd, sbx_e
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: socketpair: %s", strerror(errno));
-    pid_t z = fork();
+    pid_t z = sbx_raw_fork(pidfd);
     if (z < 0) return sbx_fail(err, SBX_E_SETUP, errno, "init: fork zygote: %s", strerror(errno));
     if (z == 0) {
-        close(sv[0]);
+        close(sv[0]);  /* everything else inherited is closed by the zygote itself */
         sbx_zygote_main(p, sv[1]);
     }
     close(sv[1]);
     *link = sv[0];
-    *pidfd = (int)syscall(SYS_pidfd_open, z, 0);
-    if (*pidfd < 0) return sbx_fail(err, SBX_E_SETUP, errno, "init: pidfd_open: %s", strerror(errno));
     return z;
 }
 

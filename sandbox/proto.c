@@ -3,7 +3,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -91,4 +94,10 @@ void sbx_msg_from_error(struct sbx_msg *m, const sbx_error *e)
     m->kind = (int32_t)e->kind;
     m->sys_errno = e->sys_errno;
     snprintf(m->text, sizeof m->text, "%s", e->msg);
+}
+
+pid_t sbx_raw_fork(int *pidfd)
+{
+    unsigned long flags = SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
+    return (pid_t)syscall(SYS_clone, flags, NULL, pidfd, NULL, 0UL);
 }

@@ -204,7 +204,7 @@ static void run_cmd(struct zygote *z, char *buf, size_t len, const int *fds, int
         send_simple(z->sock, SBX_MSG_STARTED, -EPROTO, 0);
         goto out;
     }
-    pid_t pid = fork();
+    pid_t pid = sbx_raw_fork(NULL);
     if (pid == 0) child(z, &c, fds[0], fds[1]);
     if (pid < 0) {
         send_simple(z->sock, SBX_MSG_STARTED, -errno, 0);
