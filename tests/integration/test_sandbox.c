@@ -332,6 +332,11 @@ static void node_works(void **state)
     assert_string_equal(sh_ok(f, "node -e 'new WebAssembly.Memory({initial:1}); console.log(\"wasm\")'", &st),
                         "wasm\n");
     sbx_status_free(&st);
+    /* Loopback is up; nothing else is reachable. */
+    assert_string_equal(sh_ok(f, "node -e 'require(\"net\").createServer().listen(0, \"127.0.0.1\", "
+                                 "function () { console.log(\"lo\"); this.close(); })'", &st),
+                        "lo\n");
+    sbx_status_free(&st);
 }
 
 /* ---- process accounting from the host ------------------------------------------------------ */
@@ -434,10 +439,20 @@ static void leftovers_counted_and_killed(void **state)
     int init = find_leftover(getpid(), ns, sizeof ns);
     assert_true(init > 0);
     assert_true(count_in_ns(ns) >= 1);
+    /* On the host, the sandbox runs as the caller (rootless) or as the anonymous mapped uid
+     * (root): never as host root. */
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/status", init);
+    char *status = tu_read_file(p, NULL), uidb[64];
+    assert_non_null(status);
+    unsigned expect = geteuid() == 0 ? 2000000000u : (unsigned)geteuid();
+    char want[64];
+    snprintf(want, sizeof want, "%u\t%u\t%u\t%u", expect, expect, expect, expect);
+    assert_string_equal(status_field(status, "Uid:", uidb, sizeof uidb), want);
+    free(status);
     struct sbx_close_status cs;
     assert_int_equal(sbx_close(sb, 200, &cs, &err), 0);
     assert_int_equal(cs.leftovers, 1);
-    char p[64];
     snprintf(p, sizeof p, "/proc/%d", init);
     assert_int_equal(access(p, F_OK), -1);
     assert_int_equal(count_in_ns(ns), 0);
