@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/keyctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -89,6 +91,22 @@ static int arm_pdeathsig(const struct sbx_plan *p, sbx_error *err)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: PR_SET_PDEATHSIG: %s", strerror(errno));
     struct pollfd pf = {p->init_sock, POLLIN, 0};
     if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR))) _exit(1);
+    return 0;
+}
+
+/* What the caller's process would otherwise hand down: its session keyring (the payload would
+ * possess the caller's keys: kerberos tickets, fs keys), its session and terminal, personality
+ * flags (e.g. ASLR off), the host's NIS domain name. */
+static int detach_from_caller(sbx_error *err)
+{
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+        return sbx_fail(err, SBX_E_SETUP, errno, "init: joining a new session keyring: %s", strerror(errno));
+    if (setsid() < 0)
+        return sbx_fail(err, SBX_E_SETUP, errno, "init: setsid: %s", strerror(errno));
+    if (personality(PER_LINUX) < 0)
+        return sbx_fail(err, SBX_E_SETUP, errno, "init: personality: %s", strerror(errno));
+    if (setdomainname("(none)", 6) < 0)
+        return sbx_fail(err, SBX_E_SETUP, errno, "init: setdomainname: %s", strerror(errno));
     return 0;
 }
 
@@ -214,6 +232,7 @@ void sbx_init_main(const struct sbx_plan *p)
     /* Not dumpable: the payload runs under our kernel uid, yet cannot ptrace us, read our memory
      * or even see us in /proc (hidepid). */
     prctl(PR_SET_DUMPABLE, 0);
+    if (detach_from_caller(&err) < 0) die(p, &err);
     umask(0);
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);

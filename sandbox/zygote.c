@@ -239,6 +239,8 @@ void sbx_zygote_main(const struct sbx_plan *p, int link)
     struct zygote z = {.p = p, .sock = p->zyg_sock};
     close_all_but(link, p->zyg_sock);
     z.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);  /* before the filter: not a notified open */
+    /* init's 0-2 are the host's /dev/null, from before the pivot: hold only the sandbox's. */
+    for (int fd = 0; fd < 3 && z.devnull >= 0; fd++) dup2(z.devnull, fd);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

@@ -173,8 +173,10 @@ static void hostname_as_configured(void **state)
 {
     struct fixture *f = *state;
     struct sbx_status st;
-    assert_string_equal(sh_ok(f, "hostname; cat /etc/hostname", &st), "sbxtest\nsbxtest\n");
+    assert_string_equal(sh_ok(f, "hostname; cat /etc/hostname; cat /proc/sys/kernel/domainname", &st),
+                        "sbxtest\nsbxtest\n(none)\n");
     sbx_status_free(&st);
+
 }
 
 static void root_view(void **state)
