@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -574,6 +576,60 @@ static void probe_and_options(void **state)
     assert_int_equal(err.kind, SBX_E_USAGE);
 }
 
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* In a child: a user ns of our own where `how` breaks sandboxes (1: no user namespaces,
+ * 2: a masked /proc), then sbx_open must fail naming the cause and the fix. */
+static int blocked_child(int how, const char *expect)
+{
+    char map[64];
+    snprintf(map, sizeof map, "0 %u 1", (unsigned)geteuid());
+    char gmap[64];
+    snprintf(gmap, sizeof gmap, "0 %u 1", (unsigned)getegid());
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) return 10;
+    if (write_text("/proc/self/setgroups", "deny") < 0 || write_text("/proc/self/uid_map", map) < 0 ||
+        write_text("/proc/self/gid_map", gmap) < 0)
+        return 11;
+    if (how == 1 && write_text("/proc/sys/user/max_user_namespaces", "0") < 0) return 12;
+    if (how == 2 && (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                     mount("/dev/null", "/proc/cpuinfo", NULL, MS_BIND, NULL) < 0))
+        return 13;
+    struct sbx_config cfg = {0};
+    struct sbx *sb = NULL;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &sb, &err) == 0) return 14;
+    if (err.kind != SBX_E_USERNS || !strstr(err.msg, expect) || !strstr(err.msg, "fix:")) {
+        fprintf(stderr, "got: %s\n", err.msg);
+        return 15;
+    }
+    sbx_probe(&err);
+    return strstr(err.msg, expect) ? 0 : 16;
+}
+
+static void blocked_hosts_are_explained(void **state)
+{
+    (void)state;
+    static const struct { int how; const char *expect; } cases[] = {
+        {1, "user.max_user_namespaces=0"},
+        {2, "systempaths=unconfined"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pid_t c = fork();
+        if (c == 0) _exit(blocked_child(cases[i].how, cases[i].expect));
+        int st;
+        waitpid(c, &st, 0);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+}
+
 static void unreadable_seed_is_explained(void **state)
 {
     (void)state;
@@ -647,6 +703,7 @@ int main(void)
         cmocka_unit_test(caller_sigkill_kills_run),
         cmocka_unit_test(kill_all_ends_every_sandbox),
         cmocka_unit_test(probe_and_options),
+        cmocka_unit_test(blocked_hosts_are_explained),
         cmocka_unit_test(unreadable_seed_is_explained),
         cmocka_unit_test(seed_links_are_copied_not_followed),
     };
