@@ -630,6 +630,35 @@ static void blocked_hosts_are_explained(void **state)
     }
 }
 
+static void binds_and_files(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp();
+    chmod(d, 0755);
+    write_host_file(d, "data.txt", "bound\n");
+    struct sbx_bind binds[] = {{.host_path = d, .sandbox_path = "/opt/ro"},
+                               {.host_path = "/nonexistent/x", .sandbox_path = "/opt/none", .flags = SBX_BIND_OPTIONAL}};
+    struct sbx_file files[] = {{.sandbox_path = "/etc/npmrc", .data = "a=b\n", .len = 4, .mode = 0600},
+                               {.sandbox_path = "/etc/hostname", .data = "mine\n", .len = 5, .mode = 0644}};
+    struct sbx_tmpfs t = {.sandbox_path = "/tmp"};
+    struct sbx_config cfg = {.binds = binds, .nbinds = 2, .files = files, .nfiles = 2, .tmpfs = &t, .ntmpfs = 1};
+    struct sbx *sb;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    struct sbx_status st;
+    run_sh(sb, "cat /opt/ro/data.txt; touch /opt/ro/x 2>/dev/null || echo ro; test -e /opt/none || echo none; "
+               "cat /etc/npmrc /etc/hostname; stat -c %a /etc/npmrc", 0, &st);
+    assert_string_equal(st.out.data, "bound\nro\nnone\na=b\nmine\n600\n");
+    sbx_status_free(&st);
+    sbx_close(sb, 0, NULL, &err);
+    /* A missing required bind is an error that names it. */
+    binds[0].host_path = "/nonexistent/required";
+    assert_int_equal(sbx_open(&cfg, &sb, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent/required"));
+    tu_rm_rf(d);
+    free(d);
+}
+
 static void unreadable_seed_is_explained(void **state)
 {
     (void)state;
@@ -704,6 +733,7 @@ int main(void)
         cmocka_unit_test(kill_all_ends_every_sandbox),
         cmocka_unit_test(probe_and_options),
         cmocka_unit_test(blocked_hosts_are_explained),
+        cmocka_unit_test(binds_and_files),
         cmocka_unit_test(unreadable_seed_is_explained),
         cmocka_unit_test(seed_links_are_copied_not_followed),
     };
