@@ -361,17 +361,18 @@ static int ppid_of(int pid)
     return ppid;
 }
 
-static int child_of(int parent)
+/* Children of `parent` (up to max), by scanning /proc. */
+static int children_of(int parent, int *out, int max)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
-    int found = -1;
-    while ((e = readdir(d))) {
+    int n = 0;
+    while ((e = readdir(d)) && n < max) {
         int pid = atoi(e->d_name);
-        if (pid > 0 && ppid_of(pid) == parent) { found = pid; break; }
+        if (pid > 0 && ppid_of(pid) == parent) out[n++] = pid;
     }
     closedir(d);
-    return found;
+    return n;
 }
 
 static int pidns_of(int pid, char *buf, size_t cap)
@@ -413,16 +414,19 @@ static int count_in_ns(const char *ns)
     return n;
 }
 
-/* Host pid of the payload's leftover: init = our child, zygote = its child, orphans its children. */
+/* Host pid of the init whose sandbox has a leftover: init = our child, zygote = its child,
+ * orphans are the zygote's children. Fills ns with the leftover's pid namespace. */
 static int find_leftover(int parent, char *ns, size_t cap)
 {
-    int init = child_of(parent);
-    if (init < 0) return -1;
-    int zyg = child_of(init);
-    if (zyg < 0) return -1;
     for (int i = 0; i < 500; i++) {
-        int o = child_of(zyg);
-        if (o > 0 && pidns_of(o, ns, cap) == 0) return init;
+        int inits[16], ni = children_of(parent, inits, 16);
+        for (int a = 0; a < ni; a++) {
+            int zs[4], nz = children_of(inits[a], zs, 4);
+            for (int b = 0; b < nz; b++) {
+                int os[4];
+                if (children_of(zs[b], os, 4) > 0 && pidns_of(os[0], ns, cap) == 0) return inits[a];
+            }
+        }
         usleep(10000);
     }
     return -1;
