@@ -80,6 +80,11 @@ $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# sbxrun opens sandboxes: it links libsbx (other tools stay standalone).
+$(BUILD)/tests/tools/sbxrun: tests/tools/sbxrun.c $(LIBSBX)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSBX) $(LDLIBS)
+
 tests-build: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(TOOL_BINS)
 
 test check: deps
