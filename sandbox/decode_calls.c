@@ -1,0 +1,280 @@
+/*
+ * decode_calls.c — what each observed syscall means, as data (argument layout and event kind),
+ * and the decoders that turn registers plus the target's memory into an event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "decode.h"
+#include "syscalls.h"
+
+enum { NONE = -1, CWD = -2 };   /* argument index: absent / implicit AT_FDCWD */
+
+enum special { SP_NONE, SP_OPENAT2, SP_CREAT, SP_FD_PATH, SP_RAW_PATH2, SP_EXECVEAT };
+
+struct sbx_observed;
+typedef int (*decoder)(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                       struct sbx_scratch *s, struct sbx_event *ev);
+
+struct sbx_observed {
+    const char *name;
+    sbx_event_kind kind;
+    decoder decode;
+    signed char dirfd, path, dirfd2, path2, flags, mode, argv;
+    enum special special;
+};
+
+static int decode_open(const struct sbx_observed *, pid_t, const uint64_t *, struct sbx_scratch *,
+                       struct sbx_event *);
+static int decode_fs(const struct sbx_observed *, pid_t, const uint64_t *, struct sbx_scratch *,
+                     struct sbx_event *);
+static int decode_exec(const struct sbx_observed *, pid_t, const uint64_t *, struct sbx_scratch *,
+                       struct sbx_event *);
+static int decode_socket(const struct sbx_observed *, pid_t, const uint64_t *,
+                         struct sbx_scratch *, struct sbx_event *);
+static int decode_addr(const struct sbx_observed *, pid_t, const uint64_t *, struct sbx_scratch *,
+                       struct sbx_event *);
+static int decode_sendmsg(const struct sbx_observed *, pid_t, const uint64_t *,
+                          struct sbx_scratch *, struct sbx_event *);
+
+#define OPEN SBX_EV_OPEN, decode_open
+#define FS SBX_EV_FS, decode_fs
+#define NET SBX_EV_NET
+
+static const struct sbx_observed observed[] = {
+    /* name         kind+decoder  dirfd path dirfd2 path2 flags mode argv special */
+    {"open",        OPEN,         CWD,  0,   NONE,  NONE, 1,    2,   NONE, SP_NONE},
+    {"openat",      OPEN,         0,    1,   NONE,  NONE, 2,    3,   NONE, SP_NONE},
+    {"openat2",     OPEN,         0,    1,   NONE,  NONE, NONE, NONE, NONE, SP_OPENAT2},
+    {"creat",       OPEN,         CWD,  0,   NONE,  NONE, NONE, 1,   NONE, SP_CREAT},
+    {"unlink",      FS,           CWD,  0,   NONE,  NONE, NONE, NONE, NONE, SP_NONE},
+    {"unlinkat",    FS,           0,    1,   NONE,  NONE, 2,    NONE, NONE, SP_NONE},
+    {"rmdir",       FS,           CWD,  0,   NONE,  NONE, NONE, NONE, NONE, SP_NONE},
+    {"rename",      FS,           CWD,  0,   CWD,   1,    NONE, NONE, NONE, SP_NONE},
+    {"renameat",    FS,           0,    1,   2,     3,    NONE, NONE, NONE, SP_NONE},
+    {"renameat2",   FS,           0,    1,   2,     3,    4,    NONE, NONE, SP_NONE},
+    {"link",        FS,           CWD,  0,   CWD,   1,    NONE, NONE, NONE, SP_NONE},
+    {"linkat",      FS,           0,    1,   2,     3,    4,    NONE, NONE, SP_NONE},
+    /* symlink: path is the new link, path2 its target text (not resolved) */
+    {"symlink",     FS,           CWD,  1,   NONE,  0,    NONE, NONE, NONE, SP_RAW_PATH2},
+    {"symlinkat",   FS,           1,    2,   NONE,  0,    NONE, NONE, NONE, SP_RAW_PATH2},
+    {"chmod",       FS,           CWD,  0,   NONE,  NONE, NONE, 1,   NONE, SP_NONE},
+    {"fchmod",      FS,           NONE, 0,   NONE,  NONE, NONE, 1,   NONE, SP_FD_PATH},
+    {"fchmodat",    FS,           0,    1,   NONE,  NONE, NONE, 2,   NONE, SP_NONE},
+    {"mkdir",       FS,           CWD,  0,   NONE,  NONE, NONE, 1,   NONE, SP_NONE},
+    {"mkdirat",     FS,           0,    1,   NONE,  NONE, NONE, 2,   NONE, SP_NONE},
+    {"execve",      SBX_EV_EXEC, decode_exec, CWD, 0, NONE, NONE, NONE, NONE, 1, SP_NONE},
+    {"execveat",    SBX_EV_EXEC, decode_exec, 0, 1, NONE, NONE, 4, NONE, 2, SP_EXECVEAT},
+    {"socket",      SBX_EV_SOCKET, decode_socket, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
+     SP_NONE},
+    {"connect",     NET, decode_addr,    NONE, NONE, NONE, NONE, NONE, NONE, NONE, SP_NONE},
+    {"bind",        NET, decode_addr,    NONE, NONE, NONE, NONE, NONE, NONE, NONE, SP_NONE},
+    {"listen",      NET, decode_addr,    NONE, NONE, NONE, NONE, NONE, NONE, NONE, SP_NONE},
+    {"sendto",      NET, decode_addr,    NONE, NONE, NONE, NONE, NONE, NONE, NONE, SP_NONE},
+    {"sendmsg",     NET, decode_sendmsg, NONE, NONE, NONE, NONE, NONE, NONE, NONE, SP_NONE},
+    {"sendmmsg",    NET, decode_sendmsg, NONE, NONE, NONE, NONE, NONE, NONE, NONE, SP_NONE},
+};
+
+const struct sbx_observed *sbx_observed_find(const char *syscall)
+{
+    for (size_t i = 0; i < sizeof observed / sizeof observed[0]; i++)
+        if (strcmp(observed[i].name, syscall) == 0) return &observed[i];
+    return NULL;
+}
+
+int sbx_observed_decode(const struct sbx_observed *o, pid_t tid, const uint64_t args[6],
+                        struct sbx_scratch *s, struct sbx_event *ev)
+{
+    ev->kind = o->kind;
+    return o->decode(o, tid, args, s, ev);
+}
+
+static int dirfd_of(int index, const uint64_t *a)
+{
+    return index == CWD ? AT_FDCWD : (int)a[index];
+}
+
+/* Read the path at argument `index` into raw and its absolute form into abs. */
+static int read_path(pid_t tid, int dirfd, uint64_t addr, char *raw, char *abs,
+                     struct sbx_event *ev)
+{
+    if (sbx_mem_string(tid, addr, raw, SBX_PATH_MAX, &ev->truncated) < 0) return -1;
+    sbx_path_absolute(tid, dirfd, raw, abs, SBX_PATH_MAX, &ev->truncated);
+    return 0;
+}
+
+static int decode_open(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                       struct sbx_scratch *s, struct sbx_event *ev)
+{
+    if (read_path(tid, dirfd_of(o->dirfd, a), a[o->path], s->path, s->abs, ev) < 0) return -1;
+    ev->path = s->abs;
+    if (o->special == SP_OPENAT2) {
+        struct open_how how = {0};
+        size_t size = a[3] < sizeof how ? (size_t)a[3] : sizeof how;
+        if (sbx_mem_read(tid, a[2], &how, size) < 0) return -1;
+        ev->flags = (long)how.flags;
+        ev->mode = (long)how.mode;
+    } else if (o->special == SP_CREAT) {
+        ev->flags = O_CREAT | O_WRONLY | O_TRUNC;
+        ev->mode = (long)(unsigned)a[o->mode];
+    } else {
+        ev->flags = (long)(unsigned)a[o->flags];
+        ev->mode = (ev->flags & (O_CREAT | __O_TMPFILE)) ? (long)(unsigned)a[o->mode] : 0;
+    }
+    sbx_fmt_open_flags(ev->flags, s->detail, sizeof s->detail);
+    ev->detail = s->detail;
+    return 0;
+}
+
+static int decode_fs(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                     struct sbx_scratch *s, struct sbx_event *ev)
+{
+    if (o->special == SP_FD_PATH) {
+        if (sbx_path_fd(tid, (int)a[o->path], s->abs, sizeof s->abs) < 0) return -1;
+        ev->path = s->abs;
+    } else {
+        if (read_path(tid, dirfd_of(o->dirfd, a), a[o->path], s->path, s->abs, ev) < 0)
+            return -1;
+        ev->path = s->abs;
+    }
+    if (o->path2 != NONE) {
+        if (o->special == SP_RAW_PATH2) {
+            if (sbx_mem_string(tid, a[o->path2], s->path2, SBX_PATH_MAX, &ev->truncated) < 0)
+                return -1;
+            ev->path2 = s->path2;
+        } else {
+            if (read_path(tid, dirfd_of(o->dirfd2, a), a[o->path2], s->path2, s->abs2, ev) < 0)
+                return -1;
+            ev->path2 = s->abs2;
+        }
+    }
+    if (o->flags != NONE) ev->flags = (long)(unsigned)a[o->flags];
+    if (o->mode != NONE) ev->mode = (long)(a[o->mode] & 07777);
+    return 0;
+}
+
+static int decode_exec(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                       struct sbx_scratch *s, struct sbx_event *ev)
+{
+    int dirfd = dirfd_of(o->dirfd, a);
+    if (sbx_mem_string(tid, a[o->path], s->path, SBX_PATH_MAX, &ev->truncated) < 0) return -1;
+    if (o->special == SP_EXECVEAT && s->path[0] == 0 && (a[o->flags] & AT_EMPTY_PATH)) {
+        if (sbx_path_fd(tid, dirfd, s->abs, sizeof s->abs) < 0) return -1;
+    } else {
+        sbx_path_absolute(tid, dirfd, s->path, s->abs, sizeof s->abs, &ev->truncated);
+    }
+    ev->path = s->abs;
+    if (sbx_mem_strv(tid, a[o->argv], s->argstore, sizeof s->argstore, s->argv,
+                     SBX_ARGV_MAX + 1, &ev->truncated) < 0)
+        return -1;
+    ev->argv = s->argv;
+    if (sbx_path_cwd(tid, s->cwd, sizeof s->cwd) >= 0) ev->cwd = s->cwd;
+    if (o->flags != NONE) ev->flags = (long)(unsigned)a[o->flags];
+    return 0;
+}
+
+static int decode_socket(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                         struct sbx_scratch *s, struct sbx_event *ev)
+{
+    (void)o; (void)tid;
+    ev->sock_family = (int)a[0];
+    ev->sock_type = (int)a[1];
+    ev->sock_protocol = (int)a[2];
+    ev->flags = (long)(unsigned)a[1];
+    sbx_fmt_socket(ev->sock_family, ev->sock_type, ev->sock_protocol, s->detail,
+                   sizeof s->detail);
+    ev->detail = s->detail;
+    return 0;
+}
+
+/* A sockaddr in the target's memory; a NULL address (connected socket) leaves family 0. */
+static int read_sockaddr(pid_t tid, uint64_t addr, uint64_t len, struct sbx_event *ev)
+{
+    struct sockaddr_storage ss = {0};
+    if (addr == 0 || len == 0) return 0;
+    size_t n = len < sizeof ss ? (size_t)len : sizeof ss;
+    if (sbx_mem_read(tid, addr, &ss, n) < 0) return -1;
+    sbx_fmt_sockaddr(&ss, n, &ev->addr);
+    return 0;
+}
+
+static int decode_addr(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                       struct sbx_scratch *s, struct sbx_event *ev)
+{
+    (void)s;
+    if (strcmp(o->name, "listen") == 0) return 0;
+    if (strcmp(o->name, "sendto") == 0) {
+        ev->bytes = a[2];
+        return read_sockaddr(tid, a[4], a[5], ev);
+    }
+    return read_sockaddr(tid, a[1], a[2], ev);   /* connect, bind */
+}
+
+/* Sum of the iovec lengths of one message (bounded). */
+static int iov_bytes(pid_t tid, uint64_t iov, uint64_t count, struct sbx_event *ev,
+                     uint64_t *sum)
+{
+    struct iovec v[64] = {{0}};
+    if (count > SBX_IOV_MAX) { count = SBX_IOV_MAX; ev->truncated = 1; }
+    for (uint64_t done = 0; done < count;) {
+        size_t take = count - done < 64 ? (size_t)(count - done) : 64;
+        if (sbx_mem_read(tid, iov + done * sizeof v[0], v, take * sizeof v[0]) < 0) return -1;
+        for (size_t i = 0; i < take; i++) *sum += v[i].iov_len;
+        done += take;
+    }
+    return 0;
+}
+
+#define MMSG_MAX 64   /* messages of one sendmmsg summed */
+
+static int decode_sendmsg(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                          struct sbx_scratch *s, struct sbx_event *ev)
+{
+    (void)s;
+    int many = strcmp(o->name, "sendmmsg") == 0;
+    uint64_t count = many ? (unsigned)a[2] : 1, sum = 0;
+    if (count > MMSG_MAX) { count = MMSG_MAX; ev->truncated = 1; }
+    for (uint64_t i = 0; i < count; i++) {
+        struct msghdr m = {0};
+        uint64_t at = a[1] + i * (many ? sizeof(struct mmsghdr) : sizeof m);
+        if (sbx_mem_read(tid, at, &m, sizeof m) < 0) return -1;
+        if (i == 0 && read_sockaddr(tid, (uintptr_t)m.msg_name, m.msg_namelen, ev) < 0) return -1;
+        if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &sum) < 0) return -1;
+    }
+    ev->bytes = sum;
+    return 0;
+}
+
+/* ---- denied calls: decoded from the registers only ---- */
+
+const char *sbx_denied_detail(const char *syscall, const uint64_t a[6], struct sbx_scratch *s)
+{
+    char *d = s->detail;
+    size_t cap = sizeof s->detail;
+    if (!strcmp(syscall, "clone") || !strcmp(syscall, "unshare")) {
+        sbx_fmt_clone_flags(a[0] & ~0xffull, d, cap);
+    } else if (!strcmp(syscall, "setns")) {
+        snprintf(d, cap, "nstype=0x%llx", (unsigned long long)a[1]);
+    } else if (!strcmp(syscall, "socket")) {
+        sbx_fmt_socket((int)a[0], (int)a[1], (int)a[2], d, cap);
+    } else if (!strcmp(syscall, "ioctl")) {
+        unsigned cmd = (unsigned)a[1];
+        snprintf(d, cap, "cmd=0x%x%s", cmd,
+                 cmd == 0x5412 ? " (TIOCSTI)" : cmd == 0x541c ? " (TIOCLINUX)" : "");
+    } else if (!strcmp(syscall, "personality")) {
+        snprintf(d, cap, "persona=0x%x", (unsigned)a[0]);
+    } else if (!strcmp(syscall, "seccomp")) {
+        snprintf(d, cap, "op=%u flags=0x%x (a filter with its own listener)", (unsigned)a[0],
+                 (unsigned)a[1]);
+    } else if (!strcmp(syscall, "ptrace")) {
+        snprintf(d, cap, "request=%ld pid=%d", (long)a[0], (int)a[1]);
+    } else {
+        return NULL;
+    }
+    return d;
+}
