@@ -48,6 +48,9 @@ ssize_t sbx_path_fd(pid_t pid, int fd, char *out, size_t cap);
 int sbx_path_absolute(pid_t pid, int dirfd, const char *path, char *out, size_t cap,
                       int *truncated);
 
+/* Fold "", "." and ".." components of an absolute path in place (lexically). */
+void sbx_path_fold(char *path);
+
 /* ---- pids (decode_pid.c) ---- */
 
 #define SBX_PIDCACHE_SLOTS 64
@@ -78,6 +81,32 @@ void sbx_fmt_socket(int family, int type, int protocol, char *out, size_t cap);
 /* Decode a sockaddr of len bytes; returns 0, or -1 for an unsupported family (family kept). */
 int sbx_fmt_sockaddr(const void *sa, size_t len, struct sbx_sockaddr *out);
 
+/* ---- opens performed for the target (notify_openproxy.c) ---- */
+
+struct sbx_open_args {
+    int openat2;                  /* 1: openat2 semantics with `resolve` */
+    int umask;                    /* the target's umask for creating opens, else -1 */
+    uint64_t flags, mode, resolve;
+    const char *path;             /* exactly what is opened, relative to dirfd */
+    int dirfd;                    /* O_PATH base in the target's view, or -1 (absolute) */
+};
+
+struct sbx_openproxy {
+    pid_t pid;                    /* 0: not started */
+    int sock;
+};
+
+#define SBX_OPENPROXY_BROKEN (-100000)
+
+/* Start the proxy with the identity, namespaces and root of target. 0 or -1. */
+int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target);
+/* Open for the target: our copy of the new fd, -errno from the open, or SBX_OPENPROXY_BROKEN. */
+int sbx_openproxy_open(struct sbx_openproxy *p, const struct sbx_open_args *a);
+void sbx_openproxy_stop(struct sbx_openproxy *p);
+
+/* The target's umask (from /proc/PID/status), or -1. */
+int sbx_proc_umask(pid_t pid);
+
 /* ---- observed calls (decode_calls.c) ---- */
 
 /* Scratch space for one event: the strings an event points to live here until the next one. */
@@ -87,6 +116,9 @@ struct sbx_scratch {
     char cwd[SBX_PATH_MAX];
     char detail[512];
     char name[64];
+    char proxy_path[SBX_PATH_MAX];                  /* what the open proxy opens */
+    char real[SBX_PATH_MAX];                        /* what it did open */
+    struct sbx_open_args open;                      /* filled by open decoders */
     char argstore[SBX_ARGV_BYTES];
     const char *argv[SBX_ARGV_MAX + 1];
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "decode.h"
 #include "syscalls.h"
@@ -108,24 +109,95 @@ static int read_path(pid_t tid, int dirfd, uint64_t addr, char *raw, char *abs,
     return 0;
 }
 
-static int decode_open(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
-                       struct sbx_scratch *s, struct sbx_event *ev)
+/*
+ * Literal prefixes that name the caller itself. The open proxy has no pid inside the sandbox,
+ * so they are rewritten to the caller's /proc/<pid> before the proxy resolves them.
+ */
+static const struct { const char *prefix; const char *to; } self_prefixes[] = {
+    {"/proc/self", ""}, {"/dev/fd", "/fd"}, {"/dev/stdin", "/fd/0"}, {"/dev/stdout", "/fd/1"},
+    {"/dev/stderr", "/fd/2"},
+};
+
+static const char *proxy_path(const char *raw, int ns_pid, char *out, size_t cap)
 {
-    if (read_path(tid, dirfd_of(o->dirfd, a), a[o->path], s->path, s->abs, ev) < 0) return -1;
-    ev->path = s->abs;
+    for (size_t i = 0; i < sizeof self_prefixes / sizeof self_prefixes[0]; i++) {
+        size_t l = strlen(self_prefixes[i].prefix);
+        if (strncmp(raw, self_prefixes[i].prefix, l) != 0 || (raw[l] != 0 && raw[l] != '/'))
+            continue;
+        int n = snprintf(out, cap, "/proc/%d%s%s", ns_pid, self_prefixes[i].to, raw + l);
+        return n > 0 && (size_t)n < cap ? out : raw;
+    }
+    return raw;
+}
+
+/* An O_PATH descriptor of the base a relative open starts from (the caller's cwd or dirfd),
+ * and its path for the log, read from *our* descriptor so log and open agree. */
+static int open_base(pid_t tid, int dirfd, char *base, size_t cap)
+{
+    char link[64];
+    if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+    else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
+    int fd = open(link, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    if (sbx_path_fd(getpid(), fd, base, cap) < 0) base[0] = 0;
+    return fd;
+}
+
+static void join_path(const char *base, const char *raw, char *out, size_t cap, int *truncated)
+{
+    int n = raw[0] == '/' || !base[0] ? snprintf(out, cap, "%s", raw)
+                                      : snprintf(out, cap, "%s/%s", base, raw);
+    if (n < 0 || (size_t)n >= cap) *truncated = 1;
+    if (out[0] == '/') sbx_path_fold(out);
+}
+
+static void open_flags_of(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                          struct sbx_open_args *oa, int *rc)
+{
+    *rc = 0;
     if (o->special == SP_OPENAT2) {
         struct open_how how = {0};
         size_t size = a[3] < sizeof how ? (size_t)a[3] : sizeof how;
-        if (sbx_mem_read(tid, a[2], &how, size) < 0) return -1;
-        ev->flags = (long)how.flags;
-        ev->mode = (long)how.mode;
+        *rc = sbx_mem_read(tid, a[2], &how, size);
+        oa->flags = how.flags;
+        oa->mode = how.mode;
+        oa->resolve = how.resolve;
+        oa->openat2 = 1;
     } else if (o->special == SP_CREAT) {
-        ev->flags = O_CREAT | O_WRONLY | O_TRUNC;
-        ev->mode = (long)(unsigned)a[o->mode];
+        oa->flags = O_CREAT | O_WRONLY | O_TRUNC;
+        oa->mode = (unsigned)a[o->mode];
     } else {
-        ev->flags = (long)(unsigned)a[o->flags];
-        ev->mode = (ev->flags & (O_CREAT | __O_TMPFILE)) ? (long)(unsigned)a[o->mode] : 0;
+        oa->flags = (unsigned)a[o->flags];
+        oa->mode = (oa->flags & (O_CREAT | __O_TMPFILE)) ? (unsigned)a[o->mode] & 07777 : 0;
     }
+}
+
+static int decode_open(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
+                       struct sbx_scratch *s, struct sbx_event *ev)
+{
+    struct sbx_open_args *oa = &s->open;
+    int rc;
+    memset(oa, 0, sizeof *oa);
+    oa->dirfd = -1;
+    oa->umask = -1;
+    if (sbx_mem_string(tid, a[o->path], s->path, SBX_PATH_MAX, &ev->truncated) < 0) return -1;
+    if (ev->truncated) { errno = ENAMETOOLONG; return -1; }
+    open_flags_of(o, tid, a, oa, &rc);
+    if (rc < 0) return -1;
+    s->cwd[0] = 0;
+    int scoped = oa->openat2 && (oa->resolve & (RESOLVE_IN_ROOT | RESOLVE_BENEATH));
+    if (s->path[0] != '/' || scoped) {
+        oa->dirfd = open_base(tid, dirfd_of(o->dirfd, a), s->cwd, sizeof s->cwd);
+        if (oa->dirfd < 0) return -1;
+    }
+    join_path(s->cwd, s->path, s->abs, sizeof s->abs, &ev->truncated);
+    oa->path = proxy_path(s->path, ev->pid, s->proxy_path, sizeof s->proxy_path);
+    ev->path = s->abs;
+    ev->flags = (long)oa->flags;
+    ev->mode = (long)oa->mode;
     sbx_fmt_open_flags(ev->flags, s->detail, sizeof s->detail);
     ev->detail = s->detail;
     return 0;

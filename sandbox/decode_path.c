@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,7 +41,7 @@ ssize_t sbx_path_fd(pid_t pid, int fd, char *out, size_t cap)
 
 /* Fold "", "." and ".." components of an absolute path in place (lexically: the log shows
  * what was asked for; symlinks are the kernel's business). */
-static void fold_dots(char *path)
+void sbx_path_fold(char *path)
 {
     char *w = path, *r = path;
     while (*r) {
@@ -79,6 +80,20 @@ int sbx_path_absolute(pid_t pid, int dirfd, const char *path, char *out, size_t 
     int n = path[0] == '/' ? snprintf(out, cap, "%s", path)
                            : snprintf(out, cap, "%s/%s", base, path);
     if (n < 0 || (size_t)n >= cap) *truncated = 1;
-    fold_dots(out);
+    sbx_path_fold(out);
     return 0;
+}
+
+int sbx_proc_umask(pid_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    const char *p = strstr(buf, "\nUmask:");
+    return p ? (int)strtol(p + 7, NULL, 8) : -1;
 }

@@ -13,10 +13,12 @@
  * but what the decode needs (the pid cache keeps /proc/PID/stat open per process).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -55,6 +57,7 @@ struct sbx_notifier {
     size_t req_size, resp_size;
     struct sys_entry sys[SYS_SLOTS];
     struct sbx_pidcache pids;
+    struct sbx_openproxy proxy;
     struct sbx_scratch scratch;
 };
 
@@ -170,21 +173,90 @@ static int handle_denied(struct sbx_notifier *n, const struct seccomp_data *d)
     return answer(n, EPERM, 0);
 }
 
+/* Refuse a call we could not log or perform faithfully: one DENIED event, an error answer. */
+static int fail_closed(struct sbx_notifier *n, const struct seccomp_data *d, const char *why,
+                       int error)
+{
+    struct sbx_event fail;
+    event_base(n, d, &fail);
+    fail.kind = SBX_EV_DENIED;
+    fail.detail = why;
+    emit(n, &fail);
+    return answer(n, error, 0);
+}
+
+/* Hand the proxy's fd to the target; this also answers the call with the new fd number. */
+static int answer_with_fd(struct sbx_notifier *n, int fd, uint64_t open_flags)
+{
+    struct seccomp_notif_addfd add = {
+        .id = n->req->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+        .newfd = 0, .newfd_flags = (uint32_t)(open_flags & O_CLOEXEC),
+    };
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOENT) return 0;     /* the target is gone */
+        return answer(n, errno, 0);        /* e.g. EMFILE: the target's descriptor limit */
+    }
+    return 0;
+}
+
+/*
+ * Opens are performed by the proxy (notify_openproxy.c explains why): the path we read is
+ * the path opened, and the event names the file actually opened (readlink of our copy of the
+ * new fd, i.e. symlinks resolved; path2 keeps the requested path when it differs).
+ */
+static int perform_open(struct sbx_notifier *n, const struct seccomp_data *d,
+                        struct sbx_event *ev)
+{
+    struct sbx_scratch *s = &n->scratch;
+    pid_t tid = (pid_t)n->req->pid;
+    if (n->proxy.pid == 0 && sbx_openproxy_start(&n->proxy, tid) < 0) {
+        sbx_openproxy_stop(&n->proxy);
+        return fail_closed(n, d, "open proxy unavailable", EPERM);
+    }
+    if (s->open.flags & (O_CREAT | __O_TMPFILE)) s->open.umask = sbx_proc_umask(tid);
+    int fd = sbx_openproxy_open(&n->proxy, &s->open);
+    if (fd == SBX_OPENPROXY_BROKEN) {
+        sbx_openproxy_stop(&n->proxy);     /* restarted on the next open */
+        return fail_closed(n, d, "open proxy failed", EPERM);
+    }
+    if (fd < 0) {
+        emit(n, ev);
+        return answer(n, -fd, 0);
+    }
+    if (sbx_path_fd(getpid(), fd, s->real, sizeof s->real) > 0 && strcmp(s->real, ev->path)) {
+        ev->path2 = ev->path;
+        ev->path = s->real;
+    }
+    emit(n, ev);
+    int rc = answer_with_fd(n, fd, s->open.flags);
+    close(fd);
+    return rc;
+}
+
 static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
 {
     struct sbx_event ev;
     event_base(n, d, &ev);
     const struct sbx_observed *o = n->sys[d->nr].observed;
+    n->scratch.open.dirfd = -1;
     int rc = o ? sbx_observed_decode(o, (pid_t)n->req->pid, ev.args, &n->scratch, &ev) : 0;
     int read_errno = rc < 0 ? errno : 0;
     if (rc < 0 || !id_valid(n)) {
         /* Fail closed: the call does not run unlogged. */
-        struct sbx_event fail;
-        event_base(n, d, &fail);
-        fail.kind = SBX_EV_DENIED;
-        fail.detail = rc < 0 ? "unreadable arguments" : "unreadable arguments (caller gone)";
-        emit(n, &fail);
-        return answer(n, read_errno == EFAULT ? EFAULT : EPERM, 0);
+        if (n->scratch.open.dirfd >= 0) close(n->scratch.open.dirfd);
+        if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG)) {
+            emit(n, &ev);                  /* well-formed call the kernel would refuse too */
+            return answer(n, read_errno, 0);
+        }
+        return fail_closed(n, d, rc < 0 ? "unreadable arguments"
+                                        : "unreadable arguments (caller gone)",
+                           read_errno == EFAULT ? EFAULT : EPERM);
+    }
+    if (ev.kind == SBX_EV_OPEN) {
+        rc = perform_open(n, d, &ev);
+        if (n->scratch.open.dirfd >= 0) close(n->scratch.open.dirfd);
+        return rc;
     }
     emit(n, &ev);
     return answer(n, 0, 1);
@@ -272,6 +344,7 @@ struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t 
     n->fn = fn;
     n->ctx = ctx;
     sbx_pidcache_init(&n->pids);
+    n->proxy.sock = -1;
     if (alloc_buffers(n) < 0) {
         sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification buffers: %s", strerror(errno));
         sbx_notifier_free(n);
@@ -290,6 +363,7 @@ void sbx_notifier_free(struct sbx_notifier *n)
 {
     if (!n) return;
     sbx_pidcache_clear(&n->pids);
+    sbx_openproxy_stop(&n->proxy);
     free(n->req);
     free(n->resp);
     free(n);

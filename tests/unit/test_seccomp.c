@@ -575,6 +575,94 @@ static void trace_all_keeps_deny_behaviour(void **state)
     run_program(sh, SBX_TRACE_ALL);
 }
 
+/* ---- the path race: what is logged is what was opened ---- */
+
+struct race {
+    char path[256];           /* flipped between harmless and sensitive by a thread */
+    size_t flip_at;           /* index of the byte that differs */
+    volatile int stop;
+    ino_t sensitive_ino;
+};
+
+static void *flipper(void *arg)
+{
+    struct race *r = arg;
+    while (!r->stop) {
+        __atomic_store_n(&r->path[r->flip_at], 's', __ATOMIC_RELAXED);
+        __atomic_store_n(&r->path[r->flip_at], 'h', __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+enum { RACE_OPENS = 4000, R_RACE = 300 };
+
+/* Reports, per open in order: 1 opened the sensitive file, 0 the harmless one, -1 failed. */
+static int race_body(void *arg)
+{
+    struct race *r = arg;
+    pthread_t t;
+    if (pthread_create(&t, NULL, flipper, r) != 0) return 13;
+    for (int i = 0; i < RACE_OPENS; i++) {
+        int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        long what = -1;
+        if (fd >= 0 && fstat(fd, &st) == 0) what = st.st_ino == r->sensitive_ino;
+        if (fd >= 0) close(fd);
+        report(R_RACE, what);
+    }
+    r->stop = 1;
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static void racing_path_is_logged_as_opened(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    struct race r = {0};
+    char sensitive[256], harmless[256];
+    snprintf(harmless, sizeof harmless, "%s/h", dir);
+    snprintf(sensitive, sizeof sensitive, "%s/s", dir);
+    int fd = open(harmless, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = open(sensitive, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    close(fd);
+    r.sensitive_ino = st.st_ino;
+    snprintf(r.path, sizeof r.path, "%s", harmless);
+    r.flip_at = strlen(r.path) - 1;
+
+    struct outcome o;
+    run_filtered(0, race_body, &r, &o);
+    assert_int_equal(o.status, 0);
+    /* Opens of the racing path, in order (the flipper thread makes no notified call). */
+    size_t k = 0, sensitive_opens = 0, mismatches = 0;
+    for (size_t i = 0; i < o.nres; i++) {
+        if (o.res[i].id != R_RACE) continue;
+        while (k < o.ev.n && !(o.ev.v[k].kind == SBX_EV_OPEN && !strncmp(o.ev.v[k].path, dir, strlen(dir))))
+            k++;
+        assert_true(k < o.ev.n);   /* every open was logged */
+        const char *logged = o.ev.v[k++].path;
+        if (o.res[i].rc == 1) {
+            sensitive_opens++;
+            if (strcmp(logged, sensitive) != 0) mismatches++;
+        } else if (o.res[i].rc == 0 && strcmp(logged, harmless) != 0) {
+            mismatches++;
+        }
+    }
+    printf("# %zu opens of the sensitive file, %zu logged under another path\n", sensitive_opens,
+           mismatches);
+    assert_true(sensitive_opens > 0);
+    assert_int_equal(mismatches, 0);
+    outcome_free(&o);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +671,7 @@ int main(void)
         cmocka_unit_test(unreadable_arguments_fail_closed),
         cmocka_unit_test(real_programs_run_under_the_filter),
         cmocka_unit_test(trace_all_keeps_deny_behaviour),
+        cmocka_unit_test(racing_path_is_logged_as_opened),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
