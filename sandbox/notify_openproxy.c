@@ -302,7 +302,7 @@ static void send_reply(int sock, int result)
 
 static void serve(int sock)
 {
-    struct proxy_request req;
+    struct proxy_request req = {0};
     int dirfd;
     while (recv_request(sock, &req, &dirfd) == 0) {
         int fd = proxy_open(&req, dirfd);
@@ -403,7 +403,7 @@ static int recv_reply(int sock, int *fd)
 
 int sbx_openproxy_open(struct sbx_openproxy *p, const struct sbx_open_args *a)
 {
-    struct proxy_request req;
+    struct proxy_request req = {0};
     if (p->pid <= 0 || p->sock < 0) return SBX_OPENPROXY_BROKEN;
     size_t len = strlen(a->path);
     if (len >= sizeof req.path) return -ENAMETOOLONG;
