@@ -238,15 +238,32 @@ static int become_target(const struct proxy_plan *plan)
     return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/*
+ * Receive, polling briefly before sleeping. Each open is a ping-pong between the supervisor
+ * and the proxy; on small VMs waking a sleeping peer on an idle CPU costs tens of
+ * microseconds, far more than the open itself, so both sides spin a little first.
+ */
+#define SPIN_TRIES 300
+
+static ssize_t recv_spin(int sock, struct msghdr *m)
+{
+    ssize_t n;
+    for (int i = 0; i < SPIN_TRIES; i++) {
+        n = recvmsg(sock, m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EINTR)) return n;
+    }
+    do n = recvmsg(sock, m, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
 static int recv_request(int sock, struct proxy_request *req, int *dirfd)
 {
     char control[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {req, sizeof *req};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                        .msg_controllen = sizeof control};
-    ssize_t n;
-    do n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = recv_spin(sock, &m);
     if (n <= (ssize_t)offsetof(struct proxy_request, path)) return -1;
     ((char *)req)[n < (ssize_t)sizeof *req ? n : (ssize_t)sizeof *req - 1] = 0;
     req->path[SBX_PATH_MAX - 1] = 0;
@@ -389,9 +406,7 @@ static int recv_reply(int sock, int *fd)
     struct iovec iov = {&r, sizeof r};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                        .msg_controllen = sizeof control};
-    ssize_t n;
-    do n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = recv_spin(sock, &m);
     *fd = -1;
     if (n != (ssize_t)sizeof r) return SBX_OPENPROXY_BROKEN;
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
