@@ -210,15 +210,17 @@ static int perform_open(struct sbx_notifier *n, const struct seccomp_data *d,
 {
     struct sbx_scratch *s = &n->scratch;
     pid_t tid = (pid_t)n->req->pid;
-    if (n->proxy.pid == 0 && sbx_openproxy_start(&n->proxy, tid) < 0) {
+    if (s->open.flags & (O_CREAT | __O_TMPFILE)) s->open.umask = sbx_proc_umask(tid);
+    int fd = SBX_OPENPROXY_BROKEN;
+    /* A proxy that died (or whose forking thread ended) is replaced once, then we give up. */
+    for (int attempt = 0; attempt < 2 && fd == SBX_OPENPROXY_BROKEN; attempt++) {
+        if (n->proxy.pid == 0 && sbx_openproxy_start(&n->proxy, tid) < 0) break;
+        fd = sbx_openproxy_open(&n->proxy, &s->open);
+        if (fd == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
+    }
+    if (fd == SBX_OPENPROXY_BROKEN) {
         sbx_openproxy_stop(&n->proxy);
         return fail_closed(n, d, "open proxy unavailable", EPERM);
-    }
-    if (s->open.flags & (O_CREAT | __O_TMPFILE)) s->open.umask = sbx_proc_umask(tid);
-    int fd = sbx_openproxy_open(&n->proxy, &s->open);
-    if (fd == SBX_OPENPROXY_BROKEN) {
-        sbx_openproxy_stop(&n->proxy);     /* restarted on the next open */
-        return fail_closed(n, d, "open proxy failed", EPERM);
     }
     if (fd < 0) {
         emit(n, ev);

@@ -43,12 +43,14 @@
 #include <sys/stat.h>
 #include <grp.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "decode.h"
 
 #define MAX_USERNS_DEPTH 8
+#define PROXY_REPLY_TIMEOUT_S 5
 #define MAX_GROUPS 64
 
 struct proxy_request {
@@ -361,6 +363,10 @@ int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target)
         close(sv[0]);
         return -1;
     }
+    /* A proxy stuck in an open (a device, a hung filesystem) must not stall the supervisor:
+     * after this long the call fails closed and the proxy is replaced. */
+    struct timeval limit = {PROXY_REPLY_TIMEOUT_S, 0};
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     p->pid = pid;
     p->sock = sv[0];
     return 0;

@@ -500,6 +500,38 @@ static void unreadable_arguments_fail_closed(void **state)
     outcome_free(&o);
 }
 
+/* ---- opens that would block never stall the supervisor ---- */
+
+enum { R_FIFO_WRITER = 250, R_AFTER_FIFO };
+
+static int fifo_body(void *arg)
+{
+    const char *path = arg;
+    if (mkfifo(path, 0600) != 0) return 14;
+    /* Natively this waits for a reader; emulated it must not block the supervisor. */
+    report(R_FIFO_WRITER, open(path, O_WRONLY));
+    report(R_AFTER_FIFO, open("/dev/null", O_RDONLY));
+    return 0;
+}
+
+static void blocking_opens_do_not_stall_the_supervisor(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    struct outcome o;
+    run_filtered(0, fifo_body, path, &o);
+    assert_int_equal(o.status, 0);
+    assert_true(result_of(&o, R_FIFO_WRITER)->rc >= 0);
+    assert_true(result_of(&o, R_AFTER_FIFO)->rc >= 0);
+    assert_non_null(find_event(&o, SBX_EV_OPEN, "/fifo"));
+    outcome_free(&o);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 /* ---- real programs under the filter ---- */
 
 static int exec_body(void *arg)
@@ -672,6 +704,7 @@ int main(void)
         cmocka_unit_test(real_programs_run_under_the_filter),
         cmocka_unit_test(trace_all_keeps_deny_behaviour),
         cmocka_unit_test(racing_path_is_logged_as_opened),
+        cmocka_unit_test(blocking_opens_do_not_stall_the_supervisor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
