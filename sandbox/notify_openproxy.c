@@ -331,8 +331,23 @@ static void serve(int sock)
     }
 }
 
+/* The caller's signal handlers must never run in the proxy, and terminal signals meant for
+ * the caller's process group must not reach it. */
+static void reset_signals(void)
+{
+    struct sigaction dfl;
+    sigset_t none;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) (void)sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    (void)setpgid(0, 0);
+}
+
 static void child_main(int sock, const struct proxy_plan *plan, pid_t parent)
 {
+    reset_signals();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent) _exit(1);
     if (become_target(plan) < 0) _exit(2);
     if (sock != 3 && (dup2(sock, 3) < 0)) _exit(3);
