@@ -69,6 +69,7 @@ struct proxy_plan {
     int mntns;                     /* -1: same as ours */
     int mnt_after;                 /* join mntns after userns[mnt_after] (-1: before any) */
     int rootfd;
+    int chroot;                    /* the target's root differs from ours */
     uid_t uid;                     /* in the target's user namespace */
     gid_t gid;
     gid_t groups[MAX_GROUPS];      /* host view, applied before leaving our namespace */
@@ -158,10 +159,14 @@ static int plan_namespaces(pid_t pid, struct proxy_plan *plan)
     if (own_user < 0 || own_mnt < 0 || user < 0 || plan->mntns < 0) goto out;
     int chain[MAX_USERNS_DEPTH], n = 0;
     while (!same_ns(user, own_user)) {
-        if (n == MAX_USERNS_DEPTH) goto out;
+        if (n == MAX_USERNS_DEPTH) break;
         chain[n++] = user;
         user = ioctl(user, NS_GET_PARENT);
-        if (user < 0) goto out;   /* not below ours: cannot join */
+        if (user < 0) break;      /* not below ours: cannot join */
+    }
+    if (user < 0 || n == MAX_USERNS_DEPTH) {
+        for (int i = 0; i < n; i++) close(chain[i]);
+        goto out;
     }
     close(user);
     user = -1;
@@ -198,7 +203,10 @@ static int plan_identity(pid_t pid, struct proxy_plan *plan)
     read_groups(status, plan);
     snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
     plan->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    return plan->rootfd < 0 ? -1 : 0;
+    struct stat theirs, ours;
+    if (plan->rootfd < 0 || fstat(plan->rootfd, &theirs) < 0 || stat("/", &ours) < 0) return -1;
+    plan->chroot = theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino;
+    return 0;
 }
 
 static void plan_close(struct proxy_plan *plan)
@@ -212,8 +220,10 @@ static void plan_close(struct proxy_plan *plan)
 
 static int drop_capabilities(void)
 {
+    /* EPERM: we never held CAP_SETPCAP, so nothing to drop from (and we never exec). */
     for (int cap = 0; cap <= 63; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
+            return -1;
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2];
     memset(d, 0, sizeof d);
@@ -232,7 +242,8 @@ static int become_target(const struct proxy_plan *plan)
         if (plan->mntns >= 0 && plan->mnt_after == i && setns(plan->mntns, CLONE_NEWNS) < 0)
             return -1;
     }
-    if (fchdir(plan->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) return -1;
+    if (plan->chroot && (fchdir(plan->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0))
+        return -1;
     if (setresgid(plan->gid, plan->gid, plan->gid) < 0) return -1;
     if (setresuid(plan->uid, plan->uid, plan->uid) < 0) return -1;
     if (drop_capabilities() < 0) return -1;
