@@ -81,14 +81,27 @@ void sbx_fmt_socket(int family, int type, int protocol, char *out, size_t cap);
 /* Decode a sockaddr of len bytes; returns 0, or -1 for an unsupported family (family kept). */
 int sbx_fmt_sockaddr(const void *sa, size_t len, struct sbx_sockaddr *out);
 
-/* ---- opens performed for the target (notify_openproxy.c) ---- */
+/* ---- path calls performed for the target (notify_openproxy.c) ---- */
 
-struct sbx_open_args {
+/* What the proxy performs. Opens return a descriptor; the rest 0 or -errno. */
+enum sbx_proxy_op {
+    SBX_PROXY_NONE = 0,           /* not proxied: answered CONTINUE */
+    SBX_PROXY_OPEN,               /* openat (or openat2 when `openat2`) */
+    SBX_PROXY_UNLINKAT,           /* flags: AT_REMOVEDIR */
+    SBX_PROXY_MKDIRAT,            /* mode */
+    SBX_PROXY_RENAMEAT2,          /* path → path2, flags */
+    SBX_PROXY_LINKAT,             /* path → path2, flags */
+    SBX_PROXY_SYMLINKAT,          /* path2 (the link) → path (target text, not resolved) */
+    SBX_PROXY_FCHMODAT,           /* mode */
+};
+
+struct sbx_proxy_call {
+    enum sbx_proxy_op op;
     int openat2;                  /* 1: openat2 semantics with `resolve` */
-    int umask;                    /* the target's umask for creating opens, else -1 */
+    int umask;                    /* the target's umask for creating calls, else -1 */
     uint64_t flags, mode, resolve;
-    const char *path;             /* exactly what is opened, relative to dirfd */
-    int dirfd;                    /* O_PATH base in the target's view, or -1 (absolute) */
+    const char *path, *path2;     /* exactly what is used, relative to dirfd / dirfd2 */
+    int dirfd, dirfd2;            /* O_PATH bases in the target's view, or -1 (absolute) */
 };
 
 struct sbx_openproxy {
@@ -100,8 +113,9 @@ struct sbx_openproxy {
 
 /* Start the proxy with the identity, namespaces and root of target. 0 or -1. */
 int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target);
-/* Open for the target: our copy of the new fd, -errno from the open, or SBX_OPENPROXY_BROKEN. */
-int sbx_openproxy_open(struct sbx_openproxy *p, const struct sbx_open_args *a);
+/* Perform a call for the target: our copy of the new fd (opens) or 0, -errno from the call,
+ * or SBX_OPENPROXY_BROKEN. */
+int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a);
 void sbx_openproxy_stop(struct sbx_openproxy *p);
 
 /* The target's umask (from /proc/PID/status), or -1. */
@@ -113,12 +127,13 @@ int sbx_proc_umask(pid_t pid);
 struct sbx_scratch {
     char path[SBX_PATH_MAX], path2[SBX_PATH_MAX];   /* as read from the target */
     char abs[SBX_PATH_MAX], abs2[SBX_PATH_MAX];     /* made absolute */
-    char cwd[SBX_PATH_MAX];
+    char cwd[SBX_PATH_MAX];                         /* exec cwd; base of the first path */
+    char base2[SBX_PATH_MAX];                       /* base of the second path */
     char detail[512];
     char name[64];
-    char proxy_path[SBX_PATH_MAX];                  /* what the open proxy opens */
+    char proxy_path[SBX_PATH_MAX];                  /* what the proxy uses */
     char real[SBX_PATH_MAX];                        /* what it did open */
-    struct sbx_open_args open;                      /* filled by open decoders */
+    struct sbx_proxy_call call;                      /* filled by decoders of proxied calls */
     char argstore[SBX_ARGV_BYTES];
     const char *argv[SBX_ARGV_MAX + 1];
 };

@@ -100,15 +100,6 @@ static int dirfd_of(int index, const uint64_t *a)
     return index == CWD ? AT_FDCWD : (int)a[index];
 }
 
-/* Read the path at argument `index` into raw and its absolute form into abs. */
-static int read_path(pid_t tid, int dirfd, uint64_t addr, char *raw, char *abs,
-                     struct sbx_event *ev)
-{
-    if (sbx_mem_string(tid, addr, raw, SBX_PATH_MAX, &ev->truncated) < 0) return -1;
-    sbx_path_absolute(tid, dirfd, raw, abs, SBX_PATH_MAX, &ev->truncated);
-    return 0;
-}
-
 /*
  * Literal prefixes that name the caller itself. The open proxy has no pid inside the sandbox,
  * so they are rewritten to the caller's /proc/<pid> before the proxy resolves them.
@@ -155,7 +146,7 @@ static void join_path(const char *base, const char *raw, char *out, size_t cap, 
 }
 
 static void open_flags_of(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
-                          struct sbx_open_args *oa, int *rc)
+                          struct sbx_proxy_call *oa, int *rc)
 {
     *rc = 0;
     if (o->special == SP_OPENAT2) {
@@ -178,11 +169,9 @@ static void open_flags_of(const struct sbx_observed *o, pid_t tid, const uint64_
 static int decode_open(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
                        struct sbx_scratch *s, struct sbx_event *ev)
 {
-    struct sbx_open_args *oa = &s->open;
+    struct sbx_proxy_call *oa = &s->call;
     int rc;
-    memset(oa, 0, sizeof *oa);
-    oa->dirfd = -1;
-    oa->umask = -1;
+    oa->op = SBX_PROXY_OPEN;
     if (sbx_mem_string(tid, a[o->path], s->path, SBX_PATH_MAX, &ev->truncated) < 0) return -1;
     if (ev->truncated) { errno = ENAMETOOLONG; return -1; }
     open_flags_of(o, tid, a, oa, &rc);
@@ -203,30 +192,83 @@ static int decode_open(const struct sbx_observed *o, pid_t tid, const uint64_t *
     return 0;
 }
 
+/* How a path-changing call is performed by the proxy (fchmod works on a descriptor: not). */
+static const struct { const char *name; enum sbx_proxy_op op; uint64_t flags; } fs_proxy[] = {
+    {"unlink", SBX_PROXY_UNLINKAT, 0}, {"unlinkat", SBX_PROXY_UNLINKAT, 0},
+    {"rmdir", SBX_PROXY_UNLINKAT, AT_REMOVEDIR}, {"rename", SBX_PROXY_RENAMEAT2, 0},
+    {"renameat", SBX_PROXY_RENAMEAT2, 0}, {"renameat2", SBX_PROXY_RENAMEAT2, 0},
+    {"link", SBX_PROXY_LINKAT, 0}, {"linkat", SBX_PROXY_LINKAT, 0},
+    {"symlink", SBX_PROXY_SYMLINKAT, 0}, {"symlinkat", SBX_PROXY_SYMLINKAT, 0},
+    {"chmod", SBX_PROXY_FCHMODAT, 0}, {"fchmodat", SBX_PROXY_FCHMODAT, 0},
+    {"mkdir", SBX_PROXY_MKDIRAT, 0}, {"mkdirat", SBX_PROXY_MKDIRAT, 0},
+};
+
+/* Read a path argument; relative ones get an O_PATH base (our copy) and its path for the log,
+ * so that what is logged and what the proxy uses are the same. */
+static int fs_path(pid_t tid, int dirfd, uint64_t addr, char *raw, char *base, char *abs,
+                   int *basefd, struct sbx_event *ev)
+{
+    if (sbx_mem_string(tid, addr, raw, SBX_PATH_MAX, &ev->truncated) < 0) return -1;
+    if (ev->truncated) { errno = ENAMETOOLONG; return -1; }
+    base[0] = 0;
+    if (raw[0] != '/') {
+        *basefd = open_base(tid, dirfd, base, SBX_PATH_MAX);
+        if (*basefd < 0) return -1;
+    }
+    join_path(base, raw, abs, SBX_PATH_MAX, &ev->truncated);
+    return 0;
+}
+
+static void fs_call(const struct sbx_observed *o, const uint64_t *a, struct sbx_scratch *s)
+{
+    struct sbx_proxy_call *c = &s->call;
+    for (size_t i = 0; i < sizeof fs_proxy / sizeof fs_proxy[0]; i++) {
+        if (strcmp(fs_proxy[i].name, o->name) != 0) continue;
+        c->op = fs_proxy[i].op;
+        c->flags = o->flags != NONE ? (unsigned)a[o->flags] : fs_proxy[i].flags;
+        c->mode = o->mode != NONE ? a[o->mode] & 07777 : 0;
+        if (c->op == SBX_PROXY_SYMLINKAT) {   /* target text, then the link and its base */
+            c->path = s->path2;
+            c->path2 = s->path;
+            c->dirfd2 = c->dirfd;
+            c->dirfd = -1;
+        } else {
+            c->path = s->path;
+            c->path2 = s->path2;
+        }
+        return;
+    }
+}
+
 static int decode_fs(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
                      struct sbx_scratch *s, struct sbx_event *ev)
 {
-    if (o->special == SP_FD_PATH) {
+    struct sbx_proxy_call *c = &s->call;
+    if (o->special == SP_FD_PATH) {   /* fchmod: a descriptor, answered CONTINUE */
         if (sbx_path_fd(tid, (int)a[o->path], s->abs, sizeof s->abs) < 0) return -1;
         ev->path = s->abs;
     } else {
-        if (read_path(tid, dirfd_of(o->dirfd, a), a[o->path], s->path, s->abs, ev) < 0)
+        if (fs_path(tid, dirfd_of(o->dirfd, a), a[o->path], s->path, s->cwd, s->abs, &c->dirfd,
+                    ev) < 0)
             return -1;
         ev->path = s->abs;
     }
+    s->path2[0] = 0;
     if (o->path2 != NONE) {
         if (o->special == SP_RAW_PATH2) {
             if (sbx_mem_string(tid, a[o->path2], s->path2, SBX_PATH_MAX, &ev->truncated) < 0)
                 return -1;
             ev->path2 = s->path2;
         } else {
-            if (read_path(tid, dirfd_of(o->dirfd2, a), a[o->path2], s->path2, s->abs2, ev) < 0)
+            if (fs_path(tid, dirfd_of(o->dirfd2, a), a[o->path2], s->path2, s->base2, s->abs2,
+                        &c->dirfd2, ev) < 0)
                 return -1;
             ev->path2 = s->abs2;
         }
     }
     if (o->flags != NONE) ev->flags = (long)(unsigned)a[o->flags];
     if (o->mode != NONE) ev->mode = (long)(a[o->mode] & 07777);
+    if (o->special != SP_FD_PATH) fs_call(o, a, s);
     return 0;
 }
 

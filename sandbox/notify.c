@@ -200,40 +200,65 @@ static int answer_with_fd(struct sbx_notifier *n, int fd, uint64_t open_flags)
     return 0;
 }
 
+/* Run the current call through the proxy, replacing a dead proxy once. The result: an fd or
+ * 0, -errno, or SBX_OPENPROXY_BROKEN. */
+static int proxy_call(struct sbx_notifier *n, pid_t tid)
+{
+    struct sbx_proxy_call *c = &n->scratch.call;
+    int rc = SBX_OPENPROXY_BROKEN;
+    if ((c->op == SBX_PROXY_OPEN && (c->flags & (O_CREAT | __O_TMPFILE))) ||
+        c->op == SBX_PROXY_MKDIRAT)
+        c->umask = sbx_proc_umask(tid);
+    for (int attempt = 0; attempt < 2 && rc == SBX_OPENPROXY_BROKEN; attempt++) {
+        if (n->proxy.pid == 0 && sbx_openproxy_start(&n->proxy, tid) < 0) break;
+        rc = sbx_openproxy_call(&n->proxy, c);
+        if (rc == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
+    }
+    if (rc == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
+    return rc;
+}
+
 /*
- * Opens are performed by the proxy (notify_openproxy.c explains why): the path we read is
- * the path opened, and the event names the file actually opened (readlink of our copy of the
- * new fd, i.e. symlinks resolved; path2 keeps the requested path when it differs).
+ * Path calls are performed by the proxy (notify_openproxy.c explains why): the path we read
+ * is the path used. For opens the event names the file actually opened (readlink of our copy
+ * of the new fd, i.e. symlinks resolved; path2 keeps the requested path when it differs).
  */
-static int perform_open(struct sbx_notifier *n, const struct seccomp_data *d,
-                        struct sbx_event *ev)
+static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
+                           struct sbx_event *ev)
 {
     struct sbx_scratch *s = &n->scratch;
-    pid_t tid = (pid_t)n->req->pid;
-    if (s->open.flags & (O_CREAT | __O_TMPFILE)) s->open.umask = sbx_proc_umask(tid);
-    int fd = SBX_OPENPROXY_BROKEN;
-    /* A proxy that died (or whose forking thread ended) is replaced once, then we give up. */
-    for (int attempt = 0; attempt < 2 && fd == SBX_OPENPROXY_BROKEN; attempt++) {
-        if (n->proxy.pid == 0 && sbx_openproxy_start(&n->proxy, tid) < 0) break;
-        fd = sbx_openproxy_open(&n->proxy, &s->open);
-        if (fd == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
-    }
-    if (fd == SBX_OPENPROXY_BROKEN) {
-        sbx_openproxy_stop(&n->proxy);
-        return fail_closed(n, d, "open proxy unavailable", EPERM);
-    }
-    if (fd < 0) {
+    int is_open = s->call.op == SBX_PROXY_OPEN;
+    if (!is_open) emit(n, ev);   /* logged before it happens */
+    int rc = proxy_call(n, (pid_t)n->req->pid);
+    if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
+    if (!is_open) return answer(n, rc < 0 ? -rc : 0, 0);
+    if (rc < 0) {
         emit(n, ev);
-        return answer(n, -fd, 0);
+        return answer(n, -rc, 0);
     }
-    if (sbx_path_fd(getpid(), fd, s->real, sizeof s->real) > 0 && strcmp(s->real, ev->path)) {
+    if (sbx_path_fd(getpid(), rc, s->real, sizeof s->real) > 0 && strcmp(s->real, ev->path)) {
         ev->path2 = ev->path;
         ev->path = s->real;
     }
     emit(n, ev);
-    int rc = answer_with_fd(n, fd, s->open.flags);
-    close(fd);
-    return rc;
+    int sent = answer_with_fd(n, rc, s->call.flags);
+    close(rc);
+    return sent;
+}
+
+static void reset_call(struct sbx_proxy_call *c)
+{
+    memset(c, 0, sizeof *c);
+    c->op = SBX_PROXY_NONE;
+    c->dirfd = c->dirfd2 = -1;
+    c->umask = -1;
+}
+
+static void close_call(struct sbx_proxy_call *c)
+{
+    if (c->dirfd >= 0) close(c->dirfd);
+    if (c->dirfd2 >= 0) close(c->dirfd2);
+    c->dirfd = c->dirfd2 = -1;
 }
 
 static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
@@ -241,12 +266,12 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
     struct sbx_event ev;
     event_base(n, d, &ev);
     const struct sbx_observed *o = n->sys[d->nr].observed;
-    n->scratch.open.dirfd = -1;
+    reset_call(&n->scratch.call);
     int rc = o ? sbx_observed_decode(o, (pid_t)n->req->pid, ev.args, &n->scratch, &ev) : 0;
     int read_errno = rc < 0 ? errno : 0;
     if (rc < 0 || !id_valid(n)) {
         /* Fail closed: the call does not run unlogged. */
-        if (n->scratch.open.dirfd >= 0) close(n->scratch.open.dirfd);
+        close_call(&n->scratch.call);
         if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG)) {
             emit(n, &ev);                  /* well-formed call the kernel would refuse too */
             return answer(n, read_errno, 0);
@@ -255,9 +280,9 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
                                         : "unreadable arguments (caller gone)",
                            read_errno == EFAULT ? EFAULT : EPERM);
     }
-    if (ev.kind == SBX_EV_OPEN) {
-        rc = perform_open(n, d, &ev);
-        if (n->scratch.open.dirfd >= 0) close(n->scratch.open.dirfd);
+    if (n->scratch.call.op != SBX_PROXY_NONE) {
+        rc = perform_proxied(n, d, &ev);
+        close_call(&n->scratch.call);
         return rc;
     }
     emit(n, &ev);

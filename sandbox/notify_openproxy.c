@@ -54,10 +54,13 @@
 #define MAX_GROUPS 64
 
 struct proxy_request {
+    uint32_t op;           /* enum sbx_proxy_op */
     uint32_t openat2;      /* 1: openat2 with `resolve`; 0: openat */
     int32_t umask;         /* -1: unchanged */
+    uint32_t fds;          /* bit 0: dirfd sent, bit 1: dirfd2 sent (in that order) */
     uint64_t flags, mode, resolve;
-    char path[SBX_PATH_MAX];
+    uint32_t path2_at;     /* offset of path2 in `paths` */
+    char paths[2 * SBX_PATH_MAX];   /* path NUL path2 NUL */
 };
 
 struct proxy_reply { int32_t err; };
@@ -270,35 +273,43 @@ static ssize_t recv_spin(int sock, struct msghdr *m)
     return n;
 }
 
-static int recv_request(int sock, struct proxy_request *req, int *dirfd)
+/* One request and its base descriptors (AT_FDCWD, the proxy's root-relative cwd, if absent). */
+static int recv_request(int sock, struct proxy_request *req, int *dirfd, int *dirfd2)
 {
-    char control[CMSG_SPACE(sizeof(int))];
+    char control[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov = {req, sizeof *req};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                        .msg_controllen = sizeof control};
+    int fds[2] = {-1, -1}, nfds = 0;
     ssize_t n = recv_spin(sock, &m);
-    if (n <= (ssize_t)offsetof(struct proxy_request, path)) return -1;
-    ((char *)req)[n < (ssize_t)sizeof *req ? n : (ssize_t)sizeof *req - 1] = 0;
-    req->path[SBX_PATH_MAX - 1] = 0;
-    *dirfd = AT_FDCWD;
+    if (n <= (ssize_t)offsetof(struct proxy_request, paths)) return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        memcpy(dirfd, CMSG_DATA(c), sizeof *dirfd);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        memcpy(fds, CMSG_DATA(c), (size_t)(nfds < 2 ? nfds : 2) * sizeof(int));
+    }
+    ((char *)req)[n < (ssize_t)sizeof *req ? n : (ssize_t)sizeof *req - 1] = 0;
+    req->paths[sizeof req->paths - 1] = 0;
+    if (req->path2_at >= sizeof req->paths) req->path2_at = sizeof req->paths - 1;
+    int next = 0;
+    *dirfd = (req->fds & 1) ? fds[next++] : AT_FDCWD;
+    *dirfd2 = (req->fds & 2) ? fds[next++] : AT_FDCWD;
+    if (*dirfd < 0) *dirfd = AT_FDCWD;
+    if (*dirfd2 < 0) *dirfd2 = AT_FDCWD;
     return 0;
 }
 
 static int open_once(const struct proxy_request *req, int dirfd, uint64_t flags)
 {
-    if (!req->openat2) return (int)syscall(SYS_openat, dirfd, req->path, (int)flags, (int)req->mode);
+    if (!req->openat2) return (int)syscall(SYS_openat, dirfd, req->paths, (int)flags, (int)req->mode);
     struct open_how how = {flags, req->mode, req->resolve};
-    return (int)syscall(SYS_openat2, dirfd, req->path, &how, sizeof how);
+    return (int)syscall(SYS_openat2, dirfd, req->paths, &how, sizeof how);
 }
 
 /* The open itself: never blocks (see the header), O_NONBLOCK restored to what was asked. */
 static int proxy_open(const struct proxy_request *req, int dirfd)
 {
     uint64_t flags = (req->flags | O_NONBLOCK | O_CLOEXEC);
-    if (req->umask >= 0) umask((mode_t)req->umask);
     int fd = open_once(req, dirfd, flags);
     if (fd < 0 && errno == ENXIO && !(req->flags & O_NONBLOCK) &&
         (req->flags & O_ACCMODE) == O_WRONLY)
@@ -311,13 +322,34 @@ static int proxy_open(const struct proxy_request *req, int dirfd)
     return fd;
 }
 
-static void send_reply(int sock, int result)
+/* Perform one request: a new fd for opens, else 0; -errno on failure. */
+static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
+{
+    const char *path = req->paths, *path2 = req->paths + req->path2_at;
+    long rc;
+    if (req->umask >= 0) umask((mode_t)req->umask);
+    switch (req->op) {
+    case SBX_PROXY_OPEN: return proxy_open(req, dirfd);
+    case SBX_PROXY_UNLINKAT: rc = unlinkat(dirfd, path, (int)req->flags); break;
+    case SBX_PROXY_MKDIRAT: rc = mkdirat(dirfd, path, (mode_t)req->mode); break;
+    case SBX_PROXY_RENAMEAT2:
+        rc = syscall(SYS_renameat2, dirfd, path, dirfd2, path2, (unsigned)req->flags);
+        break;
+    case SBX_PROXY_LINKAT: rc = linkat(dirfd, path, dirfd2, path2, (int)req->flags); break;
+    case SBX_PROXY_SYMLINKAT: rc = symlinkat(path, dirfd2, path2); break;
+    case SBX_PROXY_FCHMODAT: rc = syscall(SYS_fchmodat, dirfd, path, (mode_t)req->mode); break;
+    default: errno = ENOSYS; rc = -1; break;
+    }
+    return rc < 0 ? -errno : 0;
+}
+
+static void send_reply(int sock, int result, int is_fd)
 {
     char control[CMSG_SPACE(sizeof(int))];
     struct proxy_reply r = {result < 0 ? result : 0};
     struct iovec iov = {&r, sizeof r};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (result >= 0) {
+    if (result >= 0 && is_fd) {
         memset(control, 0, sizeof control);
         m.msg_control = control;
         m.msg_controllen = sizeof control;
@@ -333,12 +365,14 @@ static void send_reply(int sock, int result)
 static void serve(int sock)
 {
     struct proxy_request req = {0};
-    int dirfd;
-    while (recv_request(sock, &req, &dirfd) == 0) {
-        int fd = proxy_open(&req, dirfd);
-        send_reply(sock, fd);
-        if (fd >= 0) close(fd);
+    int dirfd, dirfd2;
+    while (recv_request(sock, &req, &dirfd, &dirfd2) == 0) {
+        int is_fd = req.op == SBX_PROXY_OPEN;
+        int result = perform(&req, dirfd, dirfd2);
+        send_reply(sock, result, is_fd);
+        if (is_fd && result >= 0) close(result);
         if (dirfd >= 0) close(dirfd);
+        if (dirfd2 >= 0) close(dirfd2);
     }
 }
 
@@ -409,21 +443,21 @@ void sbx_openproxy_stop(struct sbx_openproxy *p)
     p->sock = -1;
 }
 
-static int send_request(int sock, const struct proxy_request *req, int dirfd)
+static int send_request(int sock, const struct proxy_request *req, size_t len,
+                        const int *fds, int nfds)
 {
-    char control[CMSG_SPACE(sizeof(int))];
-    size_t len = offsetof(struct proxy_request, path) + strlen(req->path) + 1;
+    char control[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov = {(void *)req, len};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (dirfd >= 0) {
+    if (nfds > 0) {
         memset(control, 0, sizeof control);
         m.msg_control = control;
-        m.msg_controllen = sizeof control;
+        m.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &dirfd, sizeof dirfd);
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
     }
     ssize_t n;
     do n = sendmsg(sock, &m, MSG_NOSIGNAL);
@@ -444,24 +478,39 @@ static int recv_reply(int sock, int *fd)
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
         memcpy(fd, CMSG_DATA(c), sizeof *fd);
-    if (r.err < 0) return r.err;
-    return *fd >= 0 ? 0 : -EIO;
+    return r.err;
 }
 
-int sbx_openproxy_open(struct sbx_openproxy *p, const struct sbx_open_args *a)
+int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a)
 {
-    struct proxy_request req = {0};
+    struct proxy_request req;
     if (p->pid <= 0 || p->sock < 0) return SBX_OPENPROXY_BROKEN;
-    size_t len = strlen(a->path);
-    if (len >= sizeof req.path) return -ENAMETOOLONG;
+    const char *path2 = a->path2 ? a->path2 : "";
+    size_t len = strlen(a->path), len2 = strlen(path2);
+    if (len >= SBX_PATH_MAX || len2 >= SBX_PATH_MAX) return -ENAMETOOLONG;
+    memset(&req, 0, offsetof(struct proxy_request, paths));
+    req.op = (uint32_t)a->op;
     req.openat2 = (uint32_t)a->openat2;
     req.umask = a->umask;
     req.flags = a->flags;
     req.mode = a->mode;
     req.resolve = a->resolve;
-    memcpy(req.path, a->path, len + 1);
-    int fd = -1;
-    if (send_request(p->sock, &req, a->dirfd) < 0) return SBX_OPENPROXY_BROKEN;
-    int rc = recv_reply(p->sock, &fd);
-    return rc < 0 ? rc : fd;
+    memcpy(req.paths, a->path, len + 1);
+    req.path2_at = (uint32_t)(len + 1);
+    memcpy(req.paths + len + 1, path2, len2 + 1);
+    int fds[2], nfds = 0;
+    if (a->dirfd >= 0) { req.fds |= 1; fds[nfds++] = a->dirfd; }
+    if (a->dirfd2 >= 0) { req.fds |= 2; fds[nfds++] = a->dirfd2; }
+    size_t msg = offsetof(struct proxy_request, paths) + len + 1 + len2 + 1;
+    if (send_request(p->sock, &req, msg, fds, nfds) < 0) return SBX_OPENPROXY_BROKEN;
+    int fd = -1, rc = recv_reply(p->sock, &fd);
+    if (rc < 0) {
+        if (fd >= 0) close(fd);
+        return rc;
+    }
+    if (a->op != SBX_PROXY_OPEN) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
+    return fd >= 0 ? fd : SBX_OPENPROXY_BROKEN;
 }

@@ -695,6 +695,76 @@ static void racing_path_is_logged_as_opened(void **state)
     free(dir);
 }
 
+/* The same race on a path-changing call: chmod on the flipped path, then look at which file
+ * changed. Each round: the racing chmod, then two resets on fixed paths (also logged). */
+struct chmod_race { struct race r; char harmless[256], sensitive[256]; };
+
+enum { R_CHMOD_RACE = 400, CHMOD_ROUNDS = 1500 };
+
+static int chmod_race_body(void *arg)
+{
+    struct chmod_race *c = arg;
+    pthread_t t;
+    if (pthread_create(&t, NULL, flipper, &c->r) != 0) return 13;
+    for (int i = 0; i < CHMOD_ROUNDS; i++) {
+        long what = -1;
+        struct stat sh, ss;
+        if (chmod(c->r.path, 0600) == 0 && stat(c->harmless, &sh) == 0 && stat(c->sensitive, &ss) == 0)
+            what = (ss.st_mode & 0777) == 0600 ? 1 : (sh.st_mode & 0777) == 0600 ? 0 : -2;
+        report(R_CHMOD_RACE, what);
+        chmod(c->harmless, 0644);
+        chmod(c->sensitive, 0644);
+    }
+    c->r.stop = 1;
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static void racing_path_change_is_logged_as_done(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    struct chmod_race c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.harmless, sizeof c.harmless, "%s/h", dir);
+    snprintf(c.sensitive, sizeof c.sensitive, "%s/s", dir);
+    for (int i = 0; i < 2; i++) {
+        int fd = open(i ? c.sensitive : c.harmless, O_WRONLY | O_CREAT, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    snprintf(c.r.path, sizeof c.r.path, "%s", c.harmless);
+    c.r.flip_at = strlen(c.r.path) - 1;
+    struct outcome o;
+    run_filtered(0, chmod_race_body, &c, &o);
+    assert_int_equal(o.status, 0);
+    size_t k = 0, sensitive = 0, mismatches = 0;
+    for (size_t i = 0; i < o.nres; i++) {
+        if (o.res[i].id != R_CHMOD_RACE) continue;
+        while (k < o.ev.n && !(o.ev.v[k].kind == SBX_EV_FS && !strcmp(o.ev.v[k].syscall, "chmod")))
+            k++;
+        assert_true(k + 2 < o.ev.n);
+        const char *logged = o.ev.v[k].path;
+        k += 3;   /* the racing chmod and the two resets */
+        if (o.res[i].rc == 1) {
+            sensitive++;
+            if (strcmp(logged, c.sensitive) != 0) mismatches++;
+        } else if (o.res[i].rc == 0 && strcmp(logged, c.harmless) != 0) {
+            mismatches++;
+        } else if (o.res[i].rc == -2) {
+            mismatches++;   /* a chmod that succeeded on neither file */
+        }
+    }
+    printf("# %zu chmods of the sensitive file, %zu logged under another path\n", sensitive,
+           mismatches);
+    assert_true(sensitive > 0);
+    assert_int_equal(mismatches, 0);
+    outcome_free(&o);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +774,7 @@ int main(void)
         cmocka_unit_test(real_programs_run_under_the_filter),
         cmocka_unit_test(trace_all_keeps_deny_behaviour),
         cmocka_unit_test(racing_path_is_logged_as_opened),
+        cmocka_unit_test(racing_path_change_is_logged_as_done),
         cmocka_unit_test(blocking_opens_do_not_stall_the_supervisor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
