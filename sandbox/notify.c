@@ -4,9 +4,11 @@
  *
  *   denied    → SBX_EV_DENIED, answered -EPERM (foreign ABIs included).
  *   observed  → arguments read from the target, then SECCOMP_IOCTL_NOTIF_ID_VALID (the pid may
- *               have died and been reused while we read); only a fully logged call continues.
+ *               have died and been reused while we read); only a fully logged call proceeds.
  *               Unreadable arguments or a stale id: SBX_EV_DENIED "unreadable arguments" and
  *               -EFAULT/-EPERM (fail closed: no unlogged observed call ever runs).
+ *               Opens and path changes are then performed by the proxy with the strings we
+ *               logged (notify_openproxy.c); the rest (exec, socket calls, fchmod) continue.
  *   allowed   → only seen with SBX_TRACE_ALL: SBX_EV_NOTE "trace", continued.
  *
  * Buffers are allocated once per notifier; the hot path allocates nothing and opens nothing

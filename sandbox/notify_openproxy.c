@@ -1,31 +1,34 @@
 /*
- * notify_openproxy.c — opens performed on the target's behalf, so that what is logged is what
- * is opened.
+ * notify_openproxy.c — path calls performed on the target's behalf, so that what is logged is
+ * what is done.
  *
- * Why: answering an open with SECCOMP_USER_NOTIF_FLAG_CONTINUE lets the kernel read the path
- * from the target's memory again, after we read and logged it; another thread (or any sharer
- * of that memory) can swap the string in between and open something else under a harmless
- * log line. So opens are emulated: the supervisor reads the path once, and a proxy process
- * opens exactly that string; the fd is placed into the target with SECCOMP_IOCTL_NOTIF_ADDFD
- * (SECCOMP_ADDFD_FLAG_SEND, which also answers the call). The kernel never reads the target's
- * string again.
+ * Why: answering with SECCOMP_USER_NOTIF_FLAG_CONTINUE lets the kernel read the path from the
+ * target's memory again, after we read and logged it; another thread (or any sharer of that
+ * memory) can swap the string in between and open, unlink or rename something else under a
+ * harmless log line. So these calls are emulated: the supervisor reads the paths once, and a
+ * proxy process performs the call with exactly those strings. Opens hand the new fd to the
+ * target with SECCOMP_IOCTL_NOTIF_ADDFD (SECCOMP_ADDFD_FLAG_SEND, which also answers the
+ * call); unlink/rmdir/rename/link/symlink/chmod/mkdir answer with the proxy's result. The
+ * kernel never reads the target's strings again.
  *
  * Privileges: the supervisor is more privileged than the target (host root, or the owner of
  * the sandbox's user namespaces, which grants every capability inside them), so it must not
- * open anything itself. The proxy is a child of the supervisor that joins the target's user
- * and mount namespaces, chroots into the target's root, takes the target's uid, gid and
- * groups, and drops every capability (effective, permitted, bounding) and sets
- * no_new_privs. It can open exactly what the target could. It lives outside the sandbox's pid
- * namespace, so the payload cannot see, signal or trace it. Relative paths are resolved from
- * an O_PATH descriptor of the target's cwd or dirfd that the supervisor opens through
- * /proc/PID and passes along (the proxy's own opens are checked with its own credentials).
+ * act itself. The proxy is a child of the supervisor that joins the target's user and mount
+ * namespaces, chroots into the target's root, takes the target's uid, gid and groups, drops
+ * every capability (effective, permitted, bounding, ambient) and sets no_new_privs. It can do
+ * exactly what the target could. It lives outside the sandbox's pid namespace, so the payload
+ * cannot see, signal or trace it. Relative paths start from an O_PATH descriptor of the
+ * target's cwd or dirfd that the supervisor opens through /proc/PID and passes along (its path,
+ * read from that very descriptor, is what the log shows); the proxy's own credentials decide.
+ * tests/unit/test_notify_ns.c checks native and proxied results are identical.
  *
  * Deviations, all toward "less": "/proc/self" resolves to nothing for the proxy (it has no pid
  * in the sandbox), so paths that reach it through a symlink fail with ENOENT; the supervisor
- * rewrites the literal prefixes /proc/self, /proc/thread-self and /dev/{stdin,stdout,stderr,fd}
- * to /proc/<pid> before sending. Opens never block the supervisor: they are made
- * O_NONBLOCK and the flag is cleared afterwards; a write-only open of a FIFO with no reader
- * yet, which would wait, is made read-write instead of waiting.
+ * rewrites the literal prefixes /proc/self and /dev/{stdin,stdout,stderr,fd} to /proc/<pid>
+ * before sending. Opens never block the supervisor: they are made O_NONBLOCK and the flag is
+ * cleared afterwards, so a FIFO open does not wait for its peer (a write-only open of a FIFO
+ * with no reader yet is made read-write). A reply slower than PROXY_REPLY_TIMEOUT_S fails the
+ * call closed and replaces the proxy.
  */
 #include <errno.h>
 #include <fcntl.h>
