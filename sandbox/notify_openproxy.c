@@ -32,9 +32,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -237,6 +240,37 @@ static int drop_capabilities(void)
     return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL ? -1 : 0;
 }
 
+/*
+ * The proxy's own filter, installed last: it may only serve requests. Built by hand (no
+ * allocation after fork). Anything else fails with EPERM rather than killing the proxy.
+ */
+static const int proxy_syscalls[] = {
+    SYS_recvmsg, SYS_sendmsg, SYS_openat, SYS_openat2, SYS_fcntl, SYS_close, SYS_umask,
+    SYS_unlinkat, SYS_mkdirat, SYS_renameat2, SYS_linkat, SYS_symlinkat, SYS_fchmodat,
+    SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall,
+};
+#define NPROXY_SYSCALLS (sizeof proxy_syscalls / sizeof proxy_syscalls[0])
+
+static int confine_proxy(void)
+{
+    struct sock_filter prog[NPROXY_SYSCALLS + 8];
+    size_t n = 0;
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                             offsetof(struct seccomp_data, arch));
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                             offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < NPROXY_SYSCALLS; i++)   /* match: jump to the ALLOW after the list */
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                                 (unsigned)proxy_syscalls[i],
+                                                 (unsigned char)(NPROXY_SYSCALLS - i), 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog fprog = {(unsigned short)n, prog};
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
+}
+
 static int become_target(const struct proxy_plan *plan)
 {
     /* Groups first, while we may still change them (host root); rootless callers share the
@@ -401,6 +435,7 @@ static void child_main(int sock, const struct proxy_plan *plan, pid_t parent)
     if (sock != 3 && (dup2(sock, 3) < 0)) _exit(3);
     syscall(SYS_close_range, 0, 2, 0);
     syscall(SYS_close_range, 4, ~0u, 0);
+    if (confine_proxy() < 0) _exit(4);
     serve(3);
     _exit(0);
 }
