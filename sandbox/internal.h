@@ -32,8 +32,8 @@ int sbx_seccomp_install(unsigned flags, int *listener_fd, sbx_error *err);
 
 struct sbx_notifier;
 
-/* t0_ns is the sandbox's time origin (events carry t_ns relative to it). The caller keeps
- * ownership of listener_fd (sbx_notifier_free does not close it). */
+/* t0_ns is the sandbox's time origin (events carry t_ns relative to it). On success the
+ * notifier owns listener_fd and sbx_notifier_free closes it; on failure the caller still owns it. */
 struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t t0_ns,
                                       sbx_event_fn fn, void *ctx, sbx_error *err);
 /* Handle every notification that is pending now (call when the listener polls readable).

@@ -376,6 +376,7 @@ struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t 
     n->proxy.sock = -1;
     if (alloc_buffers(n) < 0) {
         sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification buffers: %s", strerror(errno));
+        n->fd = -1;   /* on failure the caller still owns the listener */
         sbx_notifier_free(n);
         return NULL;
     }
@@ -393,6 +394,7 @@ void sbx_notifier_free(struct sbx_notifier *n)
     if (!n) return;
     sbx_pidcache_clear(&n->pids);
     sbx_openproxy_stop(&n->proxy);
+    if (n->fd >= 0) close(n->fd);
     free(n->req);
     free(n->resp);
     free(n);

@@ -94,10 +94,12 @@ static int become_payload(const struct sbx_plan *p, int sock, int link)
         sbx_fail(&err, SBX_E_SETUP, errno, "zygote: child subreaper: %s", strerror(errno));
         zdie(sock, &err);
     }
+    /* Announce the filter before loading it: once it is loaded every call may be notified
+     * (all of them with SBX_TRACE_ALL) and nobody answers until the supervisor holds the
+     * listener, so init finds the listener in our fd table itself. */
+    if (send_simple(link, SBX_MSG_LISTENER, 0, 0) < 0) _exit(1);
     int listener = -1;
     if (sbx_seccomp_install(p->cfg->flags, &listener, &err) < 0) zdie(sock, &err);
-    /* No notified call until the supervisor holds the listener: plain write(), then wait. */
-    if (send_simple(link, SBX_MSG_LISTENER, listener, 0) < 0) _exit(1);
     if (read_msg(sock, SBX_MSG_GO) < 0) _exit(1);
     if (listener >= 0) close(listener);  /* the payload must never hold it */
     close(link);
