@@ -10,6 +10,8 @@
 #include <string.h>
 
 enum {
+    RADIX_COUNT = 3,     /* base64, base32, hex */
+    MAX_ALIGNMENTS = 8,  /* base32: 8 chars per 5 bytes */
     HASH_WINDOW = 16,    /* bytes hashed per position; <= CANARY_MIN_LEN */
     MAX_PENDING = 4096,  /* decoded buffers waiting to be scanned; a backstop, the budget binds first */
 };
@@ -27,6 +29,7 @@ struct matcher {
     size_t n;
     struct slot *table;
     size_t mask;
+    uint64_t *seen_top;   /* bitmap of the top 16 hash bits of all canaries: most windows stop here */
     uint64_t top_power;   /* HASH_BASE^(HASH_WINDOW-1), to drop the byte leaving the window */
 };
 
@@ -45,7 +48,12 @@ static int matcher_init(struct matcher *m, const struct canary *c, size_t n)
     while (size < 2 * n) size *= 2;
     *m = (struct matcher){.c = c, .n = n, .mask = size - 1, .top_power = 1};
     m->table = calloc(size, sizeof *m->table);
-    if (!m->table) return -1;
+    m->seen_top = calloc(65536 / 64, sizeof *m->seen_top);
+    if (!m->table || !m->seen_top) {
+        free(m->table);
+        free(m->seen_top);
+        return -1;
+    }
     for (size_t i = 1; i < HASH_WINDOW; i++) m->top_power *= HASH_BASE;
     for (size_t i = 0; i < n; i++) {
         if (strnlen(c[i].value, sizeof c[i].value) < CANARY_MIN_LEN) continue;
@@ -53,6 +61,7 @@ static int matcher_init(struct matcher *m, const struct canary *c, size_t n)
         size_t s = slot_of(m, h);
         while (m->table[s].idx1) s = (s + 1) & m->mask;
         m->table[s] = (struct slot){h, i + 1};
+        m->seen_top[(h >> 48) / 64] |= 1ull << ((h >> 48) % 64);
     }
     return 0;
 }
@@ -76,6 +85,7 @@ struct scan {
     bool oom;
     struct pending *queue;
     size_t nqueue, next;
+    signed char radix_values[RADIX_COUNT][256];
 };
 
 static void record_hit(struct scan *s, size_t idx, const char *chain)
@@ -120,7 +130,7 @@ static void scan_bytes(struct scan *s, const unsigned char *p, size_t len, const
     if (len < HASH_WINDOW) return;
     uint64_t h = window_hash(p);
     for (size_t i = 0;; i++) {
-        check_position(s, h, p + i, len - i, chain);
+        if (s->m.seen_top[(h >> 48) / 64] >> ((h >> 48) % 64) & 1) check_position(s, h, p + i, len - i, chain);
         if (i + HASH_WINDOW >= len || s->nfound == s->nwanted) return;
         h = (h - p[i] * s->m.top_power) * HASH_BASE + p[i + HASH_WINDOW];
     }
@@ -198,7 +208,7 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
-static const struct radix RADIXES[] = {
+static const struct radix RADIXES[RADIX_COUNT] = {
     {"base64", 6, 4, (CANARY_MIN_LEN * 4 + 2) / 3, b64_value},
     {"base32", 5, 8, (CANARY_MIN_LEN * 8 + 4) / 5, b32_value},
     {"hex", 4, 2, CANARY_MIN_LEN * 2, hex_value},
@@ -208,23 +218,23 @@ static const struct radix RADIXES[] = {
 static bool is_line_break(unsigned char c) { return c == '\n' || c == '\r'; }
 
 /* End of the run starting at i, and how many alphabet chars it holds. */
-static size_t radix_run_end(const struct radix *r, const unsigned char *in, size_t len, size_t i, size_t *nchars)
+static size_t radix_run_end(const signed char *val, const unsigned char *in, size_t len, size_t i, size_t *nchars)
 {
     *nchars = 0;
     for (; i < len; i++) {
-        if (r->value(in[i]) >= 0) (*nchars)++;
+        if (val[in[i]] >= 0) (*nchars)++;
         else if (!is_line_break(in[i])) break;
     }
     return i;
 }
 
-static void radix_decode_run(const struct radix *r, const unsigned char *in, size_t from, size_t to, int skip,
-                             struct out *o)
+static void radix_decode_run(const struct radix *r, const signed char *val, const unsigned char *in, size_t from,
+                             size_t to, int skip, struct out *o)
 {
     uint32_t acc = 0;
     int nbits = 0;
     for (size_t i = from; i < to && !o->full; i++) {
-        int v = r->value(in[i]);
+        int v = val[in[i]];
         if (v < 0) continue;
         if (skip > 0) {
             skip--;
@@ -241,16 +251,20 @@ static void radix_decode_run(const struct radix *r, const unsigned char *in, siz
     out_end_run(o);
 }
 
-static void radix_decode(const struct radix *r, int alignment, const unsigned char *in, size_t len, struct out *o)
+/* Every run, decoded once per start alignment into outs[alignment]: one pass finds the runs.
+ * val: the radix's value of each byte, -1 outside its alphabet (a table: this loop is hot). */
+static void radix_decode(const struct radix *r, const signed char *val, const unsigned char *in, size_t len,
+                         struct out *outs)
 {
     size_t i = 0;
-    while (i < len && !o->full) {
-        if (r->value(in[i]) < 0) {
+    while (i < len) {
+        if (val[in[i]] < 0) {
             i++;
             continue;
         }
-        size_t nchars, end = radix_run_end(r, in, len, i, &nchars);
-        if (nchars >= r->min_run + (size_t)alignment) radix_decode_run(r, in, i, end, alignment, o);
+        size_t nchars, end = radix_run_end(val, in, len, i, &nchars);
+        for (int a = 0; a < r->alignments; a++)
+            if (nchars >= r->min_run + (size_t)a && !outs[a].full) radix_decode_run(r, val, in, i, end, a, &outs[a]);
         i = end;
     }
 }
@@ -330,36 +344,42 @@ static size_t json_unescape_one(const unsigned char *in, size_t len, size_t i, s
 }
 
 struct unescaper {
+    unsigned char escape_char;
     bool (*in_run)(unsigned char c);
     bool (*escape_at)(const unsigned char *in, size_t len, size_t i);
     size_t (*unescape_one)(const unsigned char *in, size_t len, size_t i, struct out *o);
 };
 
+/* Runs are found from their escapes (memchr), widened both ways; floor keeps each byte in one
+ * run at most, so the work stays linear. */
 static void unescape_runs(const struct unescaper *u, const unsigned char *in, size_t len, struct out *o)
 {
-    size_t i = 0;
-    while (i < len && !o->full) {
-        if (!u->in_run(in[i])) {
-            i++;
+    size_t floor = 0, from = 0;
+    const unsigned char *hit;
+    while (from < len && !o->full && (hit = memchr(in + from, u->escape_char, len - from)) != NULL) {
+        size_t e = (size_t)(hit - in), start = e, end = e;
+        if (!u->escape_at(in, len, e)) {
+            from = e + 1;
             continue;
         }
-        size_t start = i, escapes = 0;
-        for (; i < len && u->in_run(in[i]); i++) escapes += u->escape_at(in, len, i);
-        if (!escapes || i - start < CANARY_MIN_LEN) continue;
-        for (size_t j = start; j < i && !o->full;) j += u->unescape_one(in, i, j, o);
+        while (start > floor && u->in_run(in[start - 1])) start--;
+        while (end < len && u->in_run(in[end])) end++;
+        floor = from = end;
+        if (end - start < CANARY_MIN_LEN) continue;
+        for (size_t j = start; j < end && !o->full;) j += u->unescape_one(in, end, j, o);
         out_end_run(o);
     }
 }
 
 static void url_decode(const unsigned char *in, size_t len, struct out *o)
 {
-    static const struct unescaper url = {is_url_char, url_escape_at, url_unescape_one};
+    static const struct unescaper url = {'%', is_url_char, url_escape_at, url_unescape_one};
     unescape_runs(&url, in, len, o);
 }
 
 static void json_decode(const unsigned char *in, size_t len, struct out *o)
 {
-    static const struct unescaper json = {is_text_char, json_escape_at, json_unescape_one};
+    static const struct unescaper json = {'\\', is_text_char, json_escape_at, json_unescape_one};
     unescape_runs(&json, in, len, o);
 }
 
@@ -420,16 +440,19 @@ static bool is_label_char(unsigned char c)
 }
 
 /* "abc.def.evil.example" (two dots at least) → "abcdefevilexample". */
+static bool is_name_char(unsigned char c) { return is_label_char(c) || c == '.'; }
+
+/* Names are found from their dots, widened both ways (as unescape_runs does). */
 static void dns_text_decode(const unsigned char *in, size_t len, struct out *o)
 {
-    size_t i = 0;
-    while (i < len && !o->full) {
-        if (!is_label_char(in[i])) {
-            i++;
-            continue;
-        }
-        size_t mark = o->len, dots = 0;
-        for (; i < len && (is_label_char(in[i]) || in[i] == '.'); i++) {
+    size_t floor = 0, from = 0;
+    const unsigned char *hit;
+    while (from < len && !o->full && (hit = memchr(in + from, '.', len - from)) != NULL) {
+        size_t start = (size_t)(hit - in), end = start, mark = o->len, dots = 0;
+        while (start > floor && is_name_char(in[start - 1])) start--;
+        while (end < len && is_name_char(in[end])) end++;
+        floor = from = end;
+        for (size_t i = start; i < end; i++) {
             if (in[i] == '.') dots++;
             else out_put(o, in[i]);
         }
@@ -496,13 +519,15 @@ static void enqueue(struct scan *s, const struct pending *parent, const char *na
 
 static void decode_children(struct scan *s, const struct pending *p)
 {
-    struct out o;
-    for (size_t r = 0; r < sizeof RADIXES / sizeof *RADIXES; r++)
-        for (int a = 0; a < RADIXES[r].alignments && s->budget_left; a++) {
-            out_init(&o, p->len, s->budget_left);
-            radix_decode(&RADIXES[r], a, p->buf, p->len, &o);
-            enqueue(s, p, RADIXES[r].name, &o);
-        }
+    struct out o, outs[MAX_ALIGNMENTS];
+    for (size_t r = 0; r < RADIX_COUNT; r++) {
+        /* The alignments share what is left of the budget. */
+        size_t share = s->budget_left / (size_t)RADIXES[r].alignments;
+        if (!share) break;
+        for (int a = 0; a < RADIXES[r].alignments; a++) out_init(&outs[a], p->len, share);
+        radix_decode(&RADIXES[r], s->radix_values[r], p->buf, p->len, outs);
+        for (int a = 0; a < RADIXES[r].alignments; a++) enqueue(s, p, RADIXES[r].name, &outs[a]);
+    }
     for (size_t d = 0; d < sizeof SIMPLE_DECODERS / sizeof *SIMPLE_DECODERS && s->budget_left; d++) {
         out_init(&o, p->len, s->budget_left);
         SIMPLE_DECODERS[d].decode(p->buf, p->len, &o);
@@ -530,6 +555,8 @@ int canary_scan(const struct canary *c, size_t n, const unsigned char *data, siz
         free(s.queue);
         return -1;
     }
+    for (size_t r = 0; r < RADIX_COUNT; r++)
+        for (unsigned b = 0; b < 256; b++) s.radix_values[r][b] = (signed char)RADIXES[r].value((unsigned char)b);
     /* The input itself is the root; it is never freed here. */
     s.queue[s.nqueue++] = (struct pending){.buf = (unsigned char *)data, .len = len, .chain = "raw"};
     for (; s.next < s.nqueue; s.next++) {
@@ -542,6 +569,7 @@ int canary_scan(const struct canary *c, size_t n, const unsigned char *data, siz
     free(s.queue);
     free(s.found);
     free(s.m.table);
+    free(s.m.seen_top);
     return s.oom ? -1 : 0;
 }
 

@@ -894,10 +894,11 @@ static int load_extensions(const char *rules_dir, struct extension *ext, size_t 
     cJSON_ArrayForEach(item, j) {
         const char *id = cJSON_GetStringValue(item);
         if (!id || !item->string || !valid_extension(item->string, id) || *n == HONEYPOT_MAX_EXTENSIONS) {
-            cJSON_Delete(j);
-            return sb_fail(err, SB_EXIT_INPUT, "bad-rules", 0,
-                           "%s: entry '%.64s' must map a name (letters, digits, space . -) to a 32-letter a-p extension id, "
-                           "at most %d entries", path, item->string ? item->string : "?", HONEYPOT_MAX_EXTENSIONS);
+            sb_fail(err, SB_EXIT_INPUT, "bad-rules", 0,
+                    "%s: entry '%.64s' must map a name (letters, digits, space . -) to a 32-letter a-p extension id, "
+                    "at most %d entries", path, item->string ? item->string : "?", HONEYPOT_MAX_EXTENSIONS);
+            cJSON_Delete(j);   /* after the message: it quotes the entry */
+            return -1;
         }
         snprintf(ext[*n].name, sizeof ext[*n].name, "%s", item->string);
         snprintf(ext[*n].id, sizeof ext[*n].id, "%s", id);

@@ -286,7 +286,7 @@ static struct str labels(struct str in, size_t every, const char *domain)
 
 static struct str wire(struct str dotted)
 {
-    struct str o = str_new(dotted.len + 16);
+    struct str o = str_new(dotted.len + 32);   /* header 12, one length byte more than dots, tail 5 */
     memcpy(o.p, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
     o.len = 12;
     for (char *tok = strtok(dotted.p, "."); tok; tok = strtok(NULL, ".")) {
