@@ -666,16 +666,18 @@ static void leveldb_log(struct hp_ctx *c, struct sbuf *b, const char *key, size_
     sb_put(b, value, vlen);
 }
 
+/* Chromium and Electron keep their profile stores private: folders 0700, files 0600. */
 static void leveldb_files(struct hp_ctx *c, const char *dir, const char *key, size_t klen, const char *value)
 {
     char path[512];
     struct sbuf b = {0};
+    make_dir(c, c->home_fd, dir, 0700);
     leveldb_log(c, &b, key, klen, value);
     snprintf(path, sizeof path, "%s/000003.log", dir);
-    write_text(c, c->home_fd, path, 0644, &b);
+    write_text(c, c->home_fd, path, 0600, &b);
     sb_printf(&b, "MANIFEST-000001\n");
     snprintf(path, sizeof path, "%s/CURRENT", dir);
-    write_text(c, c->home_fd, path, 0644, &b);
+    write_text(c, c->home_fd, path, 0600, &b);
 }
 
 static void build_atomic(struct hp_ctx *c)

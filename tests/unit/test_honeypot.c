@@ -132,18 +132,19 @@ static const struct {
     {".config/Exodus/exodus.wallet/seed.seco", 'f', 0600},
     {".config/Exodus/exodus.wallet/passphrase.json", 'f', 0600},
     {".config/Exodus/exodus.wallet/info.seco", 'f', 0600},
-    {".config/atomic/Local Storage/leveldb/000003.log", 'f', 0644},
+    {".config/atomic/Local Storage/leveldb/000003.log", 'f', 0600},
+    {".config/atomic/Local Storage/leveldb", 'd', 0700},
     {".bitcoin", 'd', 0700},
     {".bitcoin/wallet.dat", 'f', 0600},
     {".config/google-chrome", 'd', 0700},
     {".config/google-chrome/Default/Login Data", 'f', 0600},
     {".config/google-chrome/Default/Cookies", 'f', 0600},
-    {".config/google-chrome/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn/000003.log", 'f', 0644},
-    {".config/BraveSoftware/Brave-Browser/Default/Local Extension Settings/bfnaelmomeimhlpmgjnjophhpkkoljpa/000003.log", 'f', 0644},
+    {".config/google-chrome/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn/000003.log", 'f', 0600},
+    {".config/BraveSoftware/Brave-Browser/Default/Local Extension Settings/bfnaelmomeimhlpmgjnjophhpkkoljpa/000003.log", 'f', 0600},
     {".config/BraveSoftware/Brave-Browser/Default/Login Data", 'f', 0600},
-    {".config/chromium/Default/Local Extension Settings/ibnejdfjmmkpcnlpebklmnkoeoihofec/000003.log", 'f', 0644},
+    {".config/chromium/Default/Local Extension Settings/ibnejdfjmmkpcnlpebklmnkoeoihofec/000003.log", 'f', 0600},
     {".config/chromium/Default/Cookies", 'f', 0600},
-    {".config/discord/Local Storage/leveldb/000003.log", 'f', 0644},
+    {".config/discord/Local Storage/leveldb/000003.log", 'f', 0600},
     {".bashrc", 'f', 0644},
     {".profile", 'f', 0644},
 };
@@ -179,7 +180,7 @@ static void every_listed_extension_in_every_browser(void **state)
             char rel[512];
             int type;
             snprintf(rel, sizeof rel, "%s/Default/Local Extension Settings/%s/000003.log", browsers[b], e->valuestring);
-            assert_int_equal(mode_of(f, rel, &type), 0644);
+            assert_int_equal(mode_of(f, rel, &type), 0600);
         }
         n++;
     }
