@@ -1,0 +1,742 @@
+/*
+ * test_escape.c — the escape suite: one cmocka test per attempt of tests/helpers/escape.c.
+ *
+ * Each test builds a fresh sandbox (a read-only bind of the static helper's folder at
+ * /opt/escape, a tmpfs /tmp, limits tuned for the case), runs
+ *     /opt/escape/escape CASE PORT HOSTPID HOSTDIR
+ * and asserts three things:
+ *   1. the helper says the attempt failed (exit 0; 77 = skip with its reason; 1 = escape);
+ *   2. nothing on the host changed: the 127.0.0.1 TCP/UDP listeners and the abstract unix
+ *      socket @scriptbox-test-<pid> saw nothing, sentinel files, core_pattern, hostname and a
+ *      bystander host process are untouched, this process (the supervisor) got no SIGTERM,
+ *      no file appeared in the watched host folder, no process of the run outlives sbx_close();
+ *   3. the attempt is in the event stream (denied syscall, open path, socket family, net
+ *      address, exec path). Where an attempt is by design not observable the table says so in
+ *      `why`, and the test prints that instead of asserting.
+ *
+ * The helper refuses to run outside the sandbox (uid 1000, SBX_ESCAPE_ARMED=1, no /sys).
+ * SCRIPTBOX_TEST_MODE (root|rootless) comes from tests/run.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "testutil.h"
+
+#define MIB (1024ULL * 1024ULL)
+
+/* ---- expectations ----------------------------------------------------------------------- */
+
+enum xkind {
+    X_NONE,            /* nothing observable by design: `why` says why */
+    X_DENIED,          /* SBX_EV_DENIED with syscall == arg */
+    X_DENIED_FOREIGN,  /* SBX_EV_DENIED with arch_native == 0 */
+    X_OPEN,            /* SBX_EV_OPEN with path == arg ("/proc/self/" also matches "/proc/N/") */
+    X_NET,             /* SBX_EV_NET with addr "ip:port" or "@abstract" */
+    X_SOCKET,          /* SBX_EV_SOCKET with sock_family == num, or SBX_EV_DENIED socket(num, ...) */
+    X_EXEC,            /* SBX_EV_EXEC with path == arg */
+};
+
+enum {
+    T_SIGKILL_OK = 1,   /* the helper may itself die by SIGKILL (kill(-1)) */
+    T_FORK = 2,         /* tight nproc/pids */
+    T_MEM = 4,          /* tight address space / memory */
+    T_DISK = 8,         /* 32 MiB /tmp, few inodes */
+    T_SUID_COPY = 16,   /* needs a setuid-root copy of the helper: root mode only */
+    T_DETACHED = 32,    /* check the watched folder after the grandchild's deadline */
+};
+
+struct tcase {
+    const char *name;
+    enum xkind x;
+    const char *arg;   /* syscall name, path, "ip:port", "@name"; {PID} and {PORT} expand */
+    int num;           /* X_SOCKET: address family */
+    unsigned flags;
+    const char *why;   /* X_NONE: why nothing is asserted in the event stream */
+};
+
+static const struct tcase cases[] = {
+    /* network out */
+    {"net_tcp_host", X_NET, "127.0.0.1:{PORT}", 0, 0, NULL},
+    {"net_udp_host", X_NET, "127.0.0.1:{PORT}", 0, 0, NULL},
+    {"net_dns", X_NET, "192.0.2.1:53", 0, 0, NULL},
+    {"net_tcp_out", X_NET, "192.0.2.1:443", 0, 0, NULL},
+    {"net_ipv6", X_NET, "2001:db8::1:443", 0, 0, NULL},
+    {"net_raw", X_SOCKET, NULL, AF_INET, 0, NULL},
+    {"net_packet", X_SOCKET, NULL, AF_PACKET, 0, NULL},
+    {"net_netlink_audit", X_SOCKET, NULL, AF_NETLINK, 0, NULL},
+    {"net_netlink_uevent", X_SOCKET, NULL, AF_NETLINK, 0, NULL},
+    {"ctl_netlink_route", X_SOCKET, NULL, AF_NETLINK, 0, NULL},
+    {"abstract_x11", X_NET, "@/tmp/.X11-unix/X0", 0, 0, NULL},
+    {"abstract_harness", X_NET, "@scriptbox-test-{PID}", 0, 0, NULL},
+    /* reading what was not bound */
+    {"read_root", X_OPEN, "/root", 0, 0, NULL},
+    {"read_home", X_OPEN, "/home", 0, 0, NULL},
+    {"read_shadow", X_OPEN, "/etc/shadow", 0, 0, NULL},
+    {"proc_sup_environ", X_OPEN, "/proc/{PID}/environ", 0, 0, NULL},
+    {"proc_sup_root", X_OPEN, "/proc/{PID}/root", 0, 0, NULL},
+    {"proc_sup_mem", X_OPEN, "/proc/{PID}/mem", 0, 0, NULL},
+    {"proc_init_root", X_OPEN, "/proc/1/root", 0, 0, NULL},
+    {"proc_init_environ", X_OPEN, "/proc/1/environ", 0, 0, NULL},
+    {"proc_zygote_mem", X_OPEN, "/proc/{PPID}/mem", 0, 0, NULL},
+    {"zygote_fd_steal", X_NONE, NULL, 0, 0,
+     "pidfd_open/pidfd_getfd are not in the observed or logged-deny set (ARCHITECTURE.md)"},
+    /* writing where nothing may be written */
+    {"write_usr_bin", X_OPEN, "/usr/bin/x", 0, 0, NULL},
+    {"write_etc_passwd", X_OPEN, "/etc/passwd", 0, 0, NULL},
+    {"write_rootfs", X_OPEN, "/escape-test", 0, 0, NULL},
+    {"write_proc_sys_kernel", X_OPEN, "/proc/sys/kernel/hostname", 0, 0, NULL},
+    {"write_sysrq", X_OPEN, "/proc/sysrq-trigger", 0, 0, NULL},
+    {"write_core_pattern", X_OPEN, "/proc/sys/kernel/core_pattern", 0, 0, NULL},
+    {"proc_exe_write", X_OPEN, "/proc/self/exe", 0, 0, NULL},
+    {"node_write", X_OPEN, "/opt/escape/escape", 0, 0, NULL},
+    /* terminals */
+    {"tiocsti_std", X_DENIED, "ioctl", 0, 0, NULL},
+    {"tiocsti_devtty", X_OPEN, "/dev/tty", 0, 0, NULL},
+    {"tiocsti_highbits", X_DENIED, "ioctl", 0, 0, NULL},
+    {"tioclinux_std", X_DENIED, "ioctl", 0, 0, NULL},
+    {"tioclinux_devtty", X_OPEN, "/dev/tty", 0, 0, NULL},
+    {"tioclinux_highbits", X_DENIED, "ioctl", 0, 0, NULL},
+    /* namespaces */
+    {"unshare_ns", X_DENIED, "unshare", 0, 0, NULL},
+    {"clone_ns", X_DENIED, "clone", 0, 0, NULL},
+    {"clone3_ns", X_NONE, NULL, 0, 0,
+     "clone3 is refused by the filter's default action (ENOSYS, so libc falls back to clone), which is not logged by design"},
+    {"setns_init", X_DENIED, "setns", 0, 0, NULL},
+    /* mounts */
+    {"mount_tmpfs", X_DENIED, "mount", 0, 0, NULL},
+    {"mount_bind", X_DENIED, "mount", 0, 0, NULL},
+    {"mount_remount_root", X_DENIED, "mount", 0, 0, NULL},
+    {"mount_sysfs", X_DENIED, "mount", 0, 0, NULL},
+    {"mount_cgroup", X_DENIED, "mount", 0, 0, NULL},
+    {"mount_proc", X_DENIED, "mount", 0, 0, NULL},
+    {"pivot_root", X_DENIED, "pivot_root", 0, 0, NULL},
+    {"chroot", X_DENIED, "chroot", 0, 0, NULL},
+    {"chroot_classic", X_DENIED, "chroot", 0, 0, NULL},
+    {"umount_proc", X_DENIED, "umount2", 0, 0, NULL},
+    {"fsopen", X_DENIED, "fsopen", 0, 0, NULL},
+    {"open_tree", X_DENIED, "open_tree", 0, 0, NULL},
+    /* other processes */
+    {"ptrace_init", X_DENIED, "ptrace", 0, 0, NULL},
+    {"ptrace_sibling", X_DENIED, "ptrace", 0, 0, NULL},
+    {"process_vm_readv", X_DENIED, "process_vm_readv", 0, 0, NULL},
+    {"kill_all", X_NONE, NULL, 0, T_SIGKILL_OK,
+     "kill() is neither observed nor denied (signals inside the sandbox are its own business); "
+     "the host-side checks (supervisor alive, no SIGTERM, bystander alive) are the assertion"},
+    {"signal_supervisor", X_NONE, NULL, 0, 0,
+     "kill() is not observed; the supervisor's SIGTERM counter is the assertion"},
+    {"fd_leak", X_NONE, NULL, 0, 0, "fcntl(F_GETFD) probes are not observed; the helper's scan is the assertion"},
+    /* kernel surface */
+    {"keyctl", X_DENIED, "keyctl", 0, 0, NULL},
+    {"add_key", X_DENIED, "add_key", 0, 0, NULL},
+    {"bpf", X_DENIED, "bpf", 0, 0, NULL},
+    {"io_uring_setup", X_DENIED, "io_uring_setup", 0, 0, NULL},
+    {"userfaultfd", X_DENIED, "userfaultfd", 0, 0, NULL},
+    {"perf_event_open", X_DENIED, "perf_event_open", 0, 0, NULL},
+    {"x32", X_DENIED_FOREIGN, NULL, 0, 0, NULL},
+    {"int80", X_DENIED_FOREIGN, NULL, 0, 0, NULL},
+    {"personality", X_DENIED, "personality", 0, 0, NULL},
+    {"open_by_handle_at", X_DENIED, "open_by_handle_at", 0, 0, NULL},
+    /* identity */
+    {"setuid_su", X_EXEC, "/usr/bin/su", 0, 0, NULL},
+    {"setuid_passwd", X_EXEC, "/usr/bin/passwd", 0, 0, NULL},
+    {"setuid_mount", X_EXEC, "/usr/bin/mount", 0, 0, NULL},
+    {"setuid_own", X_EXEC, "/opt/escape-suid/escape", 0, T_SUID_COPY, NULL},
+    {"setuid0", X_NONE, NULL, 0, 0,
+     "setuid/setresuid/setgid are allowed by the filter and refused by the kernel (no CAP_SETUID): nothing to log"},
+    {"caps", X_OPEN, "/proc/self/status", 0, 0, NULL},
+    /* resources */
+    {"fork_bomb", X_NONE, NULL, 0, T_FORK,
+     "fork/clone without namespace flags is allowed and not observed; the helper asserts the limit stopped it"},
+    {"mem_bomb", X_NONE, NULL, 0, T_MEM, "mmap is not observed; the helper asserts the limit stopped it"},
+    {"disk_bomb", X_OPEN, "/tmp/sbxesc-bomb", 0, T_DISK, NULL},
+    {"detached", X_OPEN, "{HOSTDIR}/escaped", 0, T_DETACHED, NULL},
+    /* what the sandbox shows */
+    {"dev_contents", X_OPEN, "/dev", 0, 0, NULL},
+    {"sys_absent", X_OPEN, "/sys", 0, 0, NULL},
+    {"kcore", X_OPEN, "/proc/kcore", 0, 0, NULL},
+    {"kallsyms", X_OPEN, "/proc/kallsyms", 0, 0, NULL},
+    {"proc_keys", X_OPEN, "/proc/keys", 0, 0, NULL},
+    /* system state (the kernel refuses these without capabilities; the policy does not log them) */
+    {"sethostname", X_NONE, NULL, 0, 0,
+     "sethostname is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    {"settimeofday", X_NONE, NULL, 0, 0,
+     "settimeofday is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    {"reboot", X_NONE, NULL, 0, 0,
+     "reboot is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    {"kexec_load", X_DENIED, "kexec_load", 0, 0, NULL},
+    {"init_module", X_DENIED, "init_module", 0, 0, NULL},
+    {"acct", X_NONE, NULL, 0, 0,
+     "acct is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    {"swapon", X_NONE, NULL, 0, 0,
+     "swapon is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    {"proc_attr_write", X_OPEN, "/proc/self/attr/current", 0, 0, NULL},
+    {"uid_map_write", X_OPEN, "/proc/self/uid_map", 0, 0, NULL},
+    {"setgroups_write", X_OPEN, "/proc/self/setgroups", 0, 0, NULL},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+/* ---- event recording -------------------------------------------------------------------- */
+
+struct rec {
+    sbx_event_kind kind;
+    char syscall[32];
+    char path[512];
+    char addr[128];
+    unsigned port;
+    int family, sock_family, sock_type, arch_native, exit_code, term_signal, pid;
+    uint64_t args[6];
+};
+
+struct recs {
+    struct rec *v;
+    size_t n, cap;
+};
+
+static void copy_str(char *dst, size_t cap, const char *s)
+{
+    snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static void on_event(void *ctx, const struct sbx_event *ev)
+{
+    struct recs *r = ctx;
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 256;
+        struct rec *nv = realloc(r->v, nc * sizeof *nv);
+        if (!nv) return;
+        r->v = nv;
+        r->cap = nc;
+    }
+    struct rec *e = &r->v[r->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = ev->kind;
+    copy_str(e->syscall, sizeof e->syscall, ev->syscall);
+    copy_str(e->path, sizeof e->path, ev->path);
+    copy_str(e->addr, sizeof e->addr, ev->addr.addr);
+    e->port = ev->addr.port;
+    e->family = ev->addr.family;
+    e->sock_family = ev->sock_family;
+    e->sock_type = ev->sock_type;
+    e->arch_native = ev->arch_native;
+    e->exit_code = ev->exit_code;
+    e->term_signal = ev->term_signal;
+    e->pid = ev->pid;
+    memcpy(e->args, ev->args, sizeof e->args);
+}
+
+static const char *kind_name(sbx_event_kind k)
+{
+    static const char *const n[] = {"exec", "open", "fs", "socket", "net", "denied", "proc_exit", "note"};
+    return (unsigned)k < 8 ? n[k] : "?";
+}
+
+static void dump_events(const struct recs *r)
+{
+    print_message("  %zu events:\n", r->n);
+    for (size_t i = 0; i < r->n && i < 60; i++) {
+        const struct rec *e = &r->v[i];
+        print_message("    %s pid=%d sys=%s path=%s addr=%s port=%u sockfam=%d native=%d args0=%llu\n",
+                      kind_name(e->kind), e->pid, e->syscall, e->path, e->addr, e->port, e->sock_family,
+                      e->arch_native, (unsigned long long)e->args[0]);
+    }
+}
+
+/* "/proc/self/x" matches "/proc/self/x" and "/proc/<digits>/x" */
+static int path_match(const char *want, const char *got)
+{
+    if (!strcmp(want, got)) return 1;
+    if (strncmp(want, "/proc/self/", 11) || strncmp(got, "/proc/", 6)) return 0;
+    const char *g = got + 6;
+    if (*g < '0' || *g > '9') return 0;
+    while (*g >= '0' && *g <= '9') g++;
+    return !strcmp(g, want + 10);
+}
+
+/* ---- host-side state -------------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_sigterm;
+static pid_t g_bystander = -1;
+static int g_unix_fd = -1;
+static char g_helper_dir[PATH_MAX];
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    g_sigterm++;
+}
+
+struct listeners { int tcp, udp, port; };
+
+static int open_listeners(struct listeners *l)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t al = sizeof a;
+        l->tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->tcp < 0 || bind(l->tcp, (struct sockaddr *)&a, sizeof a) < 0 || listen(l->tcp, 16) < 0 ||
+            getsockname(l->tcp, (struct sockaddr *)&a, &al) < 0) {
+            if (l->tcp >= 0) close(l->tcp);
+            return -1;
+        }
+        l->port = ntohs(a.sin_port);
+        l->udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->udp >= 0 && bind(l->udp, (struct sockaddr *)&a, sizeof a) == 0) return 0;
+        if (l->udp >= 0) close(l->udp);
+        close(l->tcp);
+    }
+    return -1;
+}
+
+/* Connections/datagrams that reached the host listeners (and close them). */
+static int drain_listeners(struct listeners *l, char *why, size_t cap)
+{
+    int hits = 0;
+    int c;
+    while ((c = accept4(l->tcp, NULL, NULL, SOCK_CLOEXEC)) >= 0) { close(c); hits++; }
+    if (hits) snprintf(why, cap, "host TCP listener 127.0.0.1:%d accepted %d connection(s); ", l->port, hits);
+    char b[512];
+    int d = 0;
+    while (recv(l->udp, b, sizeof b, MSG_DONTWAIT) >= 0) d++;
+    if (d) {
+        size_t n = strlen(why);
+        snprintf(why + n, cap - n, "host UDP listener 127.0.0.1:%d received %d datagram(s); ", l->port, d);
+    }
+    int u = 0;
+    while ((c = accept4(g_unix_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) { close(c); u++; }
+    if (u) {
+        size_t n = strlen(why);
+        snprintf(why + n, cap - n, "host abstract socket @scriptbox-test-%d accepted %d connection(s); ", (int)getpid(), u);
+    }
+    close(l->tcp);
+    close(l->udp);
+    return hits + d + u;
+}
+
+struct fstamp { char path[PATH_MAX + 16]; int exists; struct stat st; char *data; size_t len; };
+
+static void stamp(struct fstamp *f, const char *path, int keep_data)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->exists = stat(path, &f->st) == 0;
+    if (f->exists && keep_data) f->data = tu_read_file(path, &f->len);
+}
+
+/* 1 when unchanged; else describes the change into why */
+static int stamp_same(struct fstamp *f, char *why, size_t cap)
+{
+    struct stat st;
+    int ex = stat(f->path, &st) == 0;
+    int same = ex == f->exists;
+    if (same && ex)
+        same = st.st_ino == f->st.st_ino && st.st_size == f->st.st_size && st.st_mode == f->st.st_mode &&
+               st.st_mtim.tv_sec == f->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == f->st.st_mtim.tv_nsec &&
+               st.st_ctim.tv_sec == f->st.st_ctim.tv_sec && st.st_ctim.tv_nsec == f->st.st_ctim.tv_nsec;
+    if (same && f->data) {
+        size_t len;
+        char *now = tu_read_file(f->path, &len);
+        same = now && len == f->len && memcmp(now, f->data, len) == 0;
+        free(now);
+    }
+    free(f->data);
+    f->data = NULL;
+    if (!same) {
+        size_t n = strlen(why);
+        snprintf(why + n, cap - n, "host file %s changed; ", f->path);
+    }
+    return same;
+}
+
+/* Live (non-zombie) processes named like the helper ("sbxesc", or "escape" before prctl). */
+static int survivors(pid_t *list, int cap)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    const struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == getpid()) continue;
+        char p[64], buf[512];
+        snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r <= 0) continue;
+        buf[r] = 0;
+        const char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+        if (!lp || !rp || rp[1] != ' ') continue;
+        size_t cl = (size_t)(rp - lp - 1);
+        int named = (cl == 6 && !strncmp(lp + 1, "sbxesc", 6)) || (cl == 6 && !strncmp(lp + 1, "escape", 6));
+        if (named && rp[2] != 'Z' && rp[2] != 'X') {
+            if (n < cap) list[n] = (pid_t)pid;
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+static void expand(char *out, size_t cap, const char *in, int port, const char *hostdir)
+{
+    size_t o = 0;
+    out[0] = 0;
+    while (*in && o + 1 < cap) {
+        char rep[PATH_MAX] = "";
+        size_t skip = 0;
+        if (!strncmp(in, "{PID}", 5)) { snprintf(rep, sizeof rep, "%d", (int)getpid()); skip = 5; }
+        else if (!strncmp(in, "{PORT}", 6)) { snprintf(rep, sizeof rep, "%d", port); skip = 6; }
+        else if (!strncmp(in, "{HOSTDIR}", 9)) { snprintf(rep, sizeof rep, "%s", hostdir); skip = 9; }
+        if (skip) {
+            int w = snprintf(out + o, cap - o, "%s", rep);
+            o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
+            in += skip;
+        } else {
+            out[o++] = *in++;
+            out[o] = 0;
+        }
+    }
+}
+
+/* Find the expected event. The zygote's pid ({PPID}) is whatever the exec event's ppid says,
+ * so "/proc/{PPID}/mem" matches any "/proc/<n>/mem" with n != the helper's own pid. */
+static int find_event(const struct tcase *tc, const struct recs *r, const char *arg)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const struct rec *e = &r->v[i];
+        switch (tc->x) {
+        case X_NONE: return 1;
+        case X_DENIED:
+            if (e->kind == SBX_EV_DENIED && !strcmp(e->syscall, arg)) return 1;
+            break;
+        case X_DENIED_FOREIGN:
+            if (e->kind == SBX_EV_DENIED && e->arch_native == 0) return 1;
+            break;
+        case X_OPEN:
+            if (e->kind != SBX_EV_OPEN) break;
+            if (!strncmp(arg, "/proc/{PPID}/", 13)) {
+                const char *g = e->path;
+                if (strncmp(g, "/proc/", 6)) break;
+                g += 6;
+                if (*g < '0' || *g > '9') break;
+                while (*g >= '0' && *g <= '9') g++;
+                if (!strcmp(g, arg + 12)) return 1;
+                break;
+            }
+            if (path_match(arg, e->path)) return 1;
+            break;
+        case X_NET: {
+            if (e->kind != SBX_EV_NET) break;
+            if (arg[0] == '@') { if (!strcmp(e->addr, arg)) return 1; break; }
+            const char *colon = strrchr(arg, ':');
+            if (!colon) break;
+            if (strlen(e->addr) == (size_t)(colon - arg) && !strncmp(e->addr, arg, (size_t)(colon - arg)) &&
+                e->port == (unsigned)atoi(colon + 1))
+                return 1;
+            break;
+        }
+        case X_SOCKET:
+            if (e->kind == SBX_EV_SOCKET && e->sock_family == tc->num) return 1;
+            if (e->kind == SBX_EV_DENIED && !strcmp(e->syscall, "socket") && e->args[0] == (uint64_t)tc->num) return 1;
+            break;
+        case X_EXEC:
+            if (e->kind == SBX_EV_EXEC && !strcmp(e->path, arg)) return 1;
+            break;
+        }
+    }
+    return tc->x == X_NONE;
+}
+
+static const char *x_desc(enum xkind x)
+{
+    static const char *const n[] = {"none", "denied", "denied (foreign ABI)", "open", "net", "socket", "exec"};
+    return n[x];
+}
+
+/* A setuid-root (on the host) copy of the helper in a private folder, root mode only. */
+static char *make_suid_copy(void)
+{
+    char *d = tu_mkdtemp();
+    if (!d) return NULL;
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/escape", g_helper_dir);
+    snprintf(dst, sizeof dst, "%s/escape", d);
+    size_t len;
+    char *bin = tu_read_file(src, &len);
+    int fd = bin ? open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700) : -1;
+    int ok = fd >= 0 && write(fd, bin, len) == (ssize_t)len;
+    if (fd >= 0) close(fd);
+    free(bin);
+    if (!ok || chown(dst, 0, 0) < 0 || chmod(dst, 04755) < 0 || chmod(d, 0755) < 0) {
+        tu_rm_rf(d);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* ---- one case ---------------------------------------------------------------------------- */
+
+static void run_case(void **state)
+{
+    const struct tcase *tc = *state;
+    int rootless = !strcmp(tu_mode(), "rootless");
+    char *suid_dir = NULL;
+
+    if ((tc->flags & T_SUID_COPY) && (rootless || geteuid() != 0)) {
+        print_message("skip %s: a setuid-root host file can only be made as root (mode %s); "
+                      "as uid %d the only uid mapped into the sandbox is the payload's own\n",
+                      tc->name, tu_mode(), (int)geteuid());
+        skip();
+        return;
+    }
+    if (tc->flags & T_SUID_COPY) {
+        suid_dir = make_suid_copy();
+        assert_non_null(suid_dir);
+    }
+
+    /* host state before */
+    struct listeners l = {-1, -1, 0};
+    assert_int_equal(open_listeners(&l), 0);
+    char *hostdir = tu_mkdtemp();
+    assert_non_null(hostdir);
+    assert_int_equal(chmod(hostdir, 0777), 0);
+    char sentinel[PATH_MAX + 16], escaped[PATH_MAX + 16];
+    snprintf(sentinel, sizeof sentinel, "%s/sentinel", hostdir);
+    snprintf(escaped, sizeof escaped, "%s/escaped", hostdir);
+    FILE *sf = fopen(sentinel, "w");
+    assert_non_null(sf);
+    fputs("sentinel\n", sf);
+    fclose(sf);
+    char helper_bin[PATH_MAX + 16];
+    snprintf(helper_bin, sizeof helper_bin, "%s/escape", g_helper_dir);
+    struct fstamp st[6];
+    stamp(&st[0], sentinel, 1);
+    stamp(&st[1], "/etc/passwd", 1);
+    stamp(&st[2], helper_bin, 0);
+    stamp(&st[3], "/usr/bin/node", 0);
+    stamp(&st[4], "/proc/sys/kernel/core_pattern", 1);
+    stamp(&st[5], "/etc/shadow", 0);
+    char host_name[256] = "";
+    gethostname(host_name, sizeof host_name - 1);
+    int sigterm0 = g_sigterm;
+
+    /* the sandbox */
+    struct sbx_bind binds[2] = {{g_helper_dir, "/opt/escape", 0}, {suid_dir, "/opt/escape-suid", 0}};
+    struct sbx_tmpfs tmp = {"/tmp", NULL, 64 * MIB, 0};
+    struct sbx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.hostname = "escape-test";
+    cfg.payload_uid = cfg.payload_gid = 1000;
+    cfg.binds = binds;
+    cfg.nbinds = suid_dir ? 2 : 1;
+    cfg.tmpfs = &tmp;
+    cfg.ntmpfs = 1;
+    cfg.limits.cpu_seconds = 20;
+    cfg.limits.capture_bytes = 64 * 1024;
+    cfg.limits.nofile = 256;
+    if (tc->flags & T_FORK) { cfg.limits.nproc = 64; cfg.limits.pids = 64; }
+    if (tc->flags & T_MEM) { cfg.limits.address_space = 512 * MIB; cfg.limits.memory_bytes = 512 * MIB; }
+    if (tc->flags & T_DISK) { tmp.max_bytes = 32 * MIB; tmp.max_inodes = 4096; cfg.limits.file_size = 64 * MIB; }
+    struct recs recs = {0};
+    cfg.on_event = on_event;
+    cfg.event_ctx = &recs;
+
+    char port_s[16], pid_s[16];
+    snprintf(port_s, sizeof port_s, "%d", l.port);
+    snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());
+    const char *argv[] = {"/opt/escape/escape", tc->name, port_s, pid_s, hostdir, NULL};
+    const char *envp[] = {"SBX_ESCAPE_ARMED=1", "PATH=/usr/bin:/bin", NULL};
+    struct sbx_command cmd = {argv, envp, "/tmp", 30000};
+
+    sbx_error err;
+    memset(&err, 0, sizeof err);
+    struct sbx *sb = NULL;
+    char fails[8192] = "";
+    int skipped = 0;
+    struct sbx_status status;
+    memset(&status, 0, sizeof status);
+    int opened = sbx_open(&cfg, &sb, &err) == 0;
+    int ran = 0;
+    if (!opened) {
+        if (err.kind == SBX_E_USERNS) skipped = 1;
+        snprintf(fails, sizeof fails, "sbx_open: %s (errno %d); ", err.msg, err.sys_errno);
+    } else {
+        ran = sbx_exec(sb, &cmd, &status, &err) == 0;
+        if (!ran) snprintf(fails, sizeof fails, "sbx_exec: %s (errno %d); ", err.msg, err.sys_errno);
+        struct sbx_close_status cs = {0};
+        sbx_error cerr;
+        memset(&cerr, 0, sizeof cerr);
+        if (sbx_close(sb, 300, &cs, &cerr) < 0) {
+            size_t n = strlen(fails);
+            snprintf(fails + n, sizeof fails - n, "sbx_close: %s; ", cerr.msg);
+        }
+        if (cs.leftovers) print_message("  sbx_close: %d leftover process(es) killed\n", cs.leftovers);
+    }
+
+    /* 1. the helper's verdict */
+    if (ran) {
+        print_message("  %s", status.out.data && *status.out.data ? status.out.data : "(no output)\n");
+        if (status.err.data && *status.err.data) print_message("  stderr: %s", status.err.data);
+        size_t n = strlen(fails);
+        if (status.timed_out) snprintf(fails + n, sizeof fails - n, "helper timed out; ");
+        else if (status.exited && status.exit_code == 77) skipped = 1;
+        else if (status.exited && status.exit_code == 1) snprintf(fails + n, sizeof fails - n, "ESCAPE: %s; ", status.out.data ? status.out.data : "");
+        else if (!status.exited && status.term_signal == SIGKILL && (tc->flags & T_SIGKILL_OK))
+            print_message("  helper died by SIGKILL (its own kill(-1)); that is allowed\n");
+        else if (!status.exited) snprintf(fails + n, sizeof fails - n, "helper killed by signal %d; ", status.term_signal);
+        else if (status.exit_code != 0) snprintf(fails + n, sizeof fails - n, "helper exit %d: %s; ", status.exit_code, status.out.data ? status.out.data : "");
+    }
+
+    /* 2. the host */
+    pid_t surv[16];
+    int ns = 0;
+    for (int i = 0; i < 20 && (ns = survivors(surv, 16)) > 0; i++) sleep_ms(50);
+    if (ns > 0) {
+        size_t n = strlen(fails);
+        snprintf(fails + n, sizeof fails - n, "%d process(es) of the run survived sbx_close (e.g. pid %d); ", ns, (int)surv[0]);
+        for (int i = 0; i < ns && i < 16; i++) kill(surv[i], SIGKILL);
+        if (tc->flags & T_DETACHED) sleep_ms(3500);  /* let a survivor's deadline pass before looking */
+    }
+    if (tc->flags & T_DETACHED) sleep_ms(300);
+    if (access(escaped, F_OK) == 0) {
+        size_t n = strlen(fails);
+        snprintf(fails + n, sizeof fails - n, "ESCAPE: %s appeared on the host; ", escaped);
+    }
+    drain_listeners(&l, fails + strlen(fails), sizeof fails - strlen(fails));
+    for (int i = 0; i < 6; i++) stamp_same(&st[i], fails + strlen(fails), sizeof fails - strlen(fails));
+    char host_now[256] = "";
+    gethostname(host_now, sizeof host_now - 1);
+    if (strcmp(host_now, host_name)) {
+        size_t n = strlen(fails);
+        snprintf(fails + n, sizeof fails - n, "host hostname changed to %s; ", host_now);
+    }
+    if (g_sigterm != sigterm0) {
+        size_t n = strlen(fails);
+        snprintf(fails + n, sizeof fails - n, "the supervisor received SIGTERM; ");
+    }
+    if (g_bystander > 0 && (waitpid(g_bystander, NULL, WNOHANG) != 0 || kill(g_bystander, 0) < 0)) {
+        size_t n = strlen(fails);
+        snprintf(fails + n, sizeof fails - n, "the bystander host process (pid %d) died; ", (int)g_bystander);
+        g_bystander = -1;
+    }
+
+    /* 3. the event stream */
+    if (ran && !skipped) {
+        char arg[PATH_MAX] = "";
+        if (tc->arg) expand(arg, sizeof arg, tc->arg, l.port, hostdir);
+        if (tc->x == X_NONE) {
+            print_message("  event: not asserted by design: %s\n", tc->why);
+        } else if (!find_event(tc, &recs, arg)) {
+            size_t n = strlen(fails);
+            if (tc->x == X_SOCKET)
+                snprintf(fails + n, sizeof fails - n, "no %s event for family %d in the stream; ", x_desc(tc->x), tc->num);
+            else
+                snprintf(fails + n, sizeof fails - n, "no %s event for \"%s\" in the stream; ", x_desc(tc->x), arg);
+            dump_events(&recs);
+        }
+    }
+
+    sbx_status_free(&status);
+    free(recs.v);
+    tu_rm_rf(hostdir);
+    free(hostdir);
+    if (suid_dir) { tu_rm_rf(suid_dir); free(suid_dir); }
+
+    if (*fails) fail_msg("%s: %s", tc->name, fails);
+    if (skipped) {
+        print_message("skip %s: %s\n", tc->name,
+                      opened ? (status.out.data ? status.out.data : "helper exit 77") : err.msg);
+        skip();
+    }
+}
+
+/* ---- group ------------------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigaction(SIGTERM, &sa, NULL);
+
+    if (!realpath(tu_build("tests/helpers"), g_helper_dir)) {
+        print_message("cannot find %s: build the helpers first\n", tu_build("tests/helpers"));
+        return -1;
+    }
+    /* the abstract unix socket the helper tries to reach from inside */
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    int len = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "scriptbox-test-%d", (int)getpid());
+    g_unix_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (g_unix_fd < 0 ||
+        bind(g_unix_fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len)) < 0 ||
+        listen(g_unix_fd, 16) < 0)
+        return -1;
+
+    /* a bystander host process of ours: kill(-1) from inside must not reach it */
+    g_bystander = fork();
+    if (g_bystander == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (;;) pause();
+    }
+    return g_bystander > 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_bystander > 0) { kill(g_bystander, SIGKILL); waitpid(g_bystander, NULL, 0); }
+    if (g_unix_fd >= 0) close(g_unix_fd);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    /* The helper recognises host processes by this variable in /proc/PID/environ, which only
+     * shows the environment a process was exec'd with: re-exec once with it set. */
+    if (!getenv("SBX_HOST_MARKER")) {
+        setenv("SBX_HOST_MARKER", "escape-suite-supervisor", 1);
+        execv("/proc/self/exe", argv);
+        return 2;
+    }
+    struct CMUnitTest tests[NCASES];
+    for (size_t i = 0; i < NCASES; i++) {
+        tests[i] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
+    }
+    return _cmocka_run_group_tests("escape", tests, NCASES, group_setup, group_teardown);
+}
