@@ -1,8 +1,449 @@
-/* cmd_analyze.c — placeholder; the pipeline lands with the foundation issue. */
+/*
+ * cmd_analyze.c — `scriptbox analyze TARGET`: intake → unpack → plan → sandboxed run → report.
+ *
+ * Owns the run's lifetime: the work folder is removed on every path out (unless
+ * --keep-workdir), and SIGINT/SIGTERM/SIGHUP kill the sandbox at once, then unwind through the
+ * same cleanup before exiting with 128+signal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "commands.h"
+#include "events.h"
+#include "lifecycle.h"
+#include "manifest.h"
+#include "report.h"
+#include "unpack.h"
+#include "workdir.h"
+#include "world.h"
+
+enum { EVENTS_MAX_BYTES = 64 * 1024 * 1024 };
+
+struct analyze_opts {
+    const char *target;
+    enum report_format format;
+    const char *output;
+    const char *events_path;
+    unsigned timeout_s;
+    unsigned grace_s;
+    enum severity fail_on;
+    bool keep_workdir;
+    struct unpack_limits limits;
+};
+
+struct analyze_run {
+    struct analyze_opts opt;
+    struct workdir wd;
+    bool have_wd;
+    const char *source_kind;
+    char source_path[PATH_MAX];
+    char seed_home[PATH_MAX + 16], seed_project[PATH_MAX + 16], seed_package[PATH_MAX + 16];
+    struct unpack_result unpack;
+    bool have_unpack;
+    struct manifest manifest;
+    bool have_manifest;
+    struct lifecycle_plan plan;
+    struct step_outcome outcomes[LIFECYCLE_MAX_STEPS];
+    size_t noutcomes;
+    struct event_log events;
+    char package_dir[PATH_MAX];     /* inside the sandbox */
+    const char *sandbox_mode;
+    int leftovers;
+    time_t started_at;
+    uint64_t t0_ns, unpack_ms, run_ms;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int signo)
+{
+    interrupted = signo;
+    sbx_kill_all();
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool progress_on(void) { return isatty(2); }
+
+/* "scriptbox: <doing> <what>" on a terminal; nothing when stderr is a pipe or file. */
+static void progress(const char *doing, const char *what)
+{
+    if (progress_on()) fprintf(stderr, "scriptbox: %s %s\n", doing, what);
+}
+
+/* ---- options ------------------------------------------------------------------------- */
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-') return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_format(const char *s, enum report_format *f)
+{
+    if (!strcmp(s, "text")) *f = REPORT_TEXT;
+    else if (!strcmp(s, "json")) *f = REPORT_JSON;
+    else if (!strcmp(s, "sarif")) *f = REPORT_SARIF;
+    else return -1;
+    return 0;
+}
+
+enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
+       OPT_MAX_ENTRIES, OPT_MAX_BYTES };
+
+static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
+{
+    unsigned long long v;
+    switch (c) {
+    case OPT_FORMAT:
+        if (parse_format(arg, &o->format) == 0) return 0;
+        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--format must be text, json or sarif, not '%s'", arg);
+    case OPT_OUTPUT: o->output = arg; return 0;
+    case OPT_EVENTS: o->events_path = arg; return 0;
+    case OPT_TIMEOUT:
+    case OPT_GRACE:
+        if (parse_uint(arg, 86400, &v) < 0 || (c == OPT_TIMEOUT && v == 0))
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--%s takes whole seconds (1..86400), not '%s'",
+                           c == OPT_TIMEOUT ? "timeout" : "grace", arg);
+        if (c == OPT_TIMEOUT) o->timeout_s = (unsigned)v;
+        else o->grace_s = (unsigned)v;
+        return 0;
+    case OPT_FAIL_ON: {
+        int s = severity_parse(arg);
+        if (s < 0) return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on must be info, low, medium, high or critical, not '%s'", arg);
+        o->fail_on = (enum severity)s;
+        return 0;
+    }
+    case OPT_KEEP: o->keep_workdir = true; return 0;
+    case OPT_MAX_ENTRIES:
+    case OPT_MAX_BYTES:
+        if (parse_uint(arg, 1ull << 40, &v) < 0 || v == 0)
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--max-%s takes a positive whole number, not '%s'",
+                           c == OPT_MAX_ENTRIES ? "entries" : "bytes", arg);
+        if (c == OPT_MAX_ENTRIES) o->limits.max_entries = v;
+        else o->limits.max_total_bytes = v;
+        return 0;
+    default:
+        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
+    }
+}
+
+static int parse_options(int argc, char **argv, struct analyze_opts *o, struct sb_error *err)
+{
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},   {"output", required_argument, NULL, OPT_OUTPUT},
+        {"events", required_argument, NULL, OPT_EVENTS},   {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"grace", required_argument, NULL, OPT_GRACE},     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
+        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES}, {NULL, 0, NULL, 0},
+    };
+    *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
+    unpack_limits_default(&o->limits);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+        if (c == '?' || c == ':')
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown or incomplete option '%s'; see 'scriptbox --help'",
+                           argv[optind - 1]);
+        if (apply_option(o, c, optarg, err) < 0) return -1;
+    }
+    if (optind != argc - 1)
+        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "analyze takes exactly one TARGET (a .tgz or a package folder); see 'scriptbox --help'");
+    o->target = argv[optind];
+    return 0;
+}
+
+/* ---- intake ------------------------------------------------------------------------- */
+
+static int open_package_dir(struct analyze_run *r, struct sb_error *err)
+{
+    if (r->source_kind[0] == 'f')
+        return open(r->seed_package, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = workdir_mkdirs(&r->wd, "package", err);
+    if (fd < 0) return -1;
+    snprintf(r->seed_package, sizeof r->seed_package, "%s/package", r->wd.path);
+    progress("unpacking", r->opt.target);
+    uint64_t t = now_ns();
+    int rc = unpack_tarball(r->opt.target, fd, &r->opt.limits, &r->unpack, err);
+    r->unpack_ms = (now_ns() - t) / 1000000;
+    if (rc < 0) {
+        close(fd);
+        return sb_context(err, "unpacking %s", r->opt.target);
+    }
+    r->have_unpack = true;
+    return fd;
+}
+
+static int classify_target(struct analyze_run *r, struct sb_error *err)
+{
+    struct stat st;
+    if (stat(r->opt.target, &st) < 0)
+        return sb_fail(err, SB_EXIT_INPUT, "target-missing", errno, "cannot read target %s: %s; fix: pass a .tgz file or a package folder",
+                       r->opt.target, strerror(errno));
+    if (!realpath(r->opt.target, r->source_path))
+        return sb_fail(err, SB_EXIT_INPUT, "target-missing", errno, "cannot resolve %s: %s", r->opt.target, strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        r->source_kind = "folder";
+        snprintf(r->seed_package, sizeof r->seed_package, "%s", r->source_path);
+        return 0;
+    }
+    if (S_ISREG(st.st_mode)) {
+        r->source_kind = "tarball";
+        return 0;
+    }
+    return sb_fail(err, SB_EXIT_INPUT, "target-kind", 0, "%s is neither a file nor a folder; fix: pass a .tgz file or a package folder",
+                   r->opt.target);
+}
+
+/* Write the project's own package.json: an ordinary app that depends on the package. */
+static int write_project_manifest(struct analyze_run *r, int project_fd, struct sb_error *err)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "name", "app");
+    cJSON_AddStringToObject(p, "version", "1.0.0");
+    cJSON_AddBoolToObject(p, "private", 1);
+    cJSON *deps = cJSON_AddObjectToObject(p, "dependencies");
+    char range[160];
+    snprintf(range, sizeof range, "^%s", r->manifest.version);
+    cJSON_AddStringToObject(deps, r->manifest.name, range);
+    char *text = cJSON_Print(p);
+    cJSON_Delete(p);
+    int fd = text ? openat(project_fd, "package.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    if (fd >= 0) close(fd);
+    free(text);
+    if (!ok) return sb_fail(err, SB_EXIT_SANDBOX, "workdir", errno, "cannot write the project's package.json in %s", r->wd.path);
+    return 0;
+}
+
+/* Seeds of the sandbox's writable areas: HOME, the project with an empty mount point for the
+ * package (it gets its own tmpfs, seeded from the unpacked or given folder). */
+static int prepare_seeds(struct analyze_run *r, struct sb_error *err)
+{
+    char rel[512];
+    int fd = workdir_mkdirs(&r->wd, "home", err);
+    if (fd < 0) return -1;
+    close(fd);
+    snprintf(rel, sizeof rel, "project/node_modules/%s", r->manifest.name);
+    fd = workdir_mkdirs(&r->wd, rel, err);
+    if (fd < 0) return -1;
+    close(fd);
+    int project_fd = workdir_mkdirs(&r->wd, "project", err);
+    if (project_fd < 0) return -1;
+    int rc = write_project_manifest(r, project_fd, err);
+    close(project_fd);
+    snprintf(r->seed_home, sizeof r->seed_home, "%s/home", r->wd.path);
+    snprintf(r->seed_project, sizeof r->seed_project, "%s/project", r->wd.path);
+    return rc;
+}
+
+static int intake(struct analyze_run *r, struct sb_error *err)
+{
+    if (classify_target(r, err) < 0) return -1;
+    if (workdir_create(&r->wd, err) < 0) return -1;
+    r->have_wd = true;
+    int pkg_fd = open_package_dir(r, err);
+    if (pkg_fd < 0) {
+        if (err->code) return -1;
+        return sb_fail(err, SB_EXIT_INPUT, "target-missing", errno, "cannot open folder %s: %s", r->seed_package, strerror(errno));
+    }
+    int rc = manifest_load(pkg_fd, &r->manifest, err);
+    close(pkg_fd);
+    if (rc < 0) return sb_context(err, "reading package.json of %s", r->opt.target);
+    r->have_manifest = true;
+    lifecycle_plan_build(&r->manifest, &r->plan);
+    return prepare_seeds(r, err);
+}
+
+/* ---- sandboxed run ------------------------------------------------------------------ */
+
+static unsigned remaining_ms(const struct analyze_run *r)
+{
+    uint64_t budget = (uint64_t)r->opt.timeout_s * 1000;
+    uint64_t used = (now_ns() - r->t0_ns) / 1000000;
+    return used >= budget ? 0 : (unsigned)(budget - used);
+}
+
+static void skip_rest(struct analyze_run *r, size_t from, const char *why)
+{
+    for (size_t i = from; i < r->plan.nsteps; i++)
+        r->outcomes[i] = (struct step_outcome){.step = &r->plan.steps[i], .ran = false, .skip_reason = why};
+    r->noutcomes = r->plan.nsteps;
+}
+
+static int run_step(struct analyze_run *r, struct sbx *sb, const struct world *w, size_t i, struct sb_error *err)
+{
+    const struct lifecycle_step *step = &r->plan.steps[i];
+    char **env = lifecycle_env(&r->manifest, step, &w->lw, err);
+    if (!env) return -1;
+    const char *argv[] = {"/bin/sh", "-c", step->script, NULL};
+    struct sbx_command cmd = {.argv = argv, .envp = (const char *const *)env, .cwd = w->package_dir,
+                              .timeout_ms = remaining_ms(r)};
+    struct step_outcome *o = &r->outcomes[i];
+    o->step = step;
+    event_log_set_phase(&r->events, step->event);
+    progress("running", step->event);
+    sbx_error se = {0};
+    int rc = sbx_exec(sb, &cmd, &o->status, &se);
+    lifecycle_env_free(env);
+    if (rc < 0) return sb_from_sbx(err, &se);
+    o->ran = true;
+    r->noutcomes = i + 1;
+    return 0;
+}
+
+/* npm stops at the first failing script; so do we, and say why the rest did not run. */
+static const char *stop_reason(const struct analyze_run *r, const struct step_outcome *o)
+{
+    if (interrupted) return "interrupted";
+    if (o->status.timed_out || remaining_ms(r) == 0) return "run timeout reached";
+    if (!o->status.exited || o->status.exit_code != 0) return "an earlier script failed (npm stops there too)";
+    return NULL;
+}
+
+static int run_steps(struct analyze_run *r, struct sbx *sb, const struct world *w, struct sb_error *err)
+{
+    for (size_t i = 0; i < r->plan.nsteps; i++) {
+        if (run_step(r, sb, w, i, err) < 0) {
+            skip_rest(r, i, "sandbox error");
+            return -1;
+        }
+        const char *why = stop_reason(r, &r->outcomes[i]);
+        if (why) {
+            skip_rest(r, i + 1, why);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
+{
+    struct host_node node;
+    if (host_node_find(&node, err) < 0) return -1;
+    struct world_seeds seeds = {r->seed_home, r->seed_project, r->seed_package};
+    struct world w;
+    world_build(&w, &r->manifest, &node, &seeds);
+    snprintf(r->package_dir, sizeof r->package_dir, "%s", w.package_dir);
+    struct sbx_config cfg;
+    world_sbx_config(&w, &cfg);
+    cfg.on_event = event_log_add;
+    cfg.event_ctx = &r->events;
+    struct sbx *sb = NULL;
+    sbx_error se = {0};
+    progress("building", "the sandbox");
+    uint64_t t = now_ns();
+    if (sbx_open(&cfg, &sb, &se) < 0) return sb_from_sbx(err, &se);
+    r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
+    int rc = run_steps(r, sb, &w, err);
+    event_log_set_phase(&r->events, "teardown");
+    struct sbx_close_status cs = {0};
+    sbx_error ce = {0};
+    unsigned grace = interrupted ? 0 : r->opt.grace_s * 1000;
+    if (sbx_close(sb, grace, &cs, &ce) < 0 && rc == 0) rc = sb_from_sbx(err, &ce);
+    r->leftovers = cs.leftovers;
+    r->run_ms = (now_ns() - t) / 1000000;
+    return rc;
+}
+
+/* ---- report and cleanup -------------------------------------------------------------- */
+
+static int finish_report(struct analyze_run *r, struct sb_error *err)
+{
+    event_log_finish(&r->events);
+    if (r->opt.events_path && event_log_save(&r->events, r->opt.events_path, err) < 0) return -1;
+    struct report_input in = {
+        .name = r->manifest.name, .version = r->manifest.version,
+        .integrity = r->have_unpack ? r->unpack.integrity : NULL,
+        .source_kind = r->source_kind, .source_path = r->source_path,
+        .unpack = r->have_unpack ? &r->unpack : NULL,
+        .steps = r->outcomes, .nsteps = r->noutcomes,
+        .events = &r->events, .events_path = r->opt.events_path,
+        .sandbox_mode = r->sandbox_mode, .leftovers = r->leftovers,
+        .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
+        .total_ms = (now_ns() - r->t0_ns) / 1000000,
+    };
+    cJSON *report = report_build(&in);
+    if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");
+    bool to_tty = !r->opt.output && isatty(1);
+    bool color = to_tty && r->opt.format == REPORT_TEXT && !getenv("NO_COLOR");
+    int rc = report_write(report, r->opt.format, r->opt.output, color, err);
+    enum severity max = report_max_severity(report);
+    cJSON_Delete(report);
+    if (rc < 0) return -1;
+    return (max != SEV_NONE && max >= r->opt.fail_on) ? SB_EXIT_FINDINGS : SB_EXIT_CLEAN;
+}
+
+static void cleanup(struct analyze_run *r)
+{
+    for (size_t i = 0; i < r->noutcomes; i++)
+        if (r->outcomes[i].ran) sbx_status_free(&r->outcomes[i].status);
+    if (r->have_unpack) unpack_result_free(&r->unpack);
+    if (r->have_manifest) manifest_free(&r->manifest);
+    event_log_free(&r->events);
+    if (!r->have_wd) return;
+    if (r->opt.keep_workdir) {
+        fprintf(stderr, "scriptbox: work folder kept at %s\n", r->wd.path);
+        /* Without its .lock a kept folder is never taken for a stale one and swept. */
+        unlinkat(r->wd.fd, ".lock", 0);
+        close(r->wd.fd);
+        close(r->wd.lock_fd);
+        return;
+    }
+    struct sb_error ignored = {0};
+    if (workdir_remove(&r->wd, &ignored) < 0) fprintf(stderr, "scriptbox: warning: %s\n", ignored.msg);
+}
 
 int cmd_analyze(int argc, char **argv, struct sb_error *err)
 {
-    (void)argc; (void)argv;
-    return sb_fail(err, SB_EXIT_SANDBOX, "internal", 0, "analyze is not built yet");
+    struct analyze_run r;
+    memset(&r, 0, sizeof r);
+    r.wd.fd = -1;
+    r.wd.lock_fd = -1;
+    if (parse_options(argc, argv, &r.opt, err) < 0) return -1;
+    install_signal_handlers();
+    r.started_at = time(NULL);
+    r.t0_ns = now_ns();
+    event_log_init(&r.events, EVENTS_MAX_BYTES);
+    int rc = intake(&r, err);
+    if (rc == 0 && r.plan.nsteps > 0 && !interrupted) rc = run_in_sandbox(&r, err);
+    if (rc == 0 && !interrupted) rc = finish_report(&r, err);
+    cleanup(&r);
+    if (interrupted) {
+        fprintf(stderr, "scriptbox: interrupted by signal %d; the sandbox was killed and the work folder removed\n",
+                (int)interrupted);
+        return 128 + interrupted;
+    }
+    return rc;
 }

@@ -1,0 +1,242 @@
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "jsonstr.h"
+#include "summary.h"
+
+/* Output kept in the report per stream; the full capture is bounded by the sandbox already. */
+enum { REPORT_OUTPUT_BYTES = 16 * 1024 };
+
+static const char *const severity_names[] = {"info", "low", "medium", "high", "critical"};
+
+int severity_parse(const char *s)
+{
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(s, severity_names[i])) return i;
+    return -1;
+}
+
+const char *severity_name(enum severity s) { return s <= SEV_CRITICAL ? severity_names[s] : "none"; }
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v) cJSON_AddStringToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *output_json(const struct sbx_output *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    bool cut = false;
+    char *text = jsonstr_sanitize(o->data ? o->data : "", o->len, REPORT_OUTPUT_BYTES, &cut);
+    cJSON_AddStringToObject(j, "text", text ? text : "");
+    free(text);
+    cJSON_AddNumberToObject(j, "bytes", (double)o->total);
+    cJSON_AddBoolToObject(j, "truncated", cut || o->total > o->len);
+    return j;
+}
+
+static const char *step_state(const struct step_outcome *s)
+{
+    if (!s->ran) return "skipped";
+    if (s->status.timed_out) return "timeout";
+    if (!s->status.exited) return "killed";
+    return s->status.exit_code == 0 ? "ok" : "failed";
+}
+
+static cJSON *step_json(const struct step_outcome *s)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", s->step->event);
+    cJSON_AddStringToObject(j, "kind", "lifecycle");
+    cJSON_AddStringToObject(j, "script", s->step->script);
+    cJSON_AddBoolToObject(j, "implicit", s->step->implicit);
+    cJSON_AddStringToObject(j, "status", step_state(s));
+    if (!s->ran) {
+        add_str_or_null(j, "reason", s->skip_reason);
+        return j;
+    }
+    if (s->status.exited) cJSON_AddNumberToObject(j, "exit_code", s->status.exit_code);
+    else cJSON_AddNullToObject(j, "exit_code");
+    if (!s->status.exited && !s->status.timed_out) cJSON_AddNumberToObject(j, "signal", s->status.term_signal);
+    cJSON_AddNumberToObject(j, "duration_ms", (double)((s->status.end_ns - s->status.start_ns) / 1000000));
+    cJSON_AddItemToObject(j, "stdout", output_json(&s->status.out));
+    cJSON_AddItemToObject(j, "stderr", output_json(&s->status.err));
+    return j;
+}
+
+static cJSON *unpack_json(const struct unpack_result *u)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "top_folder", u->top_folder);
+    cJSON_AddNumberToObject(j, "entries", (double)u->entries);
+    cJSON_AddNumberToObject(j, "files", (double)u->files);
+    cJSON_AddNumberToObject(j, "bytes", (double)u->bytes);
+    cJSON *issues = cJSON_AddArrayToObject(j, "issues");
+    for (size_t i = 0; i < u->nissues; i++) {
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "kind", u->issues[i].kind);
+        cJSON_AddStringToObject(it, "entry", u->issues[i].entry);
+        cJSON_AddStringToObject(it, "detail", u->issues[i].detail);
+        cJSON_AddItemToArray(issues, it);
+    }
+    return j;
+}
+
+static cJSON *events_json(const struct report_input *in)
+{
+    cJSON *j = cJSON_CreateObject();
+    const struct event_log *l = in->events;
+    cJSON_AddNumberToObject(j, "count", l ? (double)l->seq : 0);
+    cJSON_AddNumberToObject(j, "dropped", l ? (double)l->dropped : 0);
+    add_str_or_null(j, "saved_to", in->events_path);
+    cJSON *kinds = cJSON_AddObjectToObject(j, "by_kind");
+    cJSON *calls = cJSON_AddObjectToObject(j, "syscall_counts");
+    if (!l) return j;
+    for (int k = 0; k <= SBX_EV_NOTE; k++)
+        if (l->by_kind[k]) cJSON_AddNumberToObject(kinds, event_kind_name((sbx_event_kind)k), (double)l->by_kind[k]);
+    for (size_t i = 0; i < l->nsyscalls; i++)
+        cJSON_AddNumberToObject(calls, l->syscalls[i].name, (double)l->syscalls[i].count);
+    return j;
+}
+
+static void iso8601(time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *package_json(const struct report_input *in)
+{
+    cJSON *p = cJSON_CreateObject();
+    add_str_or_null(p, "name", in->name);
+    add_str_or_null(p, "version", in->version);
+    add_str_or_null(p, "integrity", in->integrity);
+    cJSON *src = cJSON_AddObjectToObject(p, "source");
+    cJSON_AddStringToObject(src, "kind", in->source_kind);
+    cJSON_AddStringToObject(src, "path", in->source_path);
+    return p;
+}
+
+static cJSON *timing_json(const struct report_input *in)
+{
+    char when[32];
+    iso8601(in->started_at, when);
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "started_at", when);
+    cJSON_AddNumberToObject(t, "unpack_ms", (double)in->unpack_ms);
+    cJSON_AddNumberToObject(t, "run_ms", (double)in->run_ms);
+    cJSON_AddNumberToObject(t, "total_ms", (double)in->total_ms);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) cJSON_AddNumberToObject(t, "supervisor_peak_rss_kib", (double)ru.ru_maxrss);
+    return t;
+}
+
+/* Processes, files, network and denied calls, from the event stream. */
+static int add_behaviour(cJSON *r, const struct report_input *in)
+{
+    struct phase_window windows[LIFECYCLE_MAX_STEPS];
+    size_t n = 0;
+    for (size_t i = 0; i < in->nsteps && n < LIFECYCLE_MAX_STEPS; i++)
+        if (in->steps[i].ran)
+            windows[n++] = (struct phase_window){in->steps[i].step->event, in->steps[i].status.start_ns,
+                                                 in->steps[i].status.end_ns};
+    struct summary_input si = {
+        .events = in->events && in->events->out.buf ? in->events->out.buf : "",
+        .events_len = in->events ? in->events->out.len : 0,
+        .package_dir = in->package_dir ? in->package_dir : "/nonexistent",
+        .phases = windows, .nphases = n,
+    };
+    return summary_add(r, &si);
+}
+
+cJSON *report_build(const struct report_input *in)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "schema", "scriptbox.report/v1");
+    cJSON *tool = cJSON_AddObjectToObject(r, "tool");
+    cJSON_AddStringToObject(tool, "name", "scriptbox");
+    cJSON_AddStringToObject(tool, "version", SCRIPTBOX_VERSION);
+    cJSON_AddItemToObject(r, "package", package_json(in));
+    if (in->unpack) cJSON_AddItemToObject(r, "unpack", unpack_json(in->unpack));
+    else cJSON_AddNullToObject(r, "unpack");
+    cJSON *phases = cJSON_AddArrayToObject(r, "phases");
+    for (size_t i = 0; i < in->nsteps; i++) cJSON_AddItemToArray(phases, step_json(&in->steps[i]));
+    cJSON *sb = cJSON_AddObjectToObject(r, "sandbox");
+    add_str_or_null(sb, "mode", in->sandbox_mode);
+    cJSON_AddNumberToObject(sb, "leftover_processes", in->leftovers);
+    cJSON_AddItemToObject(r, "events", events_json(in));
+    if (add_behaviour(r, in) < 0) {
+        cJSON_Delete(r);
+        return NULL;
+    }
+    cJSON_AddArrayToObject(r, "findings");
+    cJSON_AddStringToObject(r, "verdict", "clean");
+    cJSON_AddItemToObject(r, "timing", timing_json(in));
+    return r;
+}
+
+enum severity report_max_severity(const cJSON *report)
+{
+    enum severity max = SEV_NONE;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(report, "findings")) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "suppressed"))) continue;
+        const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "severity"));
+        int v = s ? severity_parse(s) : -1;
+        if (v >= 0 && (max == SEV_NONE || v > (int)max)) max = (enum severity)v;
+    }
+    return max;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static char *render(const cJSON *report, enum report_format fmt, bool color)
+{
+    if (fmt == REPORT_TEXT) return report_render_text(report, color);
+    if (fmt == REPORT_JSON) return cJSON_Print(report);
+    cJSON *sarif = report_render_sarif(report);
+    char *s = sarif ? cJSON_Print(sarif) : NULL;
+    cJSON_Delete(sarif);
+    return s;
+}
+
+int report_write(const cJSON *report, enum report_format fmt, const char *path, bool color,
+                 struct sb_error *err)
+{
+    char *s = render(report, fmt, color);
+    if (!s) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory rendering the report");
+    bool to_stdout = !path || !strcmp(path, "-");
+    int fd = to_stdout ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        free(s);
+        return sb_fail(err, SB_EXIT_INPUT, "output", e, "cannot write report to %s: %s; fix: choose a writable --output path", path, strerror(e));
+    }
+    size_t n = strlen(s);
+    int rc = write_all(fd, s, n);
+    if (rc == 0 && fmt != REPORT_TEXT) rc = write_all(fd, "\n", 1);
+    int e = errno;
+    if (!to_stdout && close(fd) < 0 && rc == 0) { rc = -1; e = errno; }
+    free(s);
+    if (rc < 0) return sb_fail(err, SB_EXIT_INPUT, "output", e, "writing report to %s: %s", to_stdout ? "stdout" : path, strerror(e));
+    return 0;
+}

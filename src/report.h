@@ -1,0 +1,69 @@
+/*
+ * report.h — the scriptbox.report/v1 document and its renderings.
+ *
+ * report_build() assembles the canonical report as a cJSON object from the run's facts; the
+ * text summary and SARIF 2.1.0 are rendered from that object, so all three always agree.
+ * The schema is documented in docs/report-schema.md.
+ */
+#ifndef SCRIPTBOX_REPORT_H
+#define SCRIPTBOX_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "error.h"
+#include "events.h"
+#include "lifecycle.h"
+#include "sandbox.h"
+#include "unpack.h"
+
+enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL, SEV_NONE };
+
+/* "info".."critical" → enum; -1 when unknown. */
+int severity_parse(const char *s);
+const char *severity_name(enum severity s);
+
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_SARIF };
+
+/* One lifecycle step as it went. */
+struct step_outcome {
+    const struct lifecycle_step *step;
+    bool ran;                 /* false: not started (see skip_reason) */
+    const char *skip_reason;
+    struct sbx_status status; /* valid when ran */
+};
+
+struct report_input {
+    const char *name, *version;
+    const char *integrity;        /* SRI, or NULL for folders */
+    const char *source_kind;      /* "tarball" | "folder" */
+    const char *source_path;
+    const struct unpack_result *unpack;   /* NULL for folders */
+    const struct step_outcome *steps;
+    size_t nsteps;
+    const struct event_log *events;
+    const char *events_path;      /* where the stream was saved, or NULL */
+    const char *sandbox_mode;     /* "root" | "rootless" | NULL when nothing ran */
+    int leftovers;                /* processes killed at the end of the grace period */
+    const char *package_dir;      /* inside the sandbox, for the file-activity summary */
+    time_t started_at;
+    uint64_t unpack_ms, run_ms, total_ms;
+};
+
+cJSON *report_build(const struct report_input *in);
+
+/* Highest severity among the report's unsuppressed findings, SEV_NONE if none. */
+enum severity report_max_severity(const cJSON *report);
+
+char *report_render_text(const cJSON *report, bool color);
+cJSON *report_render_sarif(const cJSON *report);
+
+/* Write the report in fmt to path (NULL or "-" = stdout). */
+int report_write(const cJSON *report, enum report_format fmt, const char *path, bool color,
+                 struct sb_error *err);
+
+#endif

@@ -1,0 +1,229 @@
+/* report_text.c — the terminal summary a person reads in ten seconds. Package output is shown
+ * with every control character made visible, so a hostile script cannot drive the terminal. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "report.h"
+
+enum { SHOW_OUTPUT_LINES = 5, SHOW_LINE_CHARS = 160 };
+
+struct style { const char *bold, *dim, *red, *yellow, *green, *reset; };
+
+static struct style style_for(bool color)
+{
+    if (!color) return (struct style){"", "", "", "", "", ""};
+    return (struct style){"\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"};
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    return s ? s : "";
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(n) ? n->valuedouble : 0;
+}
+
+static void printable(struct jsonw *out, const char *s, size_t n)
+{
+    char esc[8];
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t' || c >= 0x20) {
+            if (c != 0x7f) { jw_raw(out, s + i, 1); continue; }
+        }
+        snprintf(esc, sizeof esc, "\\x%02X", c);
+        jw_raw(out, esc, 4);
+    }
+}
+
+static void printf_out(struct jsonw *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void printf_out(struct jsonw *out, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0) jw_raw(out, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static void show_output(struct jsonw *out, const cJSON *stream, const struct style *st)
+{
+    const char *text = str(stream, "text");
+    int shown = 0, lines = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        lines++;
+        if (shown < SHOW_OUTPUT_LINES) {
+            printf_out(out, "      %s│%s ", st->dim, st->reset);
+            printable(out, p, len > SHOW_LINE_CHARS ? SHOW_LINE_CHARS : len);
+            jw_raw(out, len > SHOW_LINE_CHARS ? "…\n" : "\n", len > SHOW_LINE_CHARS ? 4 : 1);
+            shown++;
+        }
+        p += len + (nl != NULL);
+    }
+    if (lines > shown) printf_out(out, "      %s│ (%d more lines)%s\n", st->dim, lines - shown, st->reset);
+}
+
+static void show_phases(struct jsonw *out, const cJSON *r, const struct style *st)
+{
+    const cJSON *phases = cJSON_GetObjectItemCaseSensitive(r, "phases");
+    if (!cJSON_GetArraySize(phases)) {
+        printf_out(out, "install scripts: none (npm would run nothing for this package)\n");
+        return;
+    }
+    printf_out(out, "%sinstall scripts%s\n", st->bold, st->reset);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, phases) {
+        const char *status = str(p, "status");
+        const char *col = !strcmp(status, "ok") ? st->green : st->yellow;
+        printf_out(out, "  %-12s %s%-8s%s", str(p, "name"), col, status, st->reset);
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(p, "exit_code");
+        if (cJSON_IsNumber(code)) printf_out(out, " exit %-3d %6.0f ms  ", code->valueint, num(p, "duration_ms"));
+        else jw_raw(out, "  ", 2);
+        const char *script = str(p, "script");
+        printable(out, script, strlen(script) > 100 ? 100 : strlen(script));
+        jw_raw(out, "\n", 1);
+        const cJSON *so = cJSON_GetObjectItemCaseSensitive(p, "stdout");
+        const cJSON *se = cJSON_GetObjectItemCaseSensitive(p, "stderr");
+        if (so) show_output(out, so, st);
+        if (se) show_output(out, se, st);
+    }
+}
+
+static void show_findings(struct jsonw *out, const cJSON *r, const struct style *st)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings")) {
+        const char *sev = str(f, "severity");
+        const char *col = (!strcmp(sev, "critical") || !strcmp(sev, "high")) ? st->red : st->yellow;
+        printf_out(out, "  %s%-8s%s %s  %s[%s]%s\n", col, sev, st->reset, str(f, "title"), st->dim,
+                   str(f, "rule_id"), st->reset);
+    }
+}
+
+static void show_verdict(struct jsonw *out, const cJSON *r, const struct style *st)
+{
+    const char *v = str(r, "verdict");
+    const char *col = !strcmp(v, "clean") ? st->green : !strcmp(v, "malicious") ? st->red : st->yellow;
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "findings"));
+    printf_out(out, "verdict: %s%s%s", st->bold, col, v);
+    printf_out(out, "%s — %d finding%s\n\n", st->reset, n, n == 1 ? "" : "s");
+}
+
+static void show_header(struct jsonw *out, const cJSON *r, const struct style *st)
+{
+    const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(r, "package");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(pkg, "source");
+    printf_out(out, "%sscriptbox%s ", st->bold, st->reset);
+    const char *name = str(pkg, "name");
+    printable(out, name, strlen(name));
+    jw_raw(out, "@", 1);
+    const char *ver = str(pkg, "version");
+    printable(out, ver, strlen(ver));
+    printf_out(out, "  %s(%s %s", st->dim, str(src, "kind"), str(src, "path"));
+    const char *integ = str(pkg, "integrity");
+    if (*integ) printf_out(out, ", %.24s…", integ);
+    printf_out(out, ")%s\n", st->reset);
+}
+
+enum { SHOW_LIST_ITEMS = 5 };
+
+static void show_attempts(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "network"), "attempts");
+    int n = cJSON_GetArraySize(list), i = 0;
+    if (!n) return;
+    printf_out(out, "network  %d attempt%s (nothing left the sandbox)\n", n, n == 1 ? "" : "s");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, list) {
+        if (i++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
+        const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "addr");
+        printf_out(out, "         %-8s %s", str(a, "syscall"), str(addr, "address"));
+        if (num(addr, "port")) printf_out(out, " port %.0f", num(addr, "port"));
+        printf_out(out, "  (%s)\n", str(a, "phase"));
+    }
+}
+
+static void show_outside_writes(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "files"), "writes_outside_package");
+    int n = cJSON_GetArraySize(list), i = 0;
+    if (!n) return;
+    printf_out(out, "files    %d write%s outside the package\n", n, n == 1 ? "" : "s");
+    const cJSON *w;
+    cJSON_ArrayForEach(w, list) {
+        if (i++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
+        const char *p = str(w, "path");
+        printf_out(out, "         %-8s ", str(w, "syscall"));
+        printable(out, p, strlen(p) > 120 ? 120 : strlen(p));
+        jw_raw(out, "\n", 1);
+    }
+}
+
+static void show_denied(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "denied"), "calls");
+    int n = cJSON_GetArraySize(list), i = 0;
+    if (!n) return;
+    printf_out(out, "denied   %d call%s refused by the sandbox:", n, n == 1 ? "" : "s");
+    const cJSON *d;
+    cJSON_ArrayForEach(d, list) {
+        if (i++ == SHOW_LIST_ITEMS * 2) { printf_out(out, " …"); break; }
+        printf_out(out, " %s", str(d, "syscall"));
+    }
+    jw_raw(out, "\n", 1);
+}
+
+static void show_footer(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "unpack");
+    if (cJSON_IsObject(u)) {
+        int issues = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(u, "issues"));
+        printf_out(out, "\nunpack   %.0f files, %.0f bytes, %d issue%s\n", num(u, "files"), num(u, "bytes"),
+                   issues, issues == 1 ? "" : "s");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(u, "issues")) {
+            printf_out(out, "         %s: ", str(it, "kind"));
+            const char *e = str(it, "entry");
+            printable(out, e, strlen(e) > 120 ? 120 : strlen(e));
+            printf_out(out, " (%s)\n", str(it, "detail"));
+        }
+    } else {
+        jw_raw(out, "\n", 1);
+    }
+    show_attempts(out, r);
+    show_outside_writes(out, r);
+    show_denied(out, r);
+    int nprocs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "processes"));
+    if (nprocs) printf_out(out, "procs    %d process%s ran\n", nprocs, nprocs == 1 ? "" : "es");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(r, "events");
+    printf_out(out, "events   %.0f observed", num(ev, "count"));
+    const char *saved = str(ev, "saved_to");
+    if (*saved) printf_out(out, ", saved to %s", saved);
+    jw_raw(out, "\n", 1);
+    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(r, "sandbox");
+    const char *mode = str(sb, "mode");
+    if (*mode) printf_out(out, "sandbox  %s, %.0f process(es) left behind and killed\n", mode, num(sb, "leftover_processes"));
+}
+
+char *report_render_text(const cJSON *report, bool color)
+{
+    struct style st = style_for(color);
+    struct jsonw out = {0};
+    show_header(&out, report, &st);
+    show_verdict(&out, report, &st);
+    show_findings(&out, report, &st);
+    show_phases(&out, report, &st);
+    show_footer(&out, report);
+    if (out.failed) { jw_free(&out); return NULL; }
+    return out.buf;
+}

@@ -1,0 +1,348 @@
+/*
+ * test_analyze.c — end to end through the CLI: reports, exit codes, cleanup, interruption.
+ * Runs as root and rootless (tests/run.sh); every test uses a private TMPDIR so it can check
+ * that nothing is left behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+struct ctx {
+    char *tmp;       /* private TMPDIR for scriptbox */
+    char *out;       /* where tests put tarballs and reports */
+};
+
+static int setup(void **state)
+{
+    struct ctx *c = calloc(1, sizeof *c);
+    c->tmp = tu_mkdtemp();
+    c->out = tu_mkdtemp();
+    setenv("TMPDIR", c->tmp, 1);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    unsetenv("TMPDIR");
+    tu_rm_rf(c->tmp);
+    tu_rm_rf(c->out);
+    free(c->tmp);
+    free(c->out);
+    free(c);
+    return 0;
+}
+
+/* Pack tests/fixtures/packages/NAME as npm does (one top folder "package/"). */
+static const char *pack(struct ctx *c, const char *name)
+{
+    static char path[4096];
+    char transform[256];
+    snprintf(path, sizeof path, "%s/%s.tgz", c->out, name);
+    snprintf(transform, sizeof transform, "s,^%s,package,", name);
+    const char *argv[] = {"tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf", path,
+                          "-C", tu_src("tests/fixtures/packages"), "--transform", transform, name, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 0);
+    tu_run_free(&r);
+    return path;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static cJSON *analyze_json(struct ctx *c, const char *target, int expect_status)
+{
+    char report[4096];
+    snprintf(report, sizeof report, "%s/report.json", c->out);
+    const char *argv[] = {tu_build("scriptbox"), "analyze", target, "--format", "json", "--output", report, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    if (r.status != expect_status) fprintf(stderr, "stderr: %s\n", r.err);
+    assert_int_equal(r.status, expect_status);
+    tu_run_free(&r);
+    cJSON *j = tu_read_json(report);
+    assert_non_null(j);
+    return j;
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) fprintf(stderr, "missing key %s\n", key);
+    assert_non_null(v);
+    return v;
+}
+
+static void benign_postinstall_reports_phase_exit_and_output(void **state)
+{
+    struct ctx *c = *state;
+    cJSON *j = analyze_json(c, pack(c, "benign-postinstall"), 0);
+    assert_string_equal(get(j, "schema")->valuestring, "scriptbox.report/v1");
+    const cJSON *pkg = get(j, "package");
+    assert_string_equal(get(pkg, "name")->valuestring, "benign-postinstall");
+    assert_string_equal(get(pkg, "version")->valuestring, "1.0.0");
+    assert_true(!strncmp(get(pkg, "integrity")->valuestring, "sha512-", 7));
+    const cJSON *phases = get(j, "phases");
+    assert_int_equal(cJSON_GetArraySize(phases), 1);
+    const cJSON *p = cJSON_GetArrayItem(phases, 0);
+    assert_string_equal(get(p, "name")->valuestring, "postinstall");
+    assert_string_equal(get(p, "status")->valuestring, "ok");
+    assert_int_equal(get(p, "exit_code")->valueint, 0);
+    assert_non_null(strstr(get(get(p, "stdout"), "text")->valuestring, "benign postinstall wrote made by postinstall"));
+    assert_string_equal(get(j, "verdict")->valuestring, "clean");
+    assert_int_equal(cJSON_GetArraySize(get(j, "findings")), 0);
+    cJSON_Delete(j);
+    assert_int_equal(count_entries(c->tmp), 0);   /* work folder removed */
+}
+
+static void folder_target_runs_the_same(void **state)
+{
+    struct ctx *c = *state;
+    /* The folder must not be modified by the run: writes happen inside the sandbox only. */
+    char copy[4096], cmd[8192];
+    snprintf(copy, sizeof copy, "%s/folder", c->out);
+    snprintf(cmd, sizeof cmd, "cp -R %s %s && chmod -R a+rX %s", tu_src("tests/fixtures/packages/benign-postinstall"), copy, c->out);
+    assert_int_equal(system(cmd), 0);
+    cJSON *j = analyze_json(c, copy, 0);
+    const cJSON *src = get(get(j, "package"), "source");
+    assert_string_equal(get(src, "kind")->valuestring, "folder");
+    assert_true(cJSON_IsNull(get(get(j, "package"), "integrity")));
+    assert_string_equal(get(cJSON_GetArrayItem(get(j, "phases"), 0), "status")->valuestring, "ok");
+    cJSON_Delete(j);
+    char generated[4200];
+    snprintf(generated, sizeof generated, "%s/generated.txt", copy);
+    assert_int_not_equal(access(generated, F_OK), 0);
+}
+
+static void no_scripts_means_no_sandbox_and_clean(void **state)
+{
+    struct ctx *c = *state;
+    cJSON *j = analyze_json(c, pack(c, "no-scripts"), 0);
+    assert_int_equal(cJSON_GetArraySize(get(j, "phases")), 0);
+    assert_true(cJSON_IsNull(get(get(j, "sandbox"), "mode")));
+    assert_string_equal(get(j, "verdict")->valuestring, "clean");
+    cJSON_Delete(j);
+}
+
+static void failing_script_stops_later_ones_like_npm(void **state)
+{
+    struct ctx *c = *state;
+    cJSON *j = analyze_json(c, pack(c, "all-phases"), 0);
+    const cJSON *phases = get(j, "phases");
+    assert_int_equal(cJSON_GetArraySize(phases), 3);
+    const cJSON *pre = cJSON_GetArrayItem(phases, 0), *ins = cJSON_GetArrayItem(phases, 1), *post = cJSON_GetArrayItem(phases, 2);
+    assert_string_equal(get(pre, "name")->valuestring, "preinstall");
+    assert_string_equal(get(get(pre, "stdout"), "text")->valuestring, "pre\n");
+    assert_string_equal(get(get(pre, "stderr"), "text")->valuestring, "pre-err\n");
+    assert_string_equal(get(ins, "status")->valuestring, "failed");
+    assert_int_equal(get(ins, "exit_code")->valueint, 3);
+    assert_string_equal(get(post, "status")->valuestring, "skipped");
+    assert_string_equal(get(get(j, "package"), "name")->valuestring, "@fixture/all-phases");
+    cJSON_Delete(j);
+}
+
+static void text_and_sarif_formats(void **state)
+{
+    struct ctx *c = *state;
+    const char *tgz = pack(c, "benign-postinstall");
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tgz, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "verdict: clean"));
+    assert_non_null(strstr(r.out, "postinstall"));
+    assert_null(strstr(r.out, "\033["));  /* not a TTY: no colour */
+    assert_string_equal(r.err, "");        /* not a TTY: no progress */
+    tu_run_free(&r);
+    const char *sargv[] = {tu_build("scriptbox"), "analyze", tgz, "--format", "sarif", NULL};
+    assert_int_equal(tu_run(sargv, &r), 0);
+    assert_int_equal(r.status, 0);
+    cJSON *s = cJSON_Parse(r.out);
+    assert_non_null(s);
+    assert_string_equal(get(s, "version")->valuestring, "2.1.0");
+    const cJSON *run = cJSON_GetArrayItem(get(s, "runs"), 0);
+    assert_string_equal(get(get(get(run, "tool"), "driver"), "name")->valuestring, "scriptbox");
+    assert_true(cJSON_IsArray(get(run, "results")));
+    cJSON_Delete(s);
+    tu_run_free(&r);
+}
+
+static void keep_workdir_keeps_it(void **state)
+{
+    struct ctx *c = *state;
+    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "benign-postinstall"), "--keep-workdir", NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "work folder kept at"));
+    assert_int_equal(count_entries(c->tmp), 1);
+    tu_run_free(&r);
+}
+
+static void events_file_is_json_lines(void **state)
+{
+    struct ctx *c = *state;
+    char events[4096];
+    snprintf(events, sizeof events, "%s/events.jsonl", c->out);
+    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "benign-postinstall"), "--format", "json",
+                          "--events", events, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 0);
+    tu_run_free(&r);
+    size_t len;
+    char *text = tu_read_file(events, &len);
+    assert_non_null(text);
+    long last_seq = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *e = cJSON_Parse(line);
+        assert_non_null(e);
+        long seq = (long)get(e, "seq")->valuedouble;
+        assert_true(seq > last_seq);
+        last_seq = seq;
+        cJSON_Delete(e);
+    }
+    free(text);
+}
+
+static void usage_and_input_errors_exit_2(void **state)
+{
+    struct ctx *c = *state;
+    struct tu_run r;
+    const char *missing[] = {tu_build("scriptbox"), "analyze", "/nonexistent/pkg.tgz", NULL};
+    assert_int_equal(tu_run(missing, &r), 0);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "error[target-missing]"));
+    assert_non_null(strstr(r.err, "fix:"));
+    tu_run_free(&r);
+    const char *badopt[] = {tu_build("scriptbox"), "analyze", "x.tgz", "--fail-on", "severe", NULL};
+    assert_int_equal(tu_run(badopt, &r), 0);
+    assert_int_equal(r.status, 2);
+    tu_run_free(&r);
+    const char *badman[] = {tu_build("scriptbox"), "analyze", pack(c, "bad-manifest"), NULL};
+    assert_int_equal(tu_run(badman, &r), 0);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "error[bad-manifest]"));
+    tu_run_free(&r);
+    char notgz[4096];
+    snprintf(notgz, sizeof notgz, "%s/notgz.tgz", c->out);
+    FILE *f = fopen(notgz, "w");
+    fputs("\x1f\x8bthis is not gzip", f);
+    fclose(f);
+    const char *bad[] = {tu_build("scriptbox"), "analyze", notgz, NULL};
+    assert_int_equal(tu_run(bad, &r), 0);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "error[bad-tarball]"));
+    assert_null(strchr(strchr(r.err, '\n') + 1, '\n'));   /* one line */
+    tu_run_free(&r);
+    assert_int_equal(count_entries(c->tmp), 0);
+    const char *help[] = {tu_build("scriptbox"), "--help", NULL};
+    assert_int_equal(tu_run(help, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--keep-workdir"));
+    tu_run_free(&r);
+}
+
+/* true when some process on the host has `marker` in its command line. */
+static bool process_with_marker(const char *marker)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    bool found = false;
+    while (d && (de = readdir(d)) && !found) {
+        char path[300];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        size_t len;
+        char *cl = tu_read_file(path, &len);
+        if (!cl) continue;
+        for (size_t i = 0; i + 1 < len; i++) if (!cl[i]) cl[i] = ' ';
+        if (strstr(cl, marker)) found = true;
+        free(cl);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+static void interrupt_with(struct ctx *c, int sig)
+{
+    const char *tgz = pack(c, "slow-postinstall");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execl(tu_build("scriptbox"), "scriptbox", "analyze", tgz, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until the script is running (its sleep is visible on the host), then interrupt. */
+    for (int i = 0; i < 100 && !process_with_marker("sleep 31.4159"); i++) usleep(50000);
+    assert_true(process_with_marker("sleep 31.4159"));
+    kill(pid, sig);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (sig == SIGKILL) {
+        assert_true(WIFSIGNALED(st));
+    } else {
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 128 + sig);
+        assert_int_equal(count_entries(c->tmp), 0);   /* work folder removed */
+    }
+    for (int i = 0; i < 40 && process_with_marker("sleep 31.4159"); i++) usleep(50000);
+    assert_false(process_with_marker("sleep 31.4159"));
+    if (sig == SIGKILL) {
+        /* The killed run could not remove its folder; the next run sweeps it. */
+        assert_int_equal(count_entries(c->tmp), 1);
+        cJSON *j = analyze_json(c, pack(c, "no-scripts"), 0);
+        cJSON_Delete(j);
+        assert_int_equal(count_entries(c->tmp), 0);
+    }
+}
+
+static void sigterm_leaves_nothing_behind(void **state) { interrupt_with(*state, SIGTERM); }
+static void sigint_leaves_nothing_behind(void **state) { interrupt_with(*state, SIGINT); }
+static void sigkill_leaves_no_process(void **state) { interrupt_with(*state, SIGKILL); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(benign_postinstall_reports_phase_exit_and_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(folder_target_runs_the_same, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_scripts_means_no_sandbox_and_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(failing_script_stops_later_ones_like_npm, setup, teardown),
+        cmocka_unit_test_setup_teardown(text_and_sarif_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(keep_workdir_keeps_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_file_is_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(usage_and_input_errors_exit_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigterm_leaves_nothing_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigint_leaves_nothing_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigkill_leaves_no_process, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
