@@ -114,6 +114,17 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
+static void appendf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *msg, size_t cap, const char *fmt, ...)
+{
+    size_t l = strlen(msg);
+    if (l >= cap - 1) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + l, cap - l, fmt, ap);
+    va_end(ap);
+}
+
 /* Open path with flags; 0 = refused (errno in *err), 1 = it opened (fd closed). */
 static int opens(const char *path, int flags, int *err)
 {
@@ -421,31 +432,30 @@ static int c_proc_zygote_mem(void)
 static int c_zygote_fd_steal(void)
 {
     int targets[2] = {getppid(), 1};
-    char msg[1024] = "";
+    char msg[1024] = "", stolen[1024] = "";
     for (int t = 0; t < 2; t++) {
-        if (targets[t] <= 0) continue;
+        if (targets[t] <= 0 || (t == 1 && targets[0] == 1)) continue;
         int pfd = (int)syscall(SYS_pidfd_open, targets[t], 0);
-        size_t l = strlen(msg);
-        if (pfd < 0) { snprintf(msg + l, sizeof msg - l, "pidfd_open(%d): %s; ", targets[t], en(errno)); continue; }
+        if (pfd < 0) { appendf(msg, sizeof msg, "pidfd_open(%d): %s; ", targets[t], en(errno)); continue; }
         int last = 0;
         for (int fd = 0; fd < 256; fd++) {
             int got = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
-            if (got >= 0) {
-                char lp[64], what[256];
-                snprintf(lp, sizeof lp, "/proc/self/fd/%d", got);
-                ssize_t n = readlink(lp, what, sizeof what - 1);
-                what[n > 0 ? n : 0] = 0;
-                close(got);
-                close(pfd);
-                return ESCAPED("pidfd_getfd stole fd %d of pid %d (%s): %s", fd, targets[t], t ? "init" : "zygote", what);
+            if (got < 0) {
+                last = errno;
+                if (last != EBADF) break;
+                continue;
             }
-            last = errno;
-            if (last != EBADF) break;
+            char lp[64], what[256];
+            snprintf(lp, sizeof lp, "/proc/self/fd/%d", got);
+            ssize_t n = readlink(lp, what, sizeof what - 1);
+            what[n > 0 ? n : 0] = 0;
+            close(got);
+            appendf(stolen, sizeof stolen, " %s(pid %d) fd %d -> %s;", t ? "init" : "parent", targets[t], fd, what);
         }
         close(pfd);
-        l = strlen(msg);
-        snprintf(msg + l, sizeof msg - l, "pidfd_getfd(pid %d): %s; ", targets[t], en(last));
+        appendf(msg, sizeof msg, "pidfd_getfd(pid %d): %s; ", targets[t], last ? en(last) : "no refusal");
     }
+    if (*stolen) return ESCAPED("pidfd_getfd took fds of sandbox plumbing:%s", stolen);
     return OK("%s", msg);
 }
 
@@ -578,17 +588,6 @@ static const struct nsflag ns_flags[] = {
     {CLONE_NEWCGROUP, "NEWCGROUP"}, {CLONE_NEWTIME, "NEWTIME"},
 };
 #define N_NSFLAGS (sizeof ns_flags / sizeof ns_flags[0])
-
-static void appendf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void appendf(char *msg, size_t cap, const char *fmt, ...)
-{
-    size_t l = strlen(msg);
-    if (l >= cap - 1) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg + l, cap - l, fmt, ap);
-    va_end(ap);
-}
 
 static int c_unshare_ns(void)
 {
