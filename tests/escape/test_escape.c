@@ -65,6 +65,7 @@ enum {
     T_DISK = 8,         /* 32 MiB /tmp, few inodes */
     T_SUID_COPY = 16,   /* needs a setuid-root copy of the helper: root mode only */
     T_DETACHED = 32,    /* check the watched folder after the grandchild's deadline */
+    T_TOCTOU = 64,      /* compare the helper's real open counts with the logged ones */
 };
 
 struct tcase {
@@ -194,6 +195,10 @@ static const struct tcase cases[] = {
     {"proc_attr_write", X_OPEN, "/proc/self/attr/current", 0, 0, NULL},
     {"uid_map_write", X_OPEN, "/proc/self/uid_map", 0, 0, NULL},
     {"setgroups_write", X_OPEN, "/proc/self/setgroups", 0, 0, NULL},
+    /* the event stream must tell the truth */
+    {"open_relative_cwd", X_OPEN, "/etc/passwd", 0, 0, NULL},
+    {"open_relative_dirfd", X_OPEN, "/etc/passwd", 0, 0, NULL},
+    {"toctou_open", X_OPEN, "/tmp/benign", 0, T_TOCTOU, NULL},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -506,6 +511,35 @@ static char *make_suid_copy(void)
     return d;
 }
 
+/* The helper opened a path another thread kept rewriting; every open it really made of
+ * /etc/passwd (or /tmp/benign) must be in the log under that name, and no more. */
+static void check_toctou(const struct sbx_status *status, const struct recs *r, char *fails, size_t cap)
+{
+    const char *s = status->out.data ? strstr(status->out.data, "real_passwd=") : NULL;
+    int real_pw = -1, real_bn = -1;
+    size_t n = strlen(fails);
+    if (!s || sscanf(s, "real_passwd=%d real_benign=%d", &real_pw, &real_bn) != 2) {
+        snprintf(fails + n, cap - n, "toctou: no counts in the helper's output; ");
+        return;
+    }
+    int log_pw = 0, log_bn = 0, notes = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].kind == SBX_EV_NOTE) notes++;
+        if (r->v[i].kind != SBX_EV_OPEN) continue;
+        if (!strcmp(r->v[i].path, "/etc/passwd")) log_pw++;
+        if (!strcmp(r->v[i].path, "/tmp/benign")) log_bn++;
+    }
+    /* /tmp/benign is also opened once (O_CREAT) before the race starts */
+    log_bn--;
+    print_message("  toctou: really opened passwd=%d benign=%d; logged passwd=%d benign=%d (%d notes)\n",
+                  real_pw, real_bn, log_pw, log_bn, notes);
+    if (log_pw != real_pw || log_bn != real_bn)
+        snprintf(fails + n, cap - n,
+                 "HOLE: the event stream can be forged (seccomp-notify TOCTOU): the payload really opened "
+                 "/etc/passwd %d times, the log says %d; /tmp/benign %d times, the log says %d; ",
+                 real_pw, log_pw, real_bn, log_bn);
+}
+
 /* ---- one case ---------------------------------------------------------------------------- */
 
 static void run_case(void **state)
@@ -667,6 +701,8 @@ static void run_case(void **state)
             dump_events(&recs);
         }
     }
+
+    if (ran && !skipped && (tc->flags & T_TOCTOU)) check_toctou(&status, &recs, fails, sizeof fails);
 
     sbx_status_free(&status);
     free(recs.v);

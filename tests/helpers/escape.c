@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1433,6 +1434,70 @@ static int write_proc_self(const char *path, const char *data)
 static int c_uid_map_write(void) { return write_proc_self("/proc/self/uid_map", "0 0 1\n"); }
 static int c_setgroups_write(void) { return write_proc_self("/proc/self/setgroups", "allow"); }
 
+/* ---- observation integrity ----------------------------------------------------------------- */
+
+/* Relative paths must be logged resolved: the harness expects an open event for /etc/passwd. */
+static int c_open_relative_cwd(void)
+{
+    if (chdir("/etc") < 0) return CANT("chdir /etc: %s", en(errno));
+    int e;
+    int r = opens("passwd", O_RDONLY, &e);
+    return OK("open(\"passwd\") in cwd /etc: %s (the log must say /etc/passwd)", r ? "opened" : en(e));
+}
+
+static int c_open_relative_dirfd(void)
+{
+    int d = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return CANT("open /etc: %s", en(errno));
+    int fd = openat(d, "passwd", O_RDONLY | O_CLOEXEC);
+    int e = errno;
+    close(d);
+    if (fd >= 0) close(fd);
+    return OK("openat(fd of /etc, \"passwd\"): %s (the log must say /etc/passwd)", fd >= 0 ? "opened" : en(e));
+}
+
+/* Seccomp-notify TOCTOU: another thread rewrites the path between the supervisor's read of it
+ * and the kernel's. The helper counts what it really opened; the harness compares with the log. */
+static union { char s[16]; uint64_t w[2]; } g_flip = {"/tmp/benign"};
+static volatile int g_flip_stop;
+
+static void *flipper(void *arg)
+{
+    (void)arg;
+    union { char s[16]; uint64_t w[2]; } a = {"/etc/passwd"}, b = {"/tmp/benign"};
+    volatile uint64_t *w = g_flip.w;
+    while (!g_flip_stop) {
+        w[0] = a.w[0]; w[1] = a.w[1];
+        for (volatile int i = 0; i < 50; i++) {}
+        w[0] = b.w[0]; w[1] = b.w[1];
+        for (volatile int i = 0; i < 50; i++) {}
+    }
+    return NULL;
+}
+
+static int c_toctou_open(void)
+{
+    struct stat pw, bn, st;
+    int b = open("/tmp/benign", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (b < 0) return CANT("create /tmp/benign: %s", en(errno));
+    close(b);
+    if (stat("/etc/passwd", &pw) < 0 || stat("/tmp/benign", &bn) < 0) return CANT("stat: %s", en(errno));
+    pthread_t t;
+    if (pthread_create(&t, NULL, flipper, NULL) != 0) return CANT("pthread_create failed");
+    int real_pw = 0, real_bn = 0, other = 0;
+    long end = now_ms() + 4000;
+    for (int i = 0; i < 2000 && now_ms() < end; i++) {
+        int fd = open(g_flip.s, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) { other++; continue; }
+        if (fstat(fd, &st) == 0 && st.st_ino == pw.st_ino && st.st_dev == pw.st_dev) real_pw++;
+        else if (fstat(fd, &st) == 0 && st.st_ino == bn.st_ino && st.st_dev == bn.st_dev) real_bn++;
+        close(fd);
+    }
+    g_flip_stop = 1;
+    pthread_join(t, NULL);
+    return OK("real_passwd=%d real_benign=%d failed=%d (the harness compares with the open events)", real_pw, real_bn, other);
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -1479,6 +1544,8 @@ static const struct ecase cases[] = {
     {"swapon", c_swapon},
     {"proc_attr_write", c_proc_attr_write}, {"uid_map_write", c_uid_map_write},
     {"setgroups_write", c_setgroups_write},
+    {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
+    {"toctou_open", c_toctou_open},
 };
 
 static int inside_sandbox(void)
