@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/if_ether.h>
 #include <linux/keyctl.h>
 #include <linux/netlink.h>
@@ -35,6 +36,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1363,7 +1365,20 @@ static int c_disk_bomb(void)
         unlink(p);
     }
     if (!fe) return ESCAPED("created %d files in /tmp without hitting an inode limit", files);
-    return OK("disk bomb stopped at %lld MiB: %s; inode bomb stopped at %d files: %s", total >> 20, en(e), files, en(fe));
+    /* /dev/shm is tmpfs too (memory): it must be capped as well */
+    long long shm = 0;
+    int se = 0;
+    fd = open("/dev/shm/sbxesc-bomb", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) se = errno;
+    while (fd >= 0 && shm < (long long)CAP_MB << 20) {
+        ssize_t w = write(fd, chunk, sizeof chunk);
+        if (w < 0) { se = errno; break; }
+        shm += w;
+    }
+    if (fd >= 0) { close(fd); unlink("/dev/shm/sbxesc-bomb"); }
+    if (!se) return ESCAPED("wrote %lld MiB to /dev/shm without hitting a limit", shm >> 20);
+    return OK("disk bomb stopped at %lld MiB: %s; inode bomb stopped at %d files: %s; /dev/shm bomb at %lld MiB: %s",
+              total >> 20, en(e), files, en(fe), shm >> 20, en(se));
 }
 
 static int c_detached(void)
@@ -1498,6 +1513,75 @@ static int c_toctou_open(void)
     return OK("real_passwd=%d real_benign=%d failed=%d (the harness compares with the open events)", real_pw, real_bn, other);
 }
 
+/* A second seccomp listener would receive (and could CONTINUE) the notifications of our own
+ * children ahead of the supervisor: the kernel refuses it (EBUSY) while the sandbox's exists. */
+static int c_seccomp_listener(void)
+{
+    /* notify on mincore only (never used here), allow the rest: nothing can deadlock */
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mincore, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {4, f};
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (r >= 0) {
+        close((int)r);
+        return ESCAPED("installed a second seccomp filter with its own listener (fd %ld): our children's "
+                       "notifications would come to us, not the supervisor", r);
+    }
+    return OK("seccomp(SET_MODE_FILTER, NEW_LISTENER): %s", en(errno));
+}
+
+/* Fileless exec: a copy of ourselves in a memfd, run through execveat(AT_EMPTY_PATH). Allowed;
+ * the harness asserts it is observed. */
+static int c_exec_memfd(void)
+{
+    int m = (int)syscall(SYS_memfd_create, "sbxesc-memfd", 0U);
+    if (m < 0) return OK("memfd_create: %s (no fileless exec possible)", en(errno));
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self < 0) { close(m); return CANT("open /proc/self/exe: %s", en(errno)); }
+    static char buf[65536];
+    ssize_t n;
+    while ((n = read(self, buf, sizeof buf)) > 0)
+        if (write(m, buf, (size_t)n) != n) break;
+    close(self);
+    pid_t c = fork();
+    if (c < 0) return CANT("fork: %s", en(errno));
+    if (c == 0) {
+        static const char *const a[] = {"sbxesc-memfd", "probe_euid", NULL};
+        static const char *const env[] = {"SBX_ESCAPE_ARMED=1", NULL};
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) dup2(nul, 1);
+        syscall(SYS_execveat, m, "", a, env, AT_EMPTY_PATH);
+        _exit(100 + (errno & 63));
+    }
+    close(m);
+    int st;
+    waitpid(c, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) >= 100) return OK("execveat(memfd): %s", en(WEXITSTATUS(st) - 100));
+    return OK("execveat(memfd) ran (status 0x%x): the harness checks the exec was logged", st);
+}
+
+/* CPU bomb: spin in a child; RLIMIT_CPU (2 s in this test) must stop it (SIGXCPU/SIGKILL). */
+static int c_cpu_bomb(void)
+{
+    pid_t c = fork();
+    if (c < 0) return CANT("fork: %s", en(errno));
+    if (c == 0) {
+        struct timespec t;
+        for (;;) {
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+            if (t.tv_sec >= 8) _exit(0);  /* bounded: stops by itself after 8 s of CPU */
+        }
+    }
+    int st;
+    waitpid(c, &st, 0);
+    if (WIFSIGNALED(st)) return OK("CPU bomb stopped by signal %d (%s)", WTERMSIG(st), sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
+    return ESCAPED("CPU bomb ran 8 s of CPU without being stopped (status 0x%x)", st);
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -1545,7 +1629,8 @@ static const struct ecase cases[] = {
     {"proc_attr_write", c_proc_attr_write}, {"uid_map_write", c_uid_map_write},
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
-    {"toctou_open", c_toctou_open},
+    {"toctou_open", c_toctou_open}, {"seccomp_listener", c_seccomp_listener},
+    {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 
 static int inside_sandbox(void)
