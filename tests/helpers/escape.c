@@ -1381,7 +1381,7 @@ static int c_disk_bomb(void)
               total >> 20, en(e), files, en(fe), shm >> 20, en(se));
 }
 
-static int c_detached(void)
+static int detached(int keep_stdio)
 {
     if (!*g_hostdir) return CANT("no host folder given");
     int p[2];
@@ -1392,9 +1392,12 @@ static int c_detached(void)
         setsid();
         pid_t g = fork();
         if (g != 0) _exit(0);  /* the middle child exits at once: the grandchild is orphaned */
-        /* grandchild: detached, no stdio tying it to the command */
-        int nul = open("/dev/null", O_RDWR);
-        if (nul >= 0) { dup2(nul, 0); dup2(nul, 1); dup2(nul, 2); if (nul > 2) close(nul); }
+        /* grandchild: detached; without keep_stdio nothing ties it to the command, with it
+         * it holds the command's stdout/stderr pipes open for 3 s */
+        if (!keep_stdio) {
+            int nul = open("/dev/null", O_RDWR);
+            if (nul >= 0) { dup2(nul, 0); dup2(nul, 1); dup2(nul, 2); if (nul > 2) close(nul); }
+        }
         char path[4096];
         snprintf(path, sizeof path, "%s/escaped", g_hostdir);
         long end = now_ms() + 3000;
@@ -1415,9 +1418,12 @@ static int c_detached(void)
     ssize_t n = read(p[0], &b, 1);  /* the grandchild made its first attempt */
     close(p[0]);
     waitpid(c, NULL, 0);
-    return OK("left a detached grandchild (setsid + double fork; %s) retrying %s/escaped for 3 s; the harness checks it dies at sbx_close and the file never appears",
-              n == 1 ? "first attempt done" : "no report", g_hostdir);
+    return OK("left a detached grandchild (setsid + double fork; %s%s) retrying %s/escaped for 3 s; the harness checks it dies at sbx_close and the file never appears",
+              n == 1 ? "first attempt done" : "no report", keep_stdio ? "; it holds stdout/stderr" : "", g_hostdir);
 }
+
+static int c_detached(void) { return detached(0); }
+static int c_detached_stdio(void) { return detached(1); }
 
 /* ---- /proc writes -------------------------------------------------------------------------- */
 
@@ -1620,7 +1626,7 @@ static const struct ecase cases[] = {
     {"setuid_su", c_setuid_su}, {"setuid_passwd", c_setuid_passwd},
     {"setuid_mount", c_setuid_mount}, {"setuid_own", c_setuid_own}, {"setuid0", c_setuid0},
     {"caps", c_caps}, {"fork_bomb", c_fork_bomb}, {"mem_bomb", c_mem_bomb},
-    {"disk_bomb", c_disk_bomb}, {"detached", c_detached},
+    {"disk_bomb", c_disk_bomb}, {"detached", c_detached}, {"detached_stdio", c_detached_stdio},
     {"dev_contents", c_dev_contents}, {"sys_absent", c_sys_absent}, {"kcore", c_kcore},
     {"kallsyms", c_kallsyms}, {"proc_keys", c_proc_keys},
     {"sethostname", c_sethostname}, {"settimeofday", c_settimeofday}, {"reboot", c_reboot},
