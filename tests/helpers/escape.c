@@ -1330,6 +1330,65 @@ static int c_mem_bomb(void)
     return OK("mmap failed after %d MiB: %s", last, en(e));
 }
 
+/* Several processes, each under RLIMIT_AS, together past the sandbox's memory cap (the test sets
+ * memory_bytes 512 MiB). Bounded: 5 children x 400 MiB at most, then everyone is killed. */
+static int c_mem_bomb_multi(void)
+{
+    enum { KIDS = 5, EACH_MB = 400, CHUNK_MB = 16 };
+    int p[2];
+    if (pipe(p) < 0) return CANT("pipe: %s", en(errno));
+    pid_t kids[KIDS];
+    int nk = 0;
+    for (int i = 0; i < KIDS; i++) {
+        pid_t c = fork();
+        if (c < 0) break;
+        if (c == 0) {
+            close(p[0]);
+            int mb = 0;
+            while (mb < EACH_MB) {
+                void *m = mmap(NULL, (size_t)CHUNK_MB << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (m == MAP_FAILED) break;
+                memset(m, 0x5a, (size_t)CHUNK_MB << 20);
+                mb += CHUNK_MB;
+                if (write(p[1], &mb, sizeof mb) < 0) {}
+            }
+            int done = -1;
+            if (write(p[1], &done, sizeof done) < 0) {}
+            sleep_ms(5000);  /* hold it until the parent has counted; bounded */
+            _exit(0);
+        }
+        kids[nk++] = c;
+    }
+    close(p[1]);
+    int total_chunks = 0, finished = 0, v;
+    long end = now_ms() + 15000;
+    struct pollfd pf = {p[0], POLLIN, 0};
+    while (finished < nk && now_ms() < end) {
+        if (poll(&pf, 1, 500) <= 0) {
+            /* a child may have been OOM-killed: count the dead */
+            int dead = 0;
+            for (int i = 0; i < nk; i++) if (kids[i] > 0 && waitpid(kids[i], NULL, WNOHANG) == kids[i]) { kids[i] = -kids[i]; dead++; }
+            finished += dead;
+            continue;
+        }
+        if (read(p[0], &v, sizeof v) != (ssize_t)sizeof v) break;
+        if (v < 0) finished++;
+        else total_chunks++;
+    }
+    close(p[0]);
+    int killed = 0;
+    for (int i = 0; i < nk; i++) {
+        if (kids[i] <= 0) { killed++; continue; }
+        kill(kids[i], SIGKILL);
+        int st;
+        waitpid(kids[i], &st, 0);
+    }
+    int total = total_chunks * CHUNK_MB;
+    if (total >= 1024)
+        return ESCAPED("%d processes together held %d MiB resident (cap asked: 512 MiB)", nk, total);
+    return OK("%d processes stopped at %d MiB together (%d died early)", nk, total, killed);
+}
+
 static int c_disk_bomb(void)
 {
     signal(SIGXFSZ, SIG_IGN);
@@ -1625,7 +1684,7 @@ static const struct ecase cases[] = {
     {"personality", c_personality}, {"open_by_handle_at", c_open_by_handle_at},
     {"setuid_su", c_setuid_su}, {"setuid_passwd", c_setuid_passwd},
     {"setuid_mount", c_setuid_mount}, {"setuid_own", c_setuid_own}, {"setuid0", c_setuid0},
-    {"caps", c_caps}, {"fork_bomb", c_fork_bomb}, {"mem_bomb", c_mem_bomb},
+    {"caps", c_caps}, {"fork_bomb", c_fork_bomb}, {"mem_bomb", c_mem_bomb}, {"mem_bomb_multi", c_mem_bomb_multi},
     {"disk_bomb", c_disk_bomb}, {"detached", c_detached}, {"detached_stdio", c_detached_stdio},
     {"dev_contents", c_dev_contents}, {"sys_absent", c_sys_absent}, {"kcore", c_kcore},
     {"kallsyms", c_kallsyms}, {"proc_keys", c_proc_keys},
