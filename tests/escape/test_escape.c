@@ -172,6 +172,7 @@ static const struct tcase cases[] = {
      "setuid/setresuid/setgid are allowed by the filter and refused by the kernel (no CAP_SETUID): nothing to log"},
     {"caps", X_OPEN, "/proc/self/status", 0, 0, NULL},
     /* resources */
+    {"core_dump", X_NONE, NULL, 0, 0, "getrlimit/setrlimit and a crash are not events; the helper's checks are the assertion"},
     {"fork_bomb", X_NONE, NULL, 0, T_FORK,
      "fork/clone without namespace flags is allowed and not observed; the helper asserts the limit stopped it"},
     {"mem_bomb", X_NONE, NULL, 0, T_MEM, "mmap is not observed; the helper asserts the limit stopped it"},

@@ -45,6 +45,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1272,6 +1273,49 @@ static int c_setuid_own(void)
 
 /* ---- resources --------------------------------------------------------------------------- */
 
+/* A crash must never hand a core to the host: with a piped core_pattern (systemd-coredump,
+ * apport) the kernel runs the helper as host root in the initial namespaces. The library sets
+ * RLIMIT_CORE to 1, the kernel's "never pipe" value; the payload may still lower its soft limit
+ * to 0, which the pipe path ignores. So: hard limit <= 1, no raising, and where core_pattern is a
+ * pipe, a crash with the soft limit at 0 must not dump. */
+static int c_core_dump(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) < 0) return CANT("getrlimit: %s", en(errno));
+    if (rl.rlim_max > 1) return ESCAPED("RLIMIT_CORE hard limit is %llu: cores (piped to the host) are possible", (unsigned long long)rl.rlim_max);
+    struct rlimit up = {RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_CORE, &up) == 0) return ESCAPED("raised RLIMIT_CORE to unlimited");
+    int e = errno;
+    char pat[256] = "";
+    if (read_file("/proc/sys/kernel/core_pattern", pat, sizeof pat) < 0) snprintf(pat, sizeof pat, "?");
+    pat[strcspn(pat, "\n")] = 0;
+    struct rlimit zero = {0, rl.rlim_max};
+    int lowered = setrlimit(RLIMIT_CORE, &zero) == 0;
+    int dumped = 0;
+    for (int pass = 0; pass < 2; pass++) {  /* with the library's limit, then with soft 0 */
+        if (pass == 1 && !lowered) break;
+        if (pass == 0) setrlimit(RLIMIT_CORE, &rl);
+        else setrlimit(RLIMIT_CORE, &zero);
+        pid_t c = fork();
+        if (c < 0) return CANT("fork: %s", en(errno));
+        if (c == 0) {
+            signal(SIGSEGV, SIG_DFL);
+            raise(SIGSEGV);
+            _exit(0);
+        }
+        int st;
+        waitpid(c, &st, 0);
+        if (WIFSIGNALED(st) && WCOREDUMP(st)) dumped |= 1 << pass;
+    }
+    if (dumped)
+        return ESCAPED("a crashing child dumped core (%s; core_pattern \"%s\"%s)",
+                       dumped & 1 ? "with the library's RLIMIT_CORE" : "after lowering the soft RLIMIT_CORE to 0", pat,
+                       pat[0] == '|' ? ": piped to a host-root helper" : "");
+    return OK("RLIMIT_CORE %llu/%llu, raising: %s, lowering soft to 0: %s; core_pattern \"%s\"; no crash dumped core%s",
+              (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, en(e), lowered ? "allowed" : "refused", pat,
+              pat[0] != '|' && lowered ? " (not a pipe here: on a host whose core_pattern is a pipe, soft 0 would reach the helper)" : "");
+}
+
 static int c_fork_bomb(void)
 {
     enum { CAP = 2048 };
@@ -1684,7 +1728,7 @@ static const struct ecase cases[] = {
     {"personality", c_personality}, {"open_by_handle_at", c_open_by_handle_at},
     {"setuid_su", c_setuid_su}, {"setuid_passwd", c_setuid_passwd},
     {"setuid_mount", c_setuid_mount}, {"setuid_own", c_setuid_own}, {"setuid0", c_setuid0},
-    {"caps", c_caps}, {"fork_bomb", c_fork_bomb}, {"mem_bomb", c_mem_bomb}, {"mem_bomb_multi", c_mem_bomb_multi},
+    {"caps", c_caps}, {"fork_bomb", c_fork_bomb}, {"core_dump", c_core_dump}, {"mem_bomb", c_mem_bomb}, {"mem_bomb_multi", c_mem_bomb_multi},
     {"disk_bomb", c_disk_bomb}, {"detached", c_detached}, {"detached_stdio", c_detached_stdio},
     {"dev_contents", c_dev_contents}, {"sys_absent", c_sys_absent}, {"kcore", c_kcore},
     {"kallsyms", c_kallsyms}, {"proc_keys", c_proc_keys},
