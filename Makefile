@@ -49,9 +49,13 @@ help:
 deps:
 	@sh scripts/deps.sh
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBSBX): $(SBX_OBJ)
 	@mkdir -p $(@D)
@@ -75,6 +79,11 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# sbxrun opens sandboxes: it links libsbx (other tools stay standalone).
+$(BUILD)/tests/tools/sbxrun: tests/tools/sbxrun.c $(LIBSBX)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSBX) $(LDLIBS)
 
 tests-build: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(TOOL_BINS)
 

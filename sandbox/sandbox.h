@@ -168,7 +168,8 @@ struct sbx_close_status {
 struct sbx;
 
 /* Check that this host can build a sandbox (user namespaces, seccomp, /proc); on failure the
- * error names the cause and the fix. Cheap; sbx_open() calls it too. */
+ * error names the cause and the fix. Costs one short-lived clone; sbx_open() runs it when building
+ * the sandbox fails, so its error names the cause and fix too. */
 int sbx_probe(sbx_error *err);
 
 int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err);

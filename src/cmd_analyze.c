@@ -119,7 +119,7 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
-       OPT_MAX_ENTRIES, OPT_MAX_BYTES };
+       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES };
 
 static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
 {
@@ -146,12 +146,13 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
     }
     case OPT_KEEP: o->keep_workdir = true; return 0;
     case OPT_MAX_ENTRIES:
-    case OPT_MAX_BYTES:
+    case OPT_MAX_TOTAL_BYTES:
+    case OPT_MAX_FILE_BYTES:
         if (parse_uint(arg, 1ull << 40, &v) < 0 || v == 0)
-            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--max-%s takes a positive whole number, not '%s'",
-                           c == OPT_MAX_ENTRIES ? "entries" : "bytes", arg);
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--max-entries/--max-total-bytes/--max-file-bytes take a positive whole number, not '%s'", arg);
         if (c == OPT_MAX_ENTRIES) o->limits.max_entries = v;
-        else o->limits.max_total_bytes = v;
+        else if (c == OPT_MAX_TOTAL_BYTES) o->limits.max_total_bytes = v;
+        else o->limits.max_file_bytes = v;
         return 0;
     default:
         return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
@@ -165,14 +166,15 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"events", required_argument, NULL, OPT_EVENTS},   {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"grace", required_argument, NULL, OPT_GRACE},     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
-        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES}, {NULL, 0, NULL, 0},
+        {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
+        {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES}, {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
     unpack_limits_default(&o->limits);
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == '?' || c == ':')
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown or incomplete option '%s'; see 'scriptbox --help'",
                            argv[optind - 1]);
@@ -356,6 +358,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     struct world w;
     world_build(&w, &r->manifest, &node, &seeds);
     snprintf(r->package_dir, sizeof r->package_dir, "%s", w.package_dir);
+    if (r->have_unpack) w.lw.integrity = r->unpack.integrity;
     struct sbx_config cfg;
     world_sbx_config(&w, &cfg);
     cfg.on_event = event_log_add;

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,49 @@ static void usage_and_input_errors_exit_2(void **state)
     tu_run_free(&r);
 }
 
+/* Every hostile archive the unpacker knows, through the whole CLI: a report with unpack issues
+ * (exit 0) or a one-line refusal (exit 2), and never a byte outside the work folder. */
+static void hostile_tarballs_are_reported_or_refused(void **state)
+{
+    struct ctx *c = *state;
+    static const char *const hostile[] = {
+        "traversal.tgz", "absolute.tgz", "symlink-escape.tgz", "symlink-etc.tgz", "symlink-through.tgz",
+        "hardlink.tgz", "chardev.tgz", "fifo.tgz", "setuid.tgz", "collision.tgz", "names.tgz",
+        "many-entries.tgz", "huge-size.tgz", "huge-sparse.tgz", "truncated-tar.tgz", "truncated-gzip.tgz",
+        "bad-gzip.tgz", "double-gzip.tgz", "header-bomb.tgz", "not-tar.zip", NULL,
+    };
+    const char *gen[] = {tu_build("tests/tools/mkfixtures"), "--with-manifest", c->out, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(gen, &r), 0);
+    assert_int_equal(r.status, 0);
+    tu_run_free(&r);
+    char report[4096], tgz[4096];
+    snprintf(report, sizeof report, "%s/hostile-report.json", c->out);
+    for (size_t i = 0; hostile[i]; i++) {
+        snprintf(tgz, sizeof tgz, "%s/%s", c->out, hostile[i]);
+        unlink(report);
+        const char *argv[] = {tu_build("scriptbox"), "analyze", tgz, "--format", "json", "--output", report, NULL};
+        assert_int_equal(tu_run(argv, &r), 0);
+        if (r.status == 0) {
+            cJSON *j = tu_read_json(report);
+            assert_non_null(j);
+            int issues = cJSON_GetArraySize(get(get(j, "unpack"), "issues"));
+            if (issues == 0) fprintf(stderr, "%s: no unpack issue reported\n", hostile[i]);
+            assert_true(issues > 0);
+            cJSON_Delete(j);
+        } else {
+            if (r.status != 2) fprintf(stderr, "%s: status %d: %s\n", hostile[i], r.status, r.err);
+            assert_int_equal(r.status, 2);
+            assert_true(strstr(r.err, "error[bad-tarball]") || strstr(r.err, "error[tar-bomb]"));
+            assert_null(strchr(r.err, '\n') == NULL ? NULL : strchr(strchr(r.err, '\n') + 1, '\n'));
+        }
+        tu_run_free(&r);
+        assert_int_equal(count_entries(c->tmp), 0);        /* nothing beside or left of the work folder */
+        assert_int_not_equal(access("/tmp/scriptbox-fixture-evil", F_OK), 0);
+        assert_int_not_equal(access("/etc/scriptbox-fixture-evil", F_OK), 0);
+    }
+}
+
 /* true when some process on the host has `marker` in its command line. */
 static bool process_with_marker(const char *marker)
 {
@@ -340,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keep_workdir_keeps_it, setup, teardown),
         cmocka_unit_test_setup_teardown(events_file_is_json_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(usage_and_input_errors_exit_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(hostile_tarballs_are_reported_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(sigterm_leaves_nothing_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(sigint_leaves_nothing_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_leaves_no_process, setup, teardown),
