@@ -67,6 +67,8 @@ enum {
     T_DETACHED = 32,    /* check the watched folder after the grandchild's deadline */
     T_TOCTOU = 64,      /* compare the helper's real open counts with the logged ones */
     T_CPU = 128,        /* RLIMIT_CPU 2 s */
+    T_TOCTOU_EXEC = 1024, /* compare the programs really run with the logged execs */
+    T_KILLS_ZYGOTE = 2048, /* explain an sbx_exec failure: the helper's signal reached the zygote */
     T_PROMPT = 256,     /* sbx_exec must return when the command exits, not when its leftovers do */
     T_MEMCG = 512,      /* needs memory_bytes (cgroup v2): an escape is a skip when the library says
                            in a note that no delegated cgroup v2 exists here */
@@ -93,6 +95,8 @@ static const struct tcase cases[] = {
     {"net_netlink_audit", X_SOCKET, NULL, AF_NETLINK, 0, NULL},
     {"net_netlink_uevent", X_SOCKET, NULL, AF_NETLINK, 0, NULL},
     {"ctl_netlink_route", X_SOCKET, NULL, AF_NETLINK, 0, NULL},
+    {"net_vsock", X_SOCKET, NULL, 40 /* AF_VSOCK */, 0, NULL},
+    {"net_exotic", X_SOCKET, NULL, 38 /* AF_ALG, the first one tried */, 0, NULL},
     {"abstract_x11", X_NET, "@/tmp/.X11-unix/X0", 0, 0, NULL},
     {"abstract_harness", X_NET, "@scriptbox-test-{PID}", 0, 0, NULL},
     /* reading what was not bound */
@@ -105,8 +109,7 @@ static const struct tcase cases[] = {
     {"proc_init_root", X_OPEN, "/proc/1/root", 0, 0, NULL},
     {"proc_init_environ", X_OPEN, "/proc/1/environ", 0, 0, NULL},
     {"proc_zygote_mem", X_OPEN, "/proc/{PPID}/mem", 0, 0, NULL},
-    {"zygote_fd_steal", X_NONE, NULL, 0, 0,
-     "pidfd_open/pidfd_getfd are not in the observed or logged-deny set (ARCHITECTURE.md)"},
+    {"zygote_fd_steal", X_DENIED, "pidfd_getfd", 0, 0, NULL},
     /* writing where nothing may be written */
     {"write_usr_bin", X_OPEN, "/usr/bin/x", 0, 0, NULL},
     {"write_etc_passwd", X_OPEN, "/etc/passwd", 0, 0, NULL},
@@ -146,11 +149,15 @@ static const struct tcase cases[] = {
     {"ptrace_init", X_DENIED, "ptrace", 0, 0, NULL},
     {"ptrace_sibling", X_DENIED, "ptrace", 0, 0, NULL},
     {"process_vm_readv", X_DENIED, "process_vm_readv", 0, 0, NULL},
-    {"kill_all", X_NONE, NULL, 0, T_SIGKILL_OK,
+    {"kill_all", X_NONE, NULL, 0, T_SIGKILL_OK | T_KILLS_ZYGOTE,
      "kill() is neither observed nor denied (signals inside the sandbox are its own business); "
      "the host-side checks (supervisor alive, no SIGTERM, bystander alive) are the assertion"},
     {"signal_supervisor", X_NONE, NULL, 0, 0,
      "kill() is not observed; the supervisor's SIGTERM counter is the assertion"},
+    {"kill_zygote", X_NONE, NULL, 0, T_KILLS_ZYGOTE,
+     "kill() is allowed by the policy and not observed; the helper checks whether the signal was delivered"},
+    {"kill_init", X_NONE, NULL, 0, 0,
+     "kill() is allowed by the policy and not observed; the helper checks init survived"},
     {"fd_leak", X_NONE, NULL, 0, 0, "fcntl(F_GETFD) probes are not observed; the helper's scan is the assertion"},
     /* kernel surface */
     {"keyctl", X_DENIED, "keyctl", 0, 0, NULL},
@@ -187,19 +194,14 @@ static const struct tcase cases[] = {
     {"kcore", X_OPEN, "/proc/kcore", 0, 0, NULL},
     {"kallsyms", X_OPEN, "/proc/kallsyms", 0, 0, NULL},
     {"proc_keys", X_OPEN, "/proc/keys", 0, 0, NULL},
-    /* system state (the kernel refuses these without capabilities; the policy does not log them) */
-    {"sethostname", X_NONE, NULL, 0, 0,
-     "sethostname is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
-    {"settimeofday", X_NONE, NULL, 0, 0,
-     "settimeofday is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
-    {"reboot", X_NONE, NULL, 0, 0,
-     "reboot is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    /* host administration: refused and logged by the policy */
+    {"sethostname", X_DENIED, "sethostname", 0, 0, NULL},
+    {"settimeofday", X_DENIED, "settimeofday", 0, 0, NULL},
+    {"reboot", X_DENIED, "reboot", 0, 0, NULL},
     {"kexec_load", X_DENIED, "kexec_load", 0, 0, NULL},
     {"init_module", X_DENIED, "init_module", 0, 0, NULL},
-    {"acct", X_NONE, NULL, 0, 0,
-     "acct is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
-    {"swapon", X_NONE, NULL, 0, 0,
-     "swapon is not in the logged deny-list (ARCHITECTURE.md); refused by ENOSYS default or EPERM"},
+    {"acct", X_DENIED, "acct", 0, 0, NULL},
+    {"swapon", X_DENIED, "swapon", 0, 0, NULL},
     {"proc_attr_write", X_OPEN, "/proc/self/attr/current", 0, 0, NULL},
     {"uid_map_write", X_OPEN, "/proc/self/uid_map", 0, 0, NULL},
     {"setgroups_write", X_OPEN, "/proc/self/setgroups", 0, 0, NULL},
@@ -207,9 +209,8 @@ static const struct tcase cases[] = {
     {"open_relative_cwd", X_OPEN, "/etc/passwd", 0, 0, NULL},
     {"open_relative_dirfd", X_OPEN, "/etc/passwd", 0, 0, NULL},
     {"toctou_open", X_OPEN, "/tmp/benign", 0, T_TOCTOU, NULL},
-    {"seccomp_listener", X_NONE, NULL, 0, 0,
-     "seccomp() is either allowed (installing a plain filter is harmless; a second listener is refused "
-     "by the kernel with EBUSY) or refused by the default action: neither is logged by design"},
+    {"toctou_exec", X_EXEC, "/usr/bin/true", 0, T_TOCTOU_EXEC, NULL},
+    {"seccomp_listener", X_DENIED, "seccomp", 0, 0, NULL},
     {"exec_memfd", X_EXEC, NULL, 0, 0, NULL},
     {"cpu_bomb", X_NONE, NULL, 0, T_CPU, "CPU use is not an event; the helper asserts RLIMIT_CPU stopped it"},
 };
@@ -560,6 +561,31 @@ static void check_toctou(const struct sbx_status *status, const struct recs *r, 
                  real_pw, log_pw, real_bn, log_bn);
 }
 
+/* Same for execve: the helper knows which program really ran from its exit status. */
+static void check_toctou_exec(const struct sbx_status *status, const struct recs *r, char *fails, size_t cap)
+{
+    const char *s = status->out.data ? strstr(status->out.data, "real_true=") : NULL;
+    int real_true = -1, real_test = -1;
+    size_t n = strlen(fails);
+    if (!s || sscanf(s, "real_true=%d real_test=%d", &real_true, &real_test) != 2) {
+        snprintf(fails + n, cap - n, "toctou_exec: no counts in the helper's output; ");
+        return;
+    }
+    int log_true = 0, log_test = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].kind != SBX_EV_EXEC) continue;
+        if (!strcmp(r->v[i].path, "/usr/bin/true")) log_true++;
+        if (!strcmp(r->v[i].path, "/usr/bin/test")) log_test++;
+    }
+    print_message("  toctou_exec: really ran true=%d test=%d; logged true=%d test=%d\n", real_true, real_test,
+                  log_true, log_test);
+    if (log_true != real_true || log_test != real_test)
+        snprintf(fails + n, cap - n,
+                 "HOLE: exec events can be forged (seccomp-notify TOCTOU on execve): /usr/bin/test really ran %d "
+                 "times, the log says %d; /usr/bin/true ran %d times, the log says %d; ",
+                 real_test, log_test, real_true, log_true);
+}
+
 /* The library's note that it could not apply cgroup limits for want of a delegated cgroup v2. */
 static const char *no_cgroup_note(const struct recs *r)
 {
@@ -659,7 +685,11 @@ static void run_case(void **state)
         snprintf(fails, sizeof fails, "sbx_open: %s (errno %d); ", err.msg, err.sys_errno);
     } else {
         ran = sbx_exec(sb, &cmd, &status, &err) == 0;
-        if (!ran) snprintf(fails, sizeof fails, "sbx_exec: %s (errno %d); ", err.msg, err.sys_errno);
+        if (!ran) snprintf(fails, sizeof fails, "sbx_exec: %s (errno %d)%s; ", err.msg, err.sys_errno,
+                           (tc->flags & T_KILLS_ZYGOTE)
+                               ? " -- HOLE: the payload killed the zygote (it runs under the payload's kernel uid "
+                                 "and kill() is allowed), so the command's status is lost and the sandbox is dead"
+                               : "");
         struct sbx_close_status cs = {0};
         sbx_error cerr;
         memset(&cerr, 0, sizeof cerr);
@@ -749,6 +779,7 @@ static void run_case(void **state)
     }
 
     if (ran && !skipped && (tc->flags & T_TOCTOU)) check_toctou(&status, &recs, fails, sizeof fails);
+    if (ran && !skipped && (tc->flags & T_TOCTOU_EXEC)) check_toctou_exec(&status, &recs, fails, sizeof fails);
     if (skipped && !*skip_why)
         snprintf(skip_why, sizeof skip_why, "%s",
                  !opened ? err.msg : status.out.data && *status.out.data ? status.out.data : "helper exit 77");

@@ -262,6 +262,37 @@ static int try_sockets(const struct sockspec *sp, size_t n)
     return OK("%s", msg);
 }
 
+/* AF_VSOCK is not confined by the network namespace: on a VM it reaches the hypervisor host.
+ * Only socket() is tried, never a connect. */
+static int c_net_vsock(void)
+{
+    static const struct sockspec s[] = {
+        {40 /* AF_VSOCK */, SOCK_STREAM, 0, "AF_VSOCK, SOCK_STREAM"},
+        {40 /* AF_VSOCK */, SOCK_DGRAM, 0, "AF_VSOCK, SOCK_DGRAM"},
+    };
+    return try_sockets(s, 2);
+}
+
+/* Families with a history of kernel bugs, or that reach past the namespace: creation only. */
+static int c_net_exotic(void)
+{
+    static const struct sockspec s[] = {
+        {38, SOCK_SEQPACKET, 0, "AF_ALG"}, {21, SOCK_SEQPACKET, 0, "AF_RDS"},
+        {30, SOCK_RDM, 0, "AF_TIPC"}, {15, SOCK_RAW, 2, "AF_KEY"}, {44, SOCK_RAW, 0, "AF_XDP"},
+        {29, SOCK_RAW, 1, "AF_CAN"}, {31, SOCK_SEQPACKET, 0, "AF_BLUETOOTH"},
+        {24, SOCK_STREAM, 0, "AF_PPPOX"}, {9, SOCK_SEQPACKET, 0, "AF_X25"},
+        {3, SOCK_SEQPACKET, 0, "AF_AX25"}, {39, SOCK_SEQPACKET, 1, "AF_NFC"},
+        {43, SOCK_STREAM, 0, "AF_SMC"}, {42, SOCK_DGRAM, 0, "AF_QIPCRTR"},
+        {45, SOCK_DGRAM, 0, "AF_MCTP"}, {16, SOCK_RAW, 4 /* NETLINK_SOCK_DIAG */, "AF_NETLINK/SOCK_DIAG"},
+        {16, SOCK_RAW, 6 /* NETLINK_XFRM */, "AF_NETLINK/XFRM"},
+        {16, SOCK_RAW, 12 /* NETLINK_NETFILTER */, "AF_NETLINK/NETFILTER"},
+        {16, SOCK_RAW, 16 /* NETLINK_GENERIC */, "AF_NETLINK/GENERIC"},
+        {AF_INET, SOCK_PACKET, 0, "AF_INET, SOCK_PACKET"},
+    };
+    return try_sockets(s, sizeof s / sizeof s[0]);
+}
+
+
 static int c_net_raw(void)
 {
     static const struct sockspec s[] = {
@@ -807,6 +838,34 @@ static int c_kill_all(void)
     /* Reaching this line means kill(-1) spared us: that is fine too. Either way the harness
      * checks that the supervisor and host processes were untouched. */
     return OK("child did %s; the parent survived", m);
+}
+
+/* The zygote is plumbing (it forks commands, reports exits). It runs under the payload's kernel
+ * uid: a signal from the payload must not reach it. */
+static int c_kill_zygote(void)
+{
+    pid_t z = getppid();
+    if (z <= 1) return CANT("parent is pid %d: no zygote", (int)z);
+    if (kill(z, 0) < 0) return OK("kill(zygote %d, 0): %s", (int)z, en(errno));
+    int r = kill(z, SIGKILL);
+    int e = errno;
+    if (r == 0) {
+        sleep_ms(200);
+        return ESCAPED("SIGKILL delivered to the zygote (pid %d, our parent): the payload can kill the sandbox's "
+                       "plumbing (now %s)", (int)z, kill(z, 0) == 0 ? "still alive?" : "gone");
+    }
+    return OK("kill(zygote %d, SIGKILL): %s", (int)z, en(e));
+}
+
+/* pid 1 of a pid namespace ignores signals from inside it (no handler): it must survive. */
+static int c_kill_init(void)
+{
+    int r = kill(1, SIGKILL);
+    int e = errno;
+    sleep_ms(200);
+    int alive = kill(1, 0) == 0 || errno == EPERM;
+    if (!alive) return ESCAPED("the sandbox init died from kill(1, SIGKILL)");
+    return OK("kill(1, SIGKILL) = %d (%s): init is still alive", r, r ? en(e) : "ignored");
 }
 
 static int c_signal_supervisor(void)
@@ -1691,6 +1750,53 @@ static int c_cpu_bomb(void)
     return ESCAPED("CPU bomb ran 8 s of CPU without being stopped (status 0x%x)", st);
 }
 
+/* The same race on execve: a vfork child shares our memory, so the flipper thread rewrites the
+ * path under its execve. Which program really ran is told by its exit status (true 0, test 1). */
+static union { char s[16]; uint64_t w[2]; } g_flipx = {"/usr/bin/true"};
+
+static void *flipper_x(void *arg)
+{
+    (void)arg;
+    union { char s[16]; uint64_t w[2]; } a = {"/usr/bin/test"}, b = {"/usr/bin/true"};
+    volatile uint64_t *w = g_flipx.w;
+    while (!g_flip_stop) {
+        w[0] = a.w[0]; w[1] = a.w[1];
+        for (volatile int i = 0; i < 200; i++) {}
+        w[0] = b.w[0]; w[1] = b.w[1];
+        for (volatile int i = 0; i < 200; i++) {}
+    }
+    return NULL;
+}
+
+static int c_toctou_exec(void)
+{
+    if (access("/usr/bin/true", X_OK) < 0 || access("/usr/bin/test", X_OK) < 0)
+        return CANT("/usr/bin/true or /usr/bin/test missing");
+    pthread_t t;
+    g_flip_stop = 0;
+    if (pthread_create(&t, NULL, flipper_x, NULL) != 0) return CANT("pthread_create failed");
+    static char *const av[] = {"x", NULL};
+    static char *const ev[] = {NULL};
+    int real_true = 0, real_test = 0, failed = 0;
+    long end = now_ms() + 6000;
+    for (int i = 0; i < 300 && now_ms() < end; i++) {
+        pid_t c = vfork();
+        if (c == 0) {
+            execve(g_flipx.s, av, ev);
+            _exit(127);
+        }
+        if (c < 0) { failed++; continue; }
+        int st;
+        waitpid(c, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) real_true++;
+        else if (WIFEXITED(st) && WEXITSTATUS(st) == 1) real_test++;
+        else failed++;
+    }
+    g_flip_stop = 1;
+    pthread_join(t, NULL);
+    return OK("real_true=%d real_test=%d failed=%d (the harness compares with the exec events)", real_true, real_test, failed);
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -1698,7 +1804,7 @@ static const struct ecase cases[] = {
     {"net_tcp_host", c_net_tcp_host}, {"net_udp_host", c_net_udp_host}, {"net_dns", c_net_dns},
     {"net_tcp_out", c_net_tcp_out}, {"net_ipv6", c_net_ipv6}, {"net_raw", c_net_raw},
     {"net_packet", c_net_packet}, {"net_netlink_audit", c_net_netlink_audit},
-    {"net_netlink_uevent", c_net_netlink_uevent}, {"ctl_netlink_route", c_ctl_netlink_route},
+    {"net_netlink_uevent", c_net_netlink_uevent}, {"net_vsock", c_net_vsock}, {"net_exotic", c_net_exotic}, {"ctl_netlink_route", c_ctl_netlink_route},
     {"abstract_x11", c_abstract_x11}, {"abstract_harness", c_abstract_harness},
     {"read_root", c_read_root}, {"read_home", c_read_home}, {"read_shadow", c_read_shadow},
     {"proc_sup_environ", c_proc_sup_environ}, {"proc_sup_root", c_proc_sup_root},
@@ -1721,7 +1827,7 @@ static const struct ecase cases[] = {
     {"fsopen", c_fsopen}, {"open_tree", c_open_tree},
     {"ptrace_init", c_ptrace_init}, {"ptrace_sibling", c_ptrace_sibling},
     {"process_vm_readv", c_process_vm_readv}, {"kill_all", c_kill_all},
-    {"signal_supervisor", c_signal_supervisor}, {"fd_leak", c_fd_leak},
+    {"signal_supervisor", c_signal_supervisor}, {"kill_zygote", c_kill_zygote}, {"kill_init", c_kill_init}, {"fd_leak", c_fd_leak},
     {"keyctl", c_keyctl}, {"add_key", c_add_key}, {"bpf", c_bpf},
     {"io_uring_setup", c_io_uring_setup}, {"userfaultfd", c_userfaultfd},
     {"perf_event_open", c_perf_event_open}, {"x32", c_x32}, {"int80", c_int80},
@@ -1738,7 +1844,7 @@ static const struct ecase cases[] = {
     {"proc_attr_write", c_proc_attr_write}, {"uid_map_write", c_uid_map_write},
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
-    {"toctou_open", c_toctou_open}, {"seccomp_listener", c_seccomp_listener},
+    {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec}, {"seccomp_listener", c_seccomp_listener},
     {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 
