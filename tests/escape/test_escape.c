@@ -36,6 +36,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,6 +70,7 @@ enum {
     T_CPU = 128,        /* RLIMIT_CPU 2 s */
     T_TOCTOU_EXEC = 1024, /* compare the programs really run with the logged execs */
     T_KILLS_ZYGOTE = 2048, /* explain an sbx_exec failure: the helper's signal reached the zygote */
+    T_SEED = 4096,      /* a hostile seed folder copied into a tmpfs at /seed */
     T_PROMPT = 256,     /* sbx_exec must return when the command exits, not when its leftovers do */
     T_MEMCG = 512,      /* needs memory_bytes (cgroup v2): an escape is a skip when the library says
                            in a note that no delegated cgroup v2 exists here */
@@ -99,6 +101,8 @@ static const struct tcase cases[] = {
     {"net_exotic", X_SOCKET, NULL, 38 /* AF_ALG, the first one tried */, 0, NULL},
     {"abstract_x11", X_NET, "@/tmp/.X11-unix/X0", 0, 0, NULL},
     {"abstract_harness", X_NET, "@scriptbox-test-{PID}", 0, 0, NULL},
+    {"unix_host_sockets", X_NET, "/run/docker.sock", 0, 0, NULL},
+    {"seed_hostile", X_OPEN, "/seed/plain", 0, T_SEED, NULL},
     /* reading what was not bound */
     {"read_root", X_OPEN, "/root", 0, 0, NULL},
     {"read_home", X_OPEN, "/home", 0, 0, NULL},
@@ -482,7 +486,7 @@ static int find_event(const struct tcase *tc, const struct recs *r, const char *
             break;
         case X_NET: {
             if (e->kind != SBX_EV_NET) break;
-            if (arg[0] == '@') { if (!strcmp(e->addr, arg)) return 1; break; }
+            if (arg[0] == '@' || arg[0] == '/') { if (!strcmp(e->addr, arg)) return 1; break; }
             const char *colon = strrchr(arg, ':');
             if (!colon) break;
             if (strlen(e->addr) == (size_t)(colon - arg) && !strncmp(e->addr, arg, (size_t)(colon - arg)) &&
@@ -594,6 +598,41 @@ static const char *no_cgroup_note(const struct recs *r)
     return NULL;
 }
 
+/* A seed folder shaped like a hostile package: a plain file (control), a symlink to a host file,
+ * a FIFO, set-id files and, as root, a /dev/mem node. */
+static int make_hostile_seed(const char *hostdir, const char *sentinel, char *seed, size_t cap)
+{
+    snprintf(seed, cap, "%s/seed", hostdir);
+    char p[PATH_MAX + 64];
+    if (mkdir(seed, 0755) < 0) return -1;
+    snprintf(p, sizeof p, "%s/plain", seed);
+    FILE *f = fopen(p, "w");
+    if (!f) return -1;
+    fputs("plain\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/link", seed);
+    if (symlink(sentinel, p) < 0) return -1;
+    snprintf(p, sizeof p, "%s/fifo", seed);
+    if (mkfifo(p, 0644) < 0) return -1;
+    snprintf(p, sizeof p, "%s/suid", seed);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    if (fd < 0) return -1;
+    close(fd);
+    if (chmod(p, 06755) < 0) return -1;
+    snprintf(p, sizeof p, "%s/dir", seed);
+    if (mkdir(p, 0755) < 0) return -1;
+    snprintf(p, sizeof p, "%s/dir/sgid", seed);
+    fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    if (fd < 0) return -1;
+    close(fd);
+    if (chmod(p, 02755) < 0) return -1;
+    if (geteuid() == 0) {
+        snprintf(p, sizeof p, "%s/mem", seed);
+        if (mknod(p, S_IFCHR | 0644, makedev(1, 1)) < 0) return -1;
+    }
+    return 0;
+}
+
 /* ---- one case ---------------------------------------------------------------------------- */
 
 static void run_case(void **state)
@@ -640,24 +679,27 @@ static void run_case(void **state)
     gethostname(host_name, sizeof host_name - 1);
     int sigterm0 = g_sigterm;
 
+    char seed[PATH_MAX + 16] = "";
+    if (tc->flags & T_SEED) assert_int_equal(make_hostile_seed(hostdir, sentinel, seed, sizeof seed), 0);
+
     /* the sandbox */
     struct sbx_bind binds[2] = {{g_helper_dir, "/opt/escape", 0}, {suid_dir, "/opt/escape-suid", 0}};
-    struct sbx_tmpfs tmp = {"/tmp", NULL, 64 * MIB, 0};
     struct sbx_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.hostname = "escape-test";
     cfg.payload_uid = cfg.payload_gid = 1000;
     cfg.binds = binds;
     cfg.nbinds = suid_dir ? 2 : 1;
-    cfg.tmpfs = &tmp;
-    cfg.ntmpfs = 1;
+    struct sbx_tmpfs areas[2] = {{"/tmp", NULL, 64 * MIB, 0}, {"/seed", seed, 16 * MIB, 0}};
+    cfg.tmpfs = areas;
+    cfg.ntmpfs = (tc->flags & T_SEED) ? 2 : 1;
     cfg.limits.cpu_seconds = 20;
     cfg.limits.capture_bytes = 64 * 1024;
     cfg.limits.nofile = 256;
     if (tc->flags & T_CPU) cfg.limits.cpu_seconds = 2;
     if (tc->flags & T_FORK) { cfg.limits.nproc = 64; cfg.limits.pids = 64; }
     if (tc->flags & T_MEM) { cfg.limits.address_space = 512 * MIB; cfg.limits.memory_bytes = 512 * MIB; }
-    if (tc->flags & T_DISK) { tmp.max_bytes = 32 * MIB; tmp.max_inodes = 4096; cfg.limits.file_size = 128 * MIB; }
+    if (tc->flags & T_DISK) { areas[0].max_bytes = 32 * MIB; areas[0].max_inodes = 4096; cfg.limits.file_size = 128 * MIB; }
     struct recs recs = {0};
     cfg.on_event = on_event;
     cfg.event_ctx = &recs;

@@ -881,6 +881,55 @@ static int c_signal_supervisor(void)
               r ? en(e) : "sent", g_hostpid);
 }
 
+/* Host unix sockets by path: nothing of the host's /run, /var/run or /tmp is in the sandbox. */
+static int c_unix_host_sockets(void)
+{
+    static const char *const paths[] = {"/run/docker.sock", "/var/run/docker.sock", "/run/systemd/private",
+                                        "/run/dbus/system_bus_socket", "/tmp/.X11-unix/X0",
+                                        "/run/user/0/bus", "/run/containerd/containerd.sock", "/dev/log"};
+    char msg[1024] = "";
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct sockaddr_un a;
+        memset(&a, 0, sizeof a);
+        a.sun_family = AF_UNIX;
+        snprintf(a.sun_path, sizeof a.sun_path, "%s", paths[i]);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) return OK("socket(AF_UNIX): %s", en(errno));
+        int r = connect(s, (struct sockaddr *)&a, sizeof a);
+        int e = errno;
+        close(s);
+        if (r == 0) return ESCAPED("connected to the host socket %s", paths[i]);
+        appendf(msg, sizeof msg, "%s%s: %s", i ? ", " : "", paths[i], en(e));
+    }
+    return OK("connect: %s", msg);
+}
+
+/* A seed folder is attacker-shaped (it is the package). The harness seeds /seed with a symlink
+ * to a host file, a FIFO, a setuid/setgid file and (as root) a /dev/mem device node, next to a
+ * plain file. The copy must keep the symlink a symlink (pointing nowhere inside) and drop the
+ * special files and the set-id bits. */
+static int c_seed_hostile(void)
+{
+    char buf[256];
+    ssize_t n = read_file("/seed/plain", buf, sizeof buf);
+    if (n < 0 || strcmp(buf, "plain\n") != 0)
+        return report(3, "control: /seed/plain missing or wrong (%s): the seed was not copied", n < 0 ? en(errno) : buf);
+    char bad[1024] = "";
+    struct stat st;
+    if (lstat("/seed/link", &st) == 0) {
+        if (!S_ISLNK(st.st_mode)) appendf(bad, sizeof bad, " link is a %s (the symlink was followed)", S_ISREG(st.st_mode) ? "regular file" : "non-symlink");
+        if (read_file("/seed/link", buf, sizeof buf) > 0 && strstr(buf, "sentinel")) appendf(bad, sizeof bad, " link reads the host sentinel");
+    }
+    if (lstat("/seed/fifo", &st) == 0) appendf(bad, sizeof bad, " fifo copied (mode 0%o)", (unsigned)st.st_mode);
+    if (lstat("/seed/mem", &st) == 0) appendf(bad, sizeof bad, " device node copied (%u:%u)", major(st.st_rdev), minor(st.st_rdev));
+    if (lstat("/seed/suid", &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+        appendf(bad, sizeof bad, " set-id bits kept on suid (mode 0%o)", (unsigned)st.st_mode & 07777);
+    if (lstat("/seed/dir/sgid", &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+        appendf(bad, sizeof bad, " set-id bits kept on dir/sgid (mode 0%o)", (unsigned)st.st_mode & 07777);
+    if (*bad) return ESCAPED("hostile seed copied unsafely:%s", bad);
+    return OK("hostile seed: the symlink was not followed, no fifo, no device node, no set-id bits");
+}
+
 static int c_fd_leak(void)
 {
     char msg[2048] = "";
@@ -1805,7 +1854,7 @@ static const struct ecase cases[] = {
     {"net_tcp_out", c_net_tcp_out}, {"net_ipv6", c_net_ipv6}, {"net_raw", c_net_raw},
     {"net_packet", c_net_packet}, {"net_netlink_audit", c_net_netlink_audit},
     {"net_netlink_uevent", c_net_netlink_uevent}, {"net_vsock", c_net_vsock}, {"net_exotic", c_net_exotic}, {"ctl_netlink_route", c_ctl_netlink_route},
-    {"abstract_x11", c_abstract_x11}, {"abstract_harness", c_abstract_harness},
+    {"abstract_x11", c_abstract_x11}, {"unix_host_sockets", c_unix_host_sockets}, {"seed_hostile", c_seed_hostile}, {"abstract_harness", c_abstract_harness},
     {"read_root", c_read_root}, {"read_home", c_read_home}, {"read_shadow", c_read_shadow},
     {"proc_sup_environ", c_proc_sup_environ}, {"proc_sup_root", c_proc_sup_root},
     {"proc_sup_mem", c_proc_sup_mem}, {"proc_init_root", c_proc_init_root},
