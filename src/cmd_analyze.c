@@ -37,6 +37,7 @@ struct analyze_opts {
     unsigned grace_s;
     enum severity fail_on;
     bool keep_workdir;
+    bool trace_all;
     struct unpack_limits limits;
 };
 
@@ -119,7 +120,7 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
-       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES };
+       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE };
 
 static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
 {
@@ -145,6 +146,11 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
         return 0;
     }
     case OPT_KEEP: o->keep_workdir = true; return 0;
+    case OPT_TRACE:
+        if (strcmp(arg, "all") && strcmp(arg, "default"))
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--trace takes 'all' or 'default', not '%s'", arg);
+        o->trace_all = !strcmp(arg, "all");
+        return 0;
     case OPT_MAX_ENTRIES:
     case OPT_MAX_TOTAL_BYTES:
     case OPT_MAX_FILE_BYTES:
@@ -167,7 +173,8 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"grace", required_argument, NULL, OPT_GRACE},     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
-        {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES}, {NULL, 0, NULL, 0},
+        {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
+        {"trace", required_argument, NULL, OPT_TRACE}, {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
     unpack_limits_default(&o->limits);
@@ -361,6 +368,10 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     if (r->have_unpack) w.lw.integrity = r->unpack.integrity;
     struct sbx_config cfg;
     world_sbx_config(&w, &cfg);
+    if (r->opt.trace_all) {
+        cfg.flags |= SBX_TRACE_ALL;
+        fputs("scriptbox: --trace all logs every system call; the run will be much slower\n", stderr);
+    }
     cfg.on_event = event_log_add;
     cfg.event_ctx = &r->events;
     struct sbx *sb = NULL;

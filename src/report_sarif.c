@@ -68,7 +68,9 @@ cJSON *report_render_sarif(const cJSON *report)
     cJSON_AddItemToObject(tool, "driver", driver_json(findings));
     cJSON *results = cJSON_AddArrayToObject(run, "results");
     const cJSON *f;
-    cJSON_ArrayForEach(f, findings) cJSON_AddItemToArray(results, result_json(f));
+    cJSON_ArrayForEach(f, findings) {
+        cJSON_AddItemToArray(results, result_json(f));
+    }
     cJSON *props = cJSON_AddObjectToObject(run, "properties");
     cJSON_AddStringToObject(props, "verdict",
                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "verdict")));

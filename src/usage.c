@@ -24,6 +24,8 @@ void usage_print(FILE *out)
         "  --fail-on SEVERITY         exit 1 when a finding is at or above this severity:\n"
         "                             info|low|medium|high|critical (default high)\n"
         "  --keep-workdir             keep the run's work folder and print its path\n"
+        "  --trace all|default        all: log every system call, not just the observed set\n"
+        "                             (deep triage; much slower)\n"
         "  --max-entries N            refuse archives with more entries (default 99999)\n"
         "  --max-total-bytes N        refuse archives holding more bytes (default 512 MiB)\n"
         "  --max-file-bytes N         refuse archives with a larger file (default 256 MiB)\n"
