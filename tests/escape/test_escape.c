@@ -633,6 +633,17 @@ static int make_hostile_seed(const char *hostdir, const char *sentinel, char *se
     return 0;
 }
 
+/* The helper's output, every line indented: nothing it prints can look like a TAP line. */
+static void print_indented(const char *tag, const char *text)
+{
+    while (*text) {
+        size_t l = strcspn(text, "\n");
+        print_message("  %s%.*s\n", tag, (int)l, text);
+        text += l;
+        if (*text == '\n') text++;
+    }
+}
+
 /* ---- one case ---------------------------------------------------------------------------- */
 
 static void run_case(void **state)
@@ -744,8 +755,8 @@ static void run_case(void **state)
 
     /* 1. the helper's verdict */
     if (ran) {
-        print_message("  %s", status.out.data && *status.out.data ? status.out.data : "(no output)\n");
-        if (status.err.data && *status.err.data) print_message("  stderr: %s", status.err.data);
+        print_indented("", status.out.data && *status.out.data ? status.out.data : "(no output)");
+        if (status.err.data && *status.err.data) print_indented("stderr: ", status.err.data);
         size_t n = strlen(fails);
         if (status.timed_out) snprintf(fails + n, sizeof fails - n, "helper timed out; ");
         else if (status.exited && status.exit_code == 77) skipped = 1;
