@@ -843,6 +843,8 @@ static void run_case(void **state)
     free(hostdir);
     if (suid_dir) { tu_rm_rf(suid_dir); free(suid_dir); }
 
+    for (char *c = fails; *c; c++)
+        if (*c == '\n') *c = ' ';
     if (*fails) fail_msg("%s: %s", tc->name, fails);
     if (skipped) {
         print_message("skip %s: %s\n", tc->name, skip_why);
