@@ -71,6 +71,7 @@ enum {
     T_TOCTOU_EXEC = 1024, /* compare the programs really run with the logged execs */
     T_KILLS_ZYGOTE = 2048, /* explain an sbx_exec failure: the helper's signal reached the zygote */
     T_SEED = 4096,      /* a hostile seed folder copied into a tmpfs at /seed */
+    T_TOCTOU_BASE = 8192, /* like T_TOCTOU, the decoy being /tmp/passwd (relative opens) */
     T_PROMPT = 256,     /* sbx_exec must return when the command exits, not when its leftovers do */
     T_MEMCG = 512,      /* needs memory_bytes (cgroup v2): an escape is a skip when the library says
                            in a note that no delegated cgroup v2 exists here */
@@ -214,6 +215,9 @@ static const struct tcase cases[] = {
     {"open_relative_dirfd", X_OPEN, "/etc/passwd", 0, 0, NULL},
     {"toctou_open", X_OPEN, "/tmp/benign", 0, T_TOCTOU, NULL},
     {"toctou_exec", X_EXEC, "/usr/bin/true", 0, T_TOCTOU_EXEC, NULL},
+    {"toctou_dirfd", X_OPEN, "/tmp/passwd", 0, T_TOCTOU_BASE, NULL},
+    {"toctou_cwd", X_OPEN, "/tmp/passwd", 0, T_TOCTOU_BASE, NULL},
+    {"proc_self_identity", X_OPEN, "/proc/self/status", 0, 0, NULL},
     {"seccomp_listener", X_DENIED, "seccomp", 0, 0, NULL},
     {"exec_memfd", X_EXEC, NULL, 0, 0, NULL},
     {"cpu_bomb", X_NONE, NULL, 0, T_CPU, "CPU use is not an event; the helper asserts RLIMIT_CPU stopped it"},
@@ -538,7 +542,8 @@ static char *make_suid_copy(void)
 
 /* The helper opened a path another thread kept rewriting; every open it really made of
  * /etc/passwd (or /tmp/benign) must be in the log under that name, and no more. */
-static void check_toctou(const struct sbx_status *status, const struct recs *r, char *fails, size_t cap)
+static void check_toctou(const struct sbx_status *status, const struct recs *r, const char *decoy, char *fails,
+                         size_t cap)
 {
     const char *s = status->out.data ? strstr(status->out.data, "real_passwd=") : NULL;
     int real_pw = -1, real_bn = -1;
@@ -552,17 +557,17 @@ static void check_toctou(const struct sbx_status *status, const struct recs *r, 
         if (r->v[i].kind == SBX_EV_NOTE) notes++;
         if (r->v[i].kind != SBX_EV_OPEN) continue;
         if (!strcmp(r->v[i].path, "/etc/passwd")) log_pw++;
-        if (!strcmp(r->v[i].path, "/tmp/benign")) log_bn++;
+        if (!strcmp(r->v[i].path, decoy)) log_bn++;
     }
-    /* /tmp/benign is also opened once (O_CREAT) before the race starts */
+    /* the decoy is also opened once (O_CREAT) before the race starts */
     log_bn--;
-    print_message("  toctou: really opened passwd=%d benign=%d; logged passwd=%d benign=%d (%d notes)\n",
-                  real_pw, real_bn, log_pw, log_bn, notes);
+    print_message("  toctou: really opened /etc/passwd=%d %s=%d; logged /etc/passwd=%d %s=%d (%d notes)\n",
+                  real_pw, decoy, real_bn, log_pw, decoy, log_bn, notes);
     if (log_pw != real_pw || log_bn != real_bn)
         snprintf(fails + n, cap - n,
                  "HOLE: the event stream can be forged (seccomp-notify TOCTOU): the payload really opened "
-                 "/etc/passwd %d times, the log says %d; /tmp/benign %d times, the log says %d; ",
-                 real_pw, log_pw, real_bn, log_bn);
+                 "/etc/passwd %d times, the log says %d; %s %d times, the log says %d; ",
+                 real_pw, log_pw, decoy, real_bn, log_bn);
 }
 
 /* Same for execve: the helper knows which program really ran from its exit status. */
@@ -831,7 +836,8 @@ static void run_case(void **state)
         }
     }
 
-    if (ran && !skipped && (tc->flags & T_TOCTOU)) check_toctou(&status, &recs, fails, sizeof fails);
+    if (ran && !skipped && (tc->flags & T_TOCTOU)) check_toctou(&status, &recs, "/tmp/benign", fails, sizeof fails);
+    if (ran && !skipped && (tc->flags & T_TOCTOU_BASE)) check_toctou(&status, &recs, "/tmp/passwd", fails, sizeof fails);
     if (ran && !skipped && (tc->flags & T_TOCTOU_EXEC)) check_toctou_exec(&status, &recs, fails, sizeof fails);
     if (skipped && !*skip_why)
         snprintf(skip_why, sizeof skip_why, "%s",

@@ -1846,6 +1846,90 @@ static int c_toctou_exec(void)
     return OK("real_true=%d real_test=%d failed=%d (the harness compares with the exec events)", real_true, real_test, failed);
 }
 
+/* The base of a relative open races too: a thread swaps what fd 100 (or the cwd) is, between
+ * /etc and /tmp, while openat(100, "passwd") / open("passwd") run. /tmp/passwd is a decoy. */
+static volatile int g_base_mode;  /* 0: dirfd 100, 1: cwd */
+static int g_etc_fd = -1, g_tmp_fd = -1;
+
+static void *base_flipper(void *arg)
+{
+    (void)arg;
+    while (!g_flip_stop) {
+        if (g_base_mode == 0) { dup2(g_etc_fd, 100); dup2(g_tmp_fd, 100); }
+        else { if (fchdir(g_etc_fd) < 0 || fchdir(g_tmp_fd) < 0) break; }
+    }
+    return NULL;
+}
+
+static int toctou_base(int cwd_mode)
+{
+    struct stat pw, dec, st;
+    int b = open("/tmp/passwd", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (b < 0) return CANT("create /tmp/passwd: %s", en(errno));
+    close(b);
+    if (stat("/etc/passwd", &pw) < 0 || stat("/tmp/passwd", &dec) < 0) return CANT("stat: %s", en(errno));
+    g_etc_fd = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_tmp_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (g_etc_fd < 0 || g_tmp_fd < 0) return CANT("open /etc or /tmp: %s", en(errno));
+    if (dup2(g_tmp_fd, 100) < 0) return CANT("dup2: %s", en(errno));
+    g_base_mode = cwd_mode;
+    g_flip_stop = 0;
+    pthread_t t;
+    if (pthread_create(&t, NULL, base_flipper, NULL) != 0) return CANT("pthread_create failed");
+    int real_pw = 0, real_dec = 0, other = 0;
+    long end = now_ms() + 4000;
+    for (int i = 0; i < 2000 && now_ms() < end; i++) {
+        int fd = cwd_mode ? open("passwd", O_RDONLY | O_CLOEXEC) : openat(100, "passwd", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) { other++; continue; }
+        if (fstat(fd, &st) == 0 && st.st_ino == pw.st_ino && st.st_dev == pw.st_dev) real_pw++;
+        else if (fstat(fd, &st) == 0 && st.st_ino == dec.st_ino && st.st_dev == dec.st_dev) real_dec++;
+        close(fd);
+    }
+    g_flip_stop = 1;
+    pthread_join(t, NULL);
+    return OK("real_passwd=%d real_benign=%d failed=%d (the harness compares with the open events)", real_pw, real_dec, other);
+}
+
+static int c_toctou_dirfd(void) { return toctou_base(0); }
+static int c_toctou_cwd(void) { return toctou_base(1); }
+
+/* Opens of "/proc/self/...", "/dev/stdout", "/dev/fd/N" are performed for us by someone else
+ * (the supervisor's proxy): they must still land on *our* files. */
+static int c_proc_self_identity(void)
+{
+    char buf[8192], bad[512] = "";
+    if (read_file("/proc/self/status", buf, sizeof buf) < 0) return CANT("read /proc/self/status: %s", en(errno));
+    const char *p = strstr(buf, "\nPid:");
+    int pid = p ? atoi(p + 5) : -1;
+    if (pid != getpid()) appendf(bad, sizeof bad, " /proc/self/status says pid %d, we are %d;", pid, (int)getpid());
+    if (read_file("/proc/thread-self/status", buf, sizeof buf) >= 0) {
+        p = strstr(buf, "\nPid:");
+        pid = p ? atoi(p + 5) : -1;
+        if (pid != getpid()) appendf(bad, sizeof bad, " /proc/thread-self/status says pid %d;", pid);
+    }
+    static const char *const aliases[] = {"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"};
+    struct stat mine, st;
+    if (fstat(1, &mine) < 0) return CANT("fstat 1: %s", en(errno));
+    for (size_t i = 0; i < 3; i++) {
+        int fd = open(aliases[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0) { appendf(bad, sizeof bad, " open %s: %s;", aliases[i], en(errno)); continue; }
+        if (fstat(fd, &st) == 0 && (st.st_ino != mine.st_ino || st.st_dev != mine.st_dev))
+            appendf(bad, sizeof bad, " %s is not our stdout;", aliases[i]);
+        close(fd);
+    }
+    int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    if (mem >= 0) {
+        static const char probe[] = "sbxesc-self-mem-probe";
+        char got[sizeof probe] = "";
+        if (pread(mem, got, sizeof got, (off_t)(uintptr_t)probe) != (ssize_t)sizeof got || memcmp(got, probe, sizeof probe))
+            appendf(bad, sizeof bad, " /proc/self/mem is not our memory;");
+        close(mem);
+    }
+    /* "open failed" is only a deviation toward less; a file of another process is the hole */
+    if (strstr(bad, "says pid") || strstr(bad, "is not our")) return ESCAPED("a self-referring open reached another process:%s", bad);
+    return OK("/proc/self, /dev/stdout, /dev/fd/1, /proc/self/fd/1, /proc/self/mem all reach us%s%s", *bad ? "; notes:" : "", bad);
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -1893,7 +1977,8 @@ static const struct ecase cases[] = {
     {"proc_attr_write", c_proc_attr_write}, {"uid_map_write", c_uid_map_write},
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
-    {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec}, {"seccomp_listener", c_seccomp_listener},
+    {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec},
+    {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"seccomp_listener", c_seccomp_listener},
     {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 
