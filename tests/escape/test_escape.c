@@ -72,6 +72,7 @@ enum {
     T_KILLS_ZYGOTE = 2048, /* explain an sbx_exec failure: the helper's signal reached the zygote */
     T_SEED = 4096,      /* a hostile seed folder copied into a tmpfs at /seed */
     T_TOCTOU_BASE = 8192, /* like T_TOCTOU, the decoy being /tmp/passwd (relative opens) */
+    T_TOCTOU_NET = 16384, /* compare where connects really went with the logged addresses */
     T_PROMPT = 256,     /* sbx_exec must return when the command exits, not when its leftovers do */
     T_MEMCG = 512,      /* needs memory_bytes (cgroup v2): an escape is a skip when the library says
                            in a note that no delegated cgroup v2 exists here */
@@ -216,6 +217,7 @@ static const struct tcase cases[] = {
     {"toctou_open", X_OPEN, "/tmp/benign", 0, T_TOCTOU, NULL},
     {"toctou_exec", X_EXEC, "/usr/bin/true", 0, T_TOCTOU_EXEC, NULL},
     {"toctou_dirfd", X_OPEN, "/tmp/passwd", 0, T_TOCTOU_BASE, NULL},
+    {"toctou_connect", X_SOCKET, NULL, AF_INET, T_TOCTOU_NET, NULL},
     {"toctou_cwd", X_OPEN, "/tmp/passwd", 0, T_TOCTOU_BASE, NULL},
     {"proc_self_identity", X_OPEN, "/proc/self/status", 0, 0, NULL},
     {"seccomp_listener", X_DENIED, "seccomp", 0, 0, NULL},
@@ -595,6 +597,32 @@ static void check_toctou_exec(const struct sbx_status *status, const struct recs
                  real_test, log_test, real_true, log_true);
 }
 
+/* And for connect: port_a had a listener (connect succeeded), port_b none (ECONNREFUSED). */
+static void check_toctou_net(const struct sbx_status *status, const struct recs *r, char *fails, size_t cap)
+{
+    const char *s = status->out.data ? strstr(status->out.data, "real_a=") : NULL;
+    int real_a = -1, real_b = -1, port_a = -1, port_b = -1;
+    size_t n = strlen(fails);
+    if (!s || sscanf(s, "real_a=%d real_b=%d port_a=%d port_b=%d", &real_a, &real_b, &port_a, &port_b) != 4) {
+        snprintf(fails + n, cap - n, "toctou_connect: no counts in the helper's output; ");
+        return;
+    }
+    int log_a = 0, log_b = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct rec *e = &r->v[i];
+        if (e->kind != SBX_EV_NET || strcmp(e->syscall, "connect") || strcmp(e->addr, "127.0.0.1")) continue;
+        if (e->port == (unsigned)port_a) log_a++;
+        if (e->port == (unsigned)port_b) log_b++;
+    }
+    print_message("  toctou_connect: really connected :%d=%d :%d=%d; logged :%d=%d :%d=%d\n", port_a, real_a, port_b,
+                  real_b, port_a, log_a, port_b, log_b);
+    if (log_a != real_a || log_b != real_b)
+        snprintf(fails + n, cap - n,
+                 "HOLE: net events can be forged (seccomp-notify TOCTOU on connect): 127.0.0.1:%d was really "
+                 "reached %d times, the log says %d; 127.0.0.1:%d %d times, the log says %d; ",
+                 port_a, real_a, log_a, port_b, real_b, log_b);
+}
+
 /* The library's note that it could not apply cgroup limits for want of a delegated cgroup v2. */
 static const char *no_cgroup_note(const struct recs *r)
 {
@@ -838,6 +866,7 @@ static void run_case(void **state)
 
     if (ran && !skipped && (tc->flags & T_TOCTOU)) check_toctou(&status, &recs, "/tmp/benign", fails, sizeof fails);
     if (ran && !skipped && (tc->flags & T_TOCTOU_BASE)) check_toctou(&status, &recs, "/tmp/passwd", fails, sizeof fails);
+    if (ran && !skipped && (tc->flags & T_TOCTOU_NET)) check_toctou_net(&status, &recs, fails, sizeof fails);
     if (ran && !skipped && (tc->flags & T_TOCTOU_EXEC)) check_toctou_exec(&status, &recs, fails, sizeof fails);
     if (skipped && !*skip_why)
         snprintf(skip_why, sizeof skip_why, "%s",

@@ -1930,6 +1930,58 @@ static int c_proc_self_identity(void)
     return OK("/proc/self, /dev/stdout, /dev/fd/1, /proc/self/fd/1, /proc/self/mem all reach us%s%s", *bad ? "; notes:" : "", bad);
 }
 
+/* And on connect: a thread flips the port in the sockaddr between a listener of ours (inside the
+ * sandbox's own loopback) and a closed port. Success or ECONNREFUSED tells where it went. */
+static struct sockaddr_in g_flip_sa;
+
+static void *port_flipper(void *arg)
+{
+    uint16_t a = ((const uint16_t *)arg)[0], b = ((const uint16_t *)arg)[1];
+    volatile uint16_t *port = &g_flip_sa.sin_port;
+    while (!g_flip_stop) {
+        *port = a;
+        for (volatile int i = 0; i < 100; i++) {}
+        *port = b;
+        for (volatile int i = 0; i < 100; i++) {}
+    }
+    return NULL;
+}
+
+static int c_toctou_connect(void)
+{
+    int srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (srv < 0 || bind(srv, (struct sockaddr *)&a, sizeof a) < 0 || listen(srv, 4096) < 0 ||
+        getsockname(srv, (struct sockaddr *)&a, &al) < 0)
+        return CANT("listener inside the sandbox: %s", en(errno));
+    int port_a = ntohs(a.sin_port), port_b = port_a == 65535 ? port_a - 1 : port_a + 1;
+    uint16_t ports[2] = {htons((uint16_t)port_a), htons((uint16_t)port_b)};
+    g_flip_sa = a;
+    g_flip_stop = 0;
+    pthread_t t;
+    if (pthread_create(&t, NULL, port_flipper, ports) != 0) return CANT("pthread_create failed");
+    int real_a = 0, real_b = 0, other = 0;
+    long end = now_ms() + 5000;
+    for (int i = 0; i < 500 && now_ms() < end; i++) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c < 0) { other++; continue; }
+        int r = connect(c, (struct sockaddr *)&g_flip_sa, sizeof g_flip_sa);
+        if (r == 0) real_a++;
+        else if (errno == ECONNREFUSED) real_b++;
+        else other++;
+        close(c);
+        int acc;
+        while ((acc = accept4(srv, NULL, NULL, SOCK_CLOEXEC)) >= 0) close(acc);
+    }
+    g_flip_stop = 1;
+    pthread_join(t, NULL);
+    close(srv);
+    return OK("real_a=%d real_b=%d port_a=%d port_b=%d failed=%d (the harness compares with the net events)", real_a,
+              real_b, port_a, port_b, other);
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -1978,7 +2030,7 @@ static const struct ecase cases[] = {
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
     {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec},
-    {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"seccomp_listener", c_seccomp_listener},
+    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"seccomp_listener", c_seccomp_listener},
     {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 
