@@ -534,7 +534,7 @@ static char *make_suid_copy(void)
     int ok = fd >= 0 && write(fd, bin, len) == (ssize_t)len;
     if (fd >= 0) close(fd);
     free(bin);
-    if (!ok || chown(dst, 0, 0) < 0 || chmod(dst, 04755) < 0 || chmod(d, 0755) < 0) {
+    if (!ok || chown(dst, 0, 0) < 0 || chmod(dst, 04755) < 0 || chmod(d, 0711) < 0) {
         tu_rm_rf(d);
         free(d);
         return NULL;
@@ -692,10 +692,6 @@ static void run_case(void **state)
         skip();
         return;
     }
-    if (tc->flags & T_SUID_COPY) {
-        suid_dir = make_suid_copy();
-        assert_non_null(suid_dir);
-    }
 
     /* host state before */
     struct listeners l = {-1, -1, 0};
@@ -725,6 +721,17 @@ static void run_case(void **state)
 
     char seed[PATH_MAX + 16] = "";
     if (tc->flags & T_SEED) assert_int_equal(make_hostile_seed(hostdir, sentinel, seed, sizeof seed), 0);
+
+    /* Made last, after every assertion that could return early: a setuid-root file (inert
+     * outside the sandbox: the helper refuses to run) must never be left behind. */
+    if (tc->flags & T_SUID_COPY) {
+        suid_dir = make_suid_copy();
+        if (!suid_dir) {
+            tu_rm_rf(hostdir);
+            free(hostdir);
+            fail_msg("%s: cannot make the setuid-root copy of the helper", tc->name);
+        }
+    }
 
     /* the sandbox */
     struct sbx_bind binds[2] = {{g_helper_dir, "/opt/escape", 0}, {suid_dir, "/opt/escape-suid", 0}};
