@@ -151,6 +151,7 @@ static const struct tcase cases[] = {
     {"umount_proc", X_DENIED, "umount2", 0, 0, NULL},
     {"fsopen", X_DENIED, "fsopen", 0, 0, NULL},
     {"open_tree", X_DENIED, "open_tree", 0, 0, NULL},
+    {"mount_api_rest", X_DENIED, "mount_setattr", 0, 0, NULL},
     /* other processes */
     {"ptrace_init", X_DENIED, "ptrace", 0, 0, NULL},
     {"ptrace_sibling", X_DENIED, "ptrace", 0, 0, NULL},
@@ -205,6 +206,7 @@ static const struct tcase cases[] = {
     {"settimeofday", X_DENIED, "settimeofday", 0, 0, NULL},
     {"reboot", X_DENIED, "reboot", 0, 0, NULL},
     {"kexec_load", X_DENIED, "kexec_load", 0, 0, NULL},
+    {"kernel_admin_rest", X_DENIED, "syslog", 0, 0, NULL},
     {"init_module", X_DENIED, "init_module", 0, 0, NULL},
     {"acct", X_DENIED, "acct", 0, 0, NULL},
     {"swapon", X_DENIED, "swapon", 0, 0, NULL},
@@ -220,6 +222,7 @@ static const struct tcase cases[] = {
     {"toctou_connect", X_SOCKET, NULL, AF_INET, T_TOCTOU_NET, NULL},
     {"toctou_cwd", X_OPEN, "/tmp/passwd", 0, T_TOCTOU_BASE, NULL},
     {"proc_self_identity", X_OPEN, "/proc/self/status", 0, 0, NULL},
+    {"nondumpable_open", X_OPEN, "/etc/hostname", 0, 0, NULL},
     {"seccomp_listener", X_DENIED, "seccomp", 0, 0, NULL},
     {"exec_memfd", X_EXEC, NULL, 0, 0, NULL},
     {"cpu_bomb", X_NONE, NULL, 0, T_CPU, "CPU use is not an event; the helper asserts RLIMIT_CPU stopped it"},

@@ -1982,6 +1982,71 @@ static int c_toctou_connect(void)
               real_b, port_a, port_b, other);
 }
 
+/* Calls that must be refused by the filter itself: bogus arguments make the kernel answer
+ * EBADF/EINVAL/EFAULT if the call ever got past the filter, so only EPERM/ENOSYS pass. */
+struct callspec { const char *name; long nr; long a[6]; };
+
+static int filter_refuses(const struct callspec *c, size_t n)
+{
+    char msg[2048] = "", passed[1024] = "";
+    for (size_t i = 0; i < n; i++) {
+        long r = syscall(c[i].nr, c[i].a[0], c[i].a[1], c[i].a[2], c[i].a[3], c[i].a[4], c[i].a[5]);
+        int e = errno;
+        appendf(msg, sizeof msg, "%s%s=%s", i ? " " : "", c[i].name, r >= 0 ? "OK" : en(e));
+        if (r >= 0 || (e != EPERM && e != ENOSYS))
+            appendf(passed, sizeof passed, " %s(%s)", c[i].name, r >= 0 ? "succeeded" : en(e));
+    }
+    if (*passed) return ESCAPED("reached the kernel past the filter:%s (%s)", passed, msg);
+    return OK("%s", msg);
+}
+
+static int c_mount_api_rest(void)
+{
+    static const struct callspec c[] = {
+        {"mount_setattr", SYS_mount_setattr, {-1, 0, 0, 0, 0, 0}},
+        {"move_mount", SYS_move_mount, {-1, 0, -1, 0, 0, 0}},
+        {"fsconfig", SYS_fsconfig, {-1, 0, 0, 0, 0, 0}},
+        {"fsmount", SYS_fsmount, {-1, 0, 0, 0, 0, 0}},
+        {"fspick", SYS_fspick, {-1, 0, 0, 0, 0, 0}},
+    };
+    return filter_refuses(c, sizeof c / sizeof c[0]);
+}
+
+static int c_kernel_admin_rest(void)
+{
+    static const struct callspec c[] = {
+        {"syslog", SYS_syslog, {10 /* SYSLOG_ACTION_SIZE_BUFFER */, 0, 0, 0, 0, 0}},
+        {"swapoff", SYS_swapoff, {0 /* NULL: EFAULT past the filter */, 0, 0, 0, 0, 0}},
+        {"delete_module", SYS_delete_module, {0, 0, 0, 0, 0, 0}},
+        {"kexec_file_load", SYS_kexec_file_load, {-1, -1, 0, 0, -1, 0}},
+        {"clock_settime", SYS_clock_settime, {-1, 0, 0, 0, 0, 0}},
+        {"adjtimex", SYS_adjtimex, {0, 0, 0, 0, 0, 0}},
+        {"clock_adjtime", SYS_clock_adjtime, {-1, 0, 0, 0, 0, 0}},
+        {"quotactl", SYS_quotactl, {0, 0, 0, 0, 0, 0}},
+        {"setdomainname", SYS_setdomainname, {0, 1000000, 0, 0, 0, 0}},
+        {"vhangup", SYS_vhangup, {0, 0, 0, 0, 0, 0}},
+        {"iopl", SYS_iopl, {4, 0, 0, 0, 0, 0}},
+        {"ioperm", SYS_ioperm, {0, 0, 1, 0, 0, 0}},
+        {"name_to_handle_at", SYS_name_to_handle_at, {-1, 0, 0, 0, 0, 0}},
+        {"request_key", SYS_request_key, {0, 0, 0, 0, 0, 0}},
+        {"memfd_secret", SYS_memfd_secret, {-1, 0, 0, 0, 0, 0}},
+        {"process_vm_writev", SYS_process_vm_writev, {0, 0, 0, 0, 0, 0}},
+        {"io_uring_enter", SYS_io_uring_enter, {-1, 0, 0, 0, 0, 0}},
+        {"io_uring_register", SYS_io_uring_register, {-1, 0, 0, 0, 0, 0}},
+    };
+    return filter_refuses(c, sizeof c / sizeof c[0]);
+}
+
+/* The supervisor reads arguments through /proc/PID/mem; a payload that makes itself
+ * non-dumpable must not get unlogged calls out of it (the harness asserts the open event). */
+static int c_nondumpable_open(void)
+{
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return OK("PR_SET_DUMPABLE 0: %s", en(errno));
+    int e;
+    int r = opens("/etc/hostname", O_RDONLY, &e);
+    return OK("non-dumpable, open /etc/hostname: %s (the harness checks it was logged)", r ? "opened" : en(e));
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -2009,7 +2074,7 @@ static const struct ecase cases[] = {
     {"mount_remount_root", c_mount_remount_root}, {"mount_sysfs", c_mount_sysfs},
     {"mount_cgroup", c_mount_cgroup}, {"mount_proc", c_mount_proc}, {"pivot_root", c_pivot_root},
     {"chroot", c_chroot}, {"chroot_classic", c_chroot_classic}, {"umount_proc", c_umount_proc},
-    {"fsopen", c_fsopen}, {"open_tree", c_open_tree},
+    {"fsopen", c_fsopen}, {"mount_api_rest", c_mount_api_rest}, {"kernel_admin_rest", c_kernel_admin_rest}, {"open_tree", c_open_tree},
     {"ptrace_init", c_ptrace_init}, {"ptrace_sibling", c_ptrace_sibling},
     {"process_vm_readv", c_process_vm_readv}, {"kill_all", c_kill_all},
     {"signal_supervisor", c_signal_supervisor}, {"kill_zygote", c_kill_zygote}, {"kill_init", c_kill_init}, {"fd_leak", c_fd_leak},
@@ -2030,7 +2095,7 @@ static const struct ecase cases[] = {
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
     {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec},
-    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"seccomp_listener", c_seccomp_listener},
+    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"nondumpable_open", c_nondumpable_open}, {"seccomp_listener", c_seccomp_listener},
     {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 
