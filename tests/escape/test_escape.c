@@ -163,6 +163,8 @@ static const struct tcase cases[] = {
      "kill() is not observed; the supervisor's SIGTERM counter is the assertion"},
     {"kill_zygote", X_NONE, NULL, 0, T_KILLS_ZYGOTE,
      "kill() is allowed by the policy and not observed; the helper checks whether the signal was delivered"},
+    {"sigio_zygote", X_NONE, NULL, 0, T_KILLS_ZYGOTE,
+     "fcntl(F_SETOWN/F_SETSIG/F_SETFL) is allowed and not observed; the helper checks whether the zygote died"},
     {"kill_init", X_NONE, NULL, 0, 0,
      "kill() is allowed by the policy and not observed; the helper checks init survived"},
     {"fd_leak", X_NONE, NULL, 0, 0, "fcntl(F_GETFD) probes are not observed; the helper's scan is the assertion"},
@@ -783,8 +785,8 @@ static void run_case(void **state)
         ran = sbx_exec(sb, &cmd, &status, &err) == 0;
         if (!ran) snprintf(fails, sizeof fails, "sbx_exec: %s (errno %d)%s; ", err.msg, err.sys_errno,
                            (tc->flags & T_KILLS_ZYGOTE)
-                               ? " -- HOLE: the payload killed the zygote (it runs under the payload's kernel uid "
-                                 "and kill() is allowed), so the command's status is lost and the sandbox is dead"
+                               ? " -- HOLE: the payload killed the zygote (same kernel uid and pid namespace as the payload, "
+                                 "so its signals reach it), so the command's status is lost and the sandbox is dead"
                                : "");
         struct sbx_close_status cs = {0};
         sbx_error cerr;

@@ -868,6 +868,27 @@ static int c_kill_init(void)
     return OK("kill(1, SIGKILL) = %d (%s): init is still alive", r, r ? en(e) : "ignored");
 }
 
+/* The same without kill(): an fd owned by the zygote (F_SETOWN) with F_SETSIG SIGKILL and
+ * O_ASYNC makes the kernel signal it when the fd becomes readable. The permission check is the
+ * setter's uid against the zygote's: the same kernel uid. A seccomp rule on kill()'s pid
+ * argument does not see this path. */
+static int c_sigio_zygote(void)
+{
+    pid_t z = getppid();
+    if (z <= 1) return CANT("parent is pid %d: no zygote", (int)z);
+    int p[2];
+    if (pipe(p) < 0) return CANT("pipe: %s", en(errno));
+    if (fcntl(p[0], F_SETOWN, (int)z) < 0) return OK("fcntl(F_SETOWN, zygote %d): %s", (int)z, en(errno));
+    if (fcntl(p[0], F_SETSIG, SIGKILL) < 0) return OK("fcntl(F_SETSIG, SIGKILL): %s", en(errno));
+    int fl = fcntl(p[0], F_GETFL);
+    if (fl < 0 || fcntl(p[0], F_SETFL, fl | O_ASYNC) < 0) return OK("fcntl(F_SETFL, O_ASYNC): %s", en(errno));
+    if (write(p[1], "x", 1) < 0) return CANT("write: %s", en(errno));
+    sleep_ms(200);
+    if (kill(z, 0) < 0 && errno == ESRCH)
+        return ESCAPED("the zygote (pid %d) died of a SIGIO-path SIGKILL (F_SETOWN + F_SETSIG)", (int)z);
+    return OK("F_SETOWN/F_SETSIG SIGKILL towards the zygote %d had no effect", (int)z);
+}
+
 static int c_signal_supervisor(void)
 {
     if (!g_hostpid) return CANT("no host pid given");
@@ -2077,7 +2098,7 @@ static const struct ecase cases[] = {
     {"fsopen", c_fsopen}, {"mount_api_rest", c_mount_api_rest}, {"kernel_admin_rest", c_kernel_admin_rest}, {"open_tree", c_open_tree},
     {"ptrace_init", c_ptrace_init}, {"ptrace_sibling", c_ptrace_sibling},
     {"process_vm_readv", c_process_vm_readv}, {"kill_all", c_kill_all},
-    {"signal_supervisor", c_signal_supervisor}, {"kill_zygote", c_kill_zygote}, {"kill_init", c_kill_init}, {"fd_leak", c_fd_leak},
+    {"signal_supervisor", c_signal_supervisor}, {"kill_zygote", c_kill_zygote}, {"sigio_zygote", c_sigio_zygote}, {"kill_init", c_kill_init}, {"fd_leak", c_fd_leak},
     {"keyctl", c_keyctl}, {"add_key", c_add_key}, {"bpf", c_bpf},
     {"io_uring_setup", c_io_uring_setup}, {"userfaultfd", c_userfaultfd},
     {"perf_event_open", c_perf_event_open}, {"x32", c_x32}, {"int80", c_int80},
