@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -73,6 +74,7 @@ enum {
     T_SEED = 4096,      /* a hostile seed folder copied into a tmpfs at /seed */
     T_TOCTOU_BASE = 8192, /* like T_TOCTOU, the decoy being /tmp/passwd (relative opens) */
     T_TOCTOU_NET = 16384, /* compare where connects really went with the logged addresses */
+    T_SHM_SENTINEL = 32768, /* a System V shm segment on the host the sandbox must not list */
     T_PROMPT = 256,     /* sbx_exec must return when the command exits, not when its leftovers do */
     T_MEMCG = 512,      /* needs memory_bytes (cgroup v2): an escape is a skip when the library says
                            in a note that no delegated cgroup v2 exists here */
@@ -225,6 +227,7 @@ static const struct tcase cases[] = {
     {"toctou_cwd", X_OPEN, "/tmp/passwd", 0, T_TOCTOU_BASE, NULL},
     {"proc_self_identity", X_OPEN, "/proc/self/status", 0, 0, NULL},
     {"nondumpable_open", X_OPEN, "/etc/hostname", 0, 0, NULL},
+    {"proc_ns_views", X_OPEN, "/proc/sys/kernel/hostname", 0, T_SHM_SENTINEL, NULL},
     {"seccomp_listener", X_DENIED, "seccomp", 0, 0, NULL},
     {"exec_memfd", X_EXEC, NULL, 0, 0, NULL},
     {"cpu_bomb", X_NONE, NULL, 0, T_CPU, "CPU use is not an event; the helper asserts RLIMIT_CPU stopped it"},
@@ -727,6 +730,12 @@ static void run_case(void **state)
     char seed[PATH_MAX + 16] = "";
     if (tc->flags & T_SEED) assert_int_equal(make_hostile_seed(hostdir, sentinel, seed, sizeof seed), 0);
 
+    int shm_id = -1;
+    if (tc->flags & T_SHM_SENTINEL) {
+        shm_id = shmget(0x5b5e5c00 + (getpid() & 0xff), 4096, IPC_CREAT | IPC_EXCL | 0600);
+        assert_true(shm_id >= 0);
+    }
+
     /* Made last, after every assertion that could return early: a setuid-root file (inert
      * outside the sandbox: the helper refuses to run) must never be left behind. */
     if (tc->flags & T_SUID_COPY) {
@@ -884,6 +893,7 @@ static void run_case(void **state)
         snprintf(skip_why, sizeof skip_why, "%s",
                  !opened ? err.msg : status.out.data && *status.out.data ? status.out.data : "helper exit 77");
 
+    if (shm_id >= 0) shmctl(shm_id, IPC_RMID, NULL);
     sbx_status_free(&status);
     free(recs.v);
     tu_rm_rf(hostdir);

@@ -53,6 +53,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2068,6 +2069,40 @@ static int c_nondumpable_open(void)
     return OK("non-dumpable, open /etc/hostname: %s (the harness checks it was logged)", r ? "opened" : en(e));
 }
 
+/* Files whose content depends on the *opener's* namespaces, not the path's: /proc/sys/kernel/
+ * hostname (uts), /proc/sys/net/... (net), /proc/sysvipc/... (ipc). Whoever opens them for us
+ * must stand in our namespaces, or we read the host's. The harness creates a System V shm
+ * segment on the host with key 0x5b5e5c00 + (its pid & 0xff) as a sentinel. */
+static int c_proc_ns_views(void)
+{
+    char bad[1024] = "", buf[65536];
+    struct utsname u;
+    if (uname(&u) < 0) return CANT("uname: %s", en(errno));
+    if (read_file("/proc/sys/kernel/hostname", buf, sizeof buf) >= 0) {
+        buf[strcspn(buf, "\n")] = 0;
+        if (strcmp(buf, u.nodename)) appendf(bad, sizeof bad, " /proc/sys/kernel/hostname says \"%s\", uname says \"%s\";", buf, u.nodename);
+    }
+    DIR *d = opendir("/proc/sys/net/ipv4/conf");
+    if (d) {
+        const struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.' && strcmp(de->d_name, "all") && strcmp(de->d_name, "default") && strcmp(de->d_name, "lo"))
+                appendf(bad, sizeof bad, " interface %s in /proc/sys/net/ipv4/conf;", de->d_name);
+        closedir(d);
+    }
+    if (g_hostpid && read_file("/proc/sysvipc/shm", buf, sizeof buf) >= 0) {
+        char key[32];
+        snprintf(key, sizeof key, "%d ", 0x5b5e5c00 + (g_hostpid & 0xff));
+        for (const char *h = buf; (h = strstr(h, key)); h++)
+            if (h == buf || h[-1] == ' ' || h[-1] == '\n') {
+                appendf(bad, sizeof bad, " the host's shm sentinel (key %.10s) is listed in /proc/sysvipc/shm;", key);
+                break;
+            }
+    }
+    if (*bad) return ESCAPED("the host's namespaces show through /proc:%s", bad);
+    return OK("/proc/sys/kernel/hostname, /proc/sys/net/ipv4/conf, /proc/sysvipc/shm show the sandbox's own namespaces");
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -2116,7 +2151,7 @@ static const struct ecase cases[] = {
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
     {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec},
-    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"nondumpable_open", c_nondumpable_open}, {"seccomp_listener", c_seccomp_listener},
+    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"nondumpable_open", c_nondumpable_open}, {"proc_ns_views", c_proc_ns_views}, {"seccomp_listener", c_seccomp_listener},
     {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 
