@@ -531,7 +531,17 @@ static int c_write_proc_sys_kernel(void)
         if (opens(p, O_WRONLY, &e)) { closedir(d); return ESCAPED("opened %s for writing", p); }
     }
     closedir(d);
-    return OK("no /proc/sys/kernel file opens for writing (%d tried; hostname: %s)", tried, en(first));
+    /* namespace-relative sysctls (net, ipc, mqueue): whoever opens them for us picks the
+     * namespace, so these must be refused too */
+    static const char *const more[] = {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/core/somaxconn",
+                                       "/proc/sys/net/ipv4/conf/all/forwarding", "/proc/sys/kernel/shmmax",
+                                       "/proc/sys/kernel/msgmax", "/proc/sys/fs/mqueue/msg_max",
+                                       "/proc/sys/user/max_user_namespaces", "/proc/sys/vm/overcommit_memory"};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        tried++;
+        if (opens(more[i], O_WRONLY, &e)) return ESCAPED("opened %s for writing", more[i]);
+    }
+    return OK("no /proc/sys/kernel file nor net/ipc/user/vm sysctl opens for writing (%d tried; hostname: %s)", tried, en(first));
 }
 
 static int c_write_sysrq(void)
