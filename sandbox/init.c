@@ -171,18 +171,49 @@ static int map_zygote(const struct sbx_plan *p, pid_t z, int link, sbx_error *er
     return 0;
 }
 
-/* The zygote wrote its listener's fd number; take the fd (pidfd_getfd) and pass it on. */
+/* The listener's number in the zygote's fd table, or -1 while it is not there yet. */
+static int listener_number(pid_t z)
+{
+    char dir[64], target[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)z);
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int found = -1;
+    struct dirent *de;
+    while (found < 0 && (de = readdir(d))) {
+        ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        if (!strcmp(target, "anon_inode:seccomp notify")) found = atoi(de->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Wait (bounded) until the zygote's filter is loaded, then take its listener. */
+static int take_listener(pid_t z, int zpidfd, sbx_error *err)
+{
+    for (int tries = 0; tries < 5000; tries++) {
+        int num = listener_number(z);
+        if (num >= 0) {
+            int fd = (int)syscall(SYS_pidfd_getfd, zpidfd, num, 0);
+            if (fd < 0) return sbx_fail(err, SBX_E_SETUP, errno, "init: pidfd_getfd(listener): %s", strerror(errno));
+            return fd;
+        }
+        struct pollfd pf = {zpidfd, POLLIN, 0};
+        if (poll(&pf, 1, 1) > 0) return sbx_fail(err, SBX_E_SETUP, 0, "init: the zygote died while loading its filter");
+    }
+    return sbx_fail(err, SBX_E_SETUP, ETIMEDOUT, "init: the zygote's seccomp listener did not appear");
+}
+
+/* The zygote announced its filter; take the listener (pidfd_getfd) and pass it on. */
 static int relay_listener(const struct sbx_plan *p, pid_t z, int zpidfd, int link, sbx_error *err)
 {
     struct sbx_msg m = {0};
     if (expect(link, SBX_MSG_LISTENER, &m) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: the zygote died before installing its filter");
-    int fd = -1;
-    if (m.a >= 0) {
-        fd = (int)syscall(SYS_pidfd_getfd, zpidfd, m.a, 0);
-        if (fd < 0)
-            return sbx_fail(err, SBX_E_SETUP, errno, "init: pidfd_getfd(listener): %s", strerror(errno));
-    }
+    int fd = take_listener(z, zpidfd, err);
+    if (fd < 0) return -1;
     memset(&m, 0, sizeof m);
     m.type = SBX_MSG_READY;
     m.a = z;

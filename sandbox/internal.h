@@ -24,16 +24,23 @@ uint64_t sbx_now_ns(void);
  * and dropped every capability. On success *listener_fd is the notify listener (the caller hands
  * it to the supervisor without making any notified call first). flags: SBX_TRACE_* from the
  * config. Must be async-signal-safe enough to run in a freshly forked child (it may allocate).
+ * Nothing runs between loading and returning. With SBX_TRACE_ALL every later call of the caller
+ * is notified (write() included), so whoever takes the listener must find its number without
+ * the caller's help: it is the fd whose /proc/PID/fd link reads "anon_inode:seccomp notify".
  */
 int sbx_seccomp_install(unsigned flags, int *listener_fd, sbx_error *err);
 
 struct sbx_notifier;
 
-/* t0_ns is the sandbox's time origin (events carry t_ns relative to it). */
+/* t0_ns is the sandbox's time origin (events carry t_ns relative to it). On success the
+ * notifier owns listener_fd and sbx_notifier_free closes it; on failure the caller still owns it. */
 struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t t0_ns,
                                       sbx_event_fn fn, void *ctx, sbx_error *err);
 /* Handle every notification that is pending now (call when the listener polls readable).
- * Returns 0, or -1 when the listener is gone or broken. Never blocks for long. */
+ * Returns 0, or -1 when the listener is gone or broken. Never blocks for long.
+ * Opens are performed for the target by a proxy process (see notify_openproxy.c): a child of
+ * the calling process, forked at the first open, killed and reaped by sbx_notifier_free (do not
+ * reap unknown children with waitpid(-1)). */
 int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err);
 /* The listener fd, for poll(). */
 int sbx_notifier_fd(const struct sbx_notifier *n);

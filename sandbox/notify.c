@@ -1,18 +1,401 @@
-/* notify.c — placeholder notifier (replaced by the seccomp work). */
+/*
+ * notify.c — the supervisor's work per notification: receive, classify with the same policy
+ * data the filter was built from, read and decode the arguments, emit one event, answer.
+ *
+ *   denied    → SBX_EV_DENIED, answered -EPERM (foreign ABIs included).
+ *   observed  → arguments read from the target, then SECCOMP_IOCTL_NOTIF_ID_VALID (the pid may
+ *               have died and been reused while we read); only a fully logged call proceeds.
+ *               Unreadable arguments or a stale id: SBX_EV_DENIED "unreadable arguments" and
+ *               -EFAULT/-EPERM (fail closed: no unlogged observed call ever runs).
+ *               Opens and path changes are then performed by the proxy with the strings we
+ *               logged (notify_openproxy.c); the rest (exec, socket calls, fchmod) continue.
+ *   allowed   → only seen with SBX_TRACE_ALL: SBX_EV_NOTE "trace", continued.
+ *
+ * Buffers are allocated once per notifier; the hot path allocates nothing and opens nothing
+ * but what the decode needs (the pid cache keeps /proc/PID/stat open per process).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "decode.h"
 #include "internal.h"
+#include "syscalls.h"
 
-struct sbx_notifier { int fd; };
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+#define X32_BIT 0x40000000u
+#define SYS_SLOTS 512          /* native syscall numbers we classify; above: default */
+#define BATCH_MAX 256          /* notifications per call before giving the poll loop a turn */
+
+struct sys_entry {
+    uint8_t cls;                         /* enum sbx_sys_class */
+    const struct sbx_arg_policy *rule;   /* SBX_SYS_ARGS */
+    const struct sbx_observed *observed; /* decoder, when the call is observed */
+};
+
+struct sbx_notifier {
+    int fd;
+    unsigned flags;
+    uint64_t t0;
+    sbx_event_fn fn;
+    void *ctx;
+    struct seccomp_notif *req;
+    struct seccomp_notif_resp *resp;
+    size_t req_size, resp_size;
+    struct sys_entry sys[SYS_SLOTS];
+    struct sbx_pidcache pids;
+    struct sbx_openproxy proxy;
+    struct sbx_scratch scratch;
+};
+
+/* ---- classification ---- */
+
+static void classify_names(struct sbx_notifier *n, const char *const *names, size_t count,
+                           enum sbx_sys_class cls)
+{
+    for (size_t i = 0; i < count; i++) {
+        long nr = sbx_syscall_number(names[i]);
+        if (nr < 0 || nr >= SYS_SLOTS) continue;
+        n->sys[nr].cls = (uint8_t)cls;
+        n->sys[nr].observed = sbx_observed_find(names[i]);
+    }
+}
+
+static void build_index(struct sbx_notifier *n)
+{
+    const struct sbx_policy_tables *t = sbx_policy_tables();
+    classify_names(n, t->allow, t->nallow, SBX_SYS_ALLOW);
+    classify_names(n, t->observe, t->nobserve, SBX_SYS_OBSERVE);
+    classify_names(n, t->deny, t->ndeny, SBX_SYS_DENY);
+    for (size_t i = 0; i < t->nargs; i++) {
+        long nr = sbx_syscall_number(t->args[i].syscall);
+        if (nr < 0 || nr >= SYS_SLOTS) continue;
+        n->sys[nr].cls = SBX_SYS_ARGS;
+        n->sys[nr].rule = &t->args[i];
+    }
+}
+
+static int is_native(const struct seccomp_data *d)
+{
+    return d->arch == AUDIT_ARCH_X86_64 && !((unsigned)d->nr & X32_BIT);
+}
+
+/* The verdict for this concrete call: the same decision the filter made, plus the argument
+ * checks that live here (socket). Register values cannot change after the trap. */
+static enum sbx_verdict verdict_of(const struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    if (!is_native(d)) return SBX_V_DENY;
+    if (d->nr < 0 || d->nr >= SYS_SLOTS) return SBX_V_ENOSYS;
+    const struct sys_entry *e = &n->sys[d->nr];
+    switch (e->cls) {
+    case SBX_SYS_ALLOW: return SBX_V_ALLOW;
+    case SBX_SYS_DENY: return SBX_V_DENY;
+    case SBX_SYS_ARGS: return sbx_arg_verdict(e->rule, d->args[e->rule->arg]);
+    case SBX_SYS_OBSERVE:
+        if (d->nr == SYS_socket) return sbx_socket_verdict(d->args[0], d->args[1], d->args[2]);
+        return SBX_V_OBSERVE;
+    default: return SBX_V_ENOSYS;
+    }
+}
+
+/* Name of the call, foreign ABIs included ("x32:getpid", "i386:…"). */
+static const char *call_name(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    if (is_native(d)) return sbx_syscall_name(d->nr);
+    int x32 = d->arch == AUDIT_ARCH_X86_64;
+    uint32_t arch = x32 ? SCMP_ARCH_X32 : d->arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86 : 0;
+    char *name = arch ? seccomp_syscall_resolve_num_arch(arch, d->nr) : NULL;  /* rare path */
+    snprintf(n->scratch.name, sizeof n->scratch.name, "%s:%s", x32 ? "x32" : arch ? "i386" : "foreign",
+             name ? name : "?");
+    free(name);
+    return n->scratch.name;
+}
+
+/* ---- answering ---- */
+
+static int answer(struct sbx_notifier *n, int error, int cont)
+{
+    memset(n->resp, 0, n->resp_size);
+    n->resp->id = n->req->id;
+    n->resp->error = cont ? 0 : -error;
+    n->resp->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp) < 0) {
+        if (errno == EINTR) continue;
+        return errno == ENOENT ? 0 : -1;   /* ENOENT: the target died or was interrupted */
+    }
+    return 0;
+}
+
+static int id_valid(const struct sbx_notifier *n)
+{
+    uint64_t id = n->req->id;
+    return ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+static void emit(const struct sbx_notifier *n, struct sbx_event *ev)
+{
+    ev->t_ns = sbx_now_ns() - n->t0;
+    if (n->fn) n->fn(n->ctx, ev);
+}
+
+static void event_base(struct sbx_notifier *n, const struct seccomp_data *d,
+                       struct sbx_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    sbx_pidcache_lookup(&n->pids, (int)n->req->pid, &ev->pid, &ev->ppid);
+    ev->syscall = call_name(n, d);
+    ev->arch_native = is_native(d);
+    memcpy(ev->args, d->args, sizeof ev->args);
+}
+
+static int handle_denied(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    struct sbx_event ev;
+    event_base(n, d, &ev);
+    ev.kind = SBX_EV_DENIED;
+    if (ev.arch_native) ev.detail = sbx_denied_detail(ev.syscall, ev.args, &n->scratch);
+    else ev.detail = d->arch == AUDIT_ARCH_X86_64 ? "x32 ABI refused" : "foreign ABI refused";
+    if (ev.syscall && !strcmp(ev.syscall, "clone")) ev.flags = (long)d->args[0];
+    if (id_valid(n)) emit(n, &ev);   /* a stale id means the caller is gone: nothing ran */
+    return answer(n, EPERM, 0);
+}
+
+/* Refuse a call we could not log or perform faithfully: one DENIED event, an error answer. */
+static int fail_closed(struct sbx_notifier *n, const struct seccomp_data *d, const char *why,
+                       int error)
+{
+    struct sbx_event fail;
+    event_base(n, d, &fail);
+    fail.kind = SBX_EV_DENIED;
+    fail.detail = why;
+    emit(n, &fail);
+    return answer(n, error, 0);
+}
+
+/* Hand the proxy's fd to the target; this also answers the call with the new fd number. */
+static int answer_with_fd(struct sbx_notifier *n, int fd, uint64_t open_flags)
+{
+    struct seccomp_notif_addfd add = {
+        .id = n->req->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+        .newfd = 0, .newfd_flags = (uint32_t)(open_flags & O_CLOEXEC),
+    };
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOENT) return 0;     /* the target is gone */
+        return answer(n, errno, 0);        /* e.g. EMFILE: the target's descriptor limit */
+    }
+    return 0;
+}
+
+/* Run the current call through the proxy, replacing a dead proxy once. The result: an fd or
+ * 0, -errno, or SBX_OPENPROXY_BROKEN. */
+static int proxy_call(struct sbx_notifier *n, pid_t tid)
+{
+    struct sbx_proxy_call *c = &n->scratch.call;
+    int rc = SBX_OPENPROXY_BROKEN;
+    if ((c->op == SBX_PROXY_OPEN && (c->flags & (O_CREAT | __O_TMPFILE))) ||
+        c->op == SBX_PROXY_MKDIRAT)
+        c->umask = sbx_proc_umask(tid);
+    for (int attempt = 0; attempt < 2 && rc == SBX_OPENPROXY_BROKEN; attempt++) {
+        if (n->proxy.pid == 0 && sbx_openproxy_start(&n->proxy, tid) < 0) break;
+        rc = sbx_openproxy_call(&n->proxy, c);
+        if (rc == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
+    }
+    if (rc == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
+    return rc;
+}
+
+/*
+ * Path calls are performed by the proxy (notify_openproxy.c explains why): the path we read
+ * is the path used. For opens the event names the file actually opened (readlink of our copy
+ * of the new fd, i.e. symlinks resolved; path2 keeps the requested path when it differs).
+ */
+static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
+                           struct sbx_event *ev)
+{
+    struct sbx_scratch *s = &n->scratch;
+    int is_open = s->call.op == SBX_PROXY_OPEN;
+    if (!is_open) emit(n, ev);   /* logged before it happens */
+    int rc = proxy_call(n, (pid_t)n->req->pid);
+    if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
+    if (!is_open) return answer(n, rc < 0 ? -rc : 0, 0);
+    if (rc < 0) {
+        emit(n, ev);
+        return answer(n, -rc, 0);
+    }
+    if (sbx_path_fd(getpid(), rc, s->real, sizeof s->real) > 0 && strcmp(s->real, ev->path)) {
+        ev->path2 = ev->path;
+        ev->path = s->real;
+    }
+    emit(n, ev);
+    int sent = answer_with_fd(n, rc, s->call.flags);
+    close(rc);
+    return sent;
+}
+
+static void reset_call(struct sbx_proxy_call *c)
+{
+    memset(c, 0, sizeof *c);
+    c->op = SBX_PROXY_NONE;
+    c->dirfd = c->dirfd2 = -1;
+    c->umask = -1;
+}
+
+static void close_call(struct sbx_proxy_call *c)
+{
+    if (c->dirfd >= 0) close(c->dirfd);
+    if (c->dirfd2 >= 0) close(c->dirfd2);
+    c->dirfd = c->dirfd2 = -1;
+}
+
+static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    struct sbx_event ev;
+    event_base(n, d, &ev);
+    const struct sbx_observed *o = n->sys[d->nr].observed;
+    reset_call(&n->scratch.call);
+    int rc = o ? sbx_observed_decode(o, (pid_t)n->req->pid, ev.args, &n->scratch, &ev) : 0;
+    int read_errno = rc < 0 ? errno : 0;
+    if (rc < 0 || !id_valid(n)) {
+        /* Fail closed: the call does not run unlogged. */
+        close_call(&n->scratch.call);
+        if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG)) {
+            emit(n, &ev);                  /* well-formed call the kernel would refuse too */
+            return answer(n, read_errno, 0);
+        }
+        return fail_closed(n, d, rc < 0 ? "unreadable arguments"
+                                        : "unreadable arguments (caller gone)",
+                           read_errno == EFAULT ? EFAULT : EPERM);
+    }
+    if (n->scratch.call.op != SBX_PROXY_NONE) {
+        rc = perform_proxied(n, d, &ev);
+        close_call(&n->scratch.call);
+        return rc;
+    }
+    emit(n, &ev);
+    return answer(n, 0, 1);
+}
+
+static int handle_traced(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    struct sbx_event ev;
+    event_base(n, d, &ev);
+    ev.kind = SBX_EV_NOTE;
+    ev.detail = "trace";
+    emit(n, &ev);
+    return answer(n, 0, 1);
+}
+
+/* Receive one notification and answer it. 1 handled, 0 nothing to do, -1 broken listener. */
+static int handle_one(struct sbx_notifier *n)
+{
+    memset(n->req, 0, n->req_size);
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, n->req) < 0) {
+        if (errno == EINTR) continue;
+        return errno == ENOENT ? 0 : -1;   /* ENOENT: the caller was interrupted or killed */
+    }
+    const struct seccomp_data *d = &n->req->data;
+    switch (verdict_of(n, d)) {
+    case SBX_V_DENY: return handle_denied(n, d) < 0 ? -1 : 1;
+    case SBX_V_OBSERVE: return handle_observed(n, d) < 0 ? -1 : 1;
+    case SBX_V_ALLOW: return handle_traced(n, d) < 0 ? -1 : 1;
+    case SBX_V_ENOSYS: break;
+    }
+    return answer(n, ENOSYS, 0) < 0 ? -1 : 1;
+}
+
+/* 1 when a notification is pending, 0 when none, -1 when the listener is gone. */
+static int pending(const struct sbx_notifier *n)
+{
+    struct pollfd p = {n->fd, POLLIN, 0};
+    int r;
+    while ((r = poll(&p, 1, 0)) < 0 && errno == EINTR) {}
+    if (r < 0) return -1;
+    if (r == 0) return 0;
+    if (p.revents & POLLIN) return 1;
+    return -1;   /* POLLHUP: no filtered task is left; POLLERR/POLLNVAL: broken */
+}
+
+int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err)
+{
+    for (int i = 0; i < BATCH_MAX; i++) {
+        int p = pending(n);
+        if (p == 0) return 0;
+        if (p < 0)
+            return sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp listener closed or broken");
+        if (handle_one(n) < 0)
+            return sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification: %s",
+                            strerror(errno));
+    }
+    return 0;
+}
+
+/* ---- lifetime ---- */
+
+static int alloc_buffers(struct sbx_notifier *n)
+{
+    struct seccomp_notif_sizes sizes = {0};
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) return -1;
+    n->req_size = sizes.seccomp_notif > sizeof *n->req ? sizes.seccomp_notif : sizeof *n->req;
+    n->resp_size = sizes.seccomp_notif_resp > sizeof *n->resp ? sizes.seccomp_notif_resp
+                                                              : sizeof *n->resp;
+    n->req = calloc(1, n->req_size);
+    n->resp = calloc(1, n->resp_size);
+    return n->req && n->resp ? 0 : -1;
+}
 
 struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t t0_ns,
                                       sbx_event_fn fn, void *ctx, sbx_error *err)
 {
-    (void)flags; (void)t0_ns; (void)fn; (void)ctx; (void)err;
     struct sbx_notifier *n = calloc(1, sizeof *n);
-    if (n) n->fd = listener_fd;
+    if (!n) {
+        sbx_fail(err, SBX_E_INTERNAL, ENOMEM, "out of memory for the notifier");
+        return NULL;
+    }
+    n->fd = listener_fd;
+    n->flags = flags;
+    n->t0 = t0_ns;
+    n->fn = fn;
+    n->ctx = ctx;
+    sbx_pidcache_init(&n->pids);
+    n->proxy.sock = -1;
+    if (alloc_buffers(n) < 0) {
+        sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification buffers: %s", strerror(errno));
+        n->fd = -1;   /* on failure the caller still owns the listener */
+        sbx_notifier_free(n);
+        return NULL;
+    }
+    build_index(n);
+    /* Wake the target on the supervisor's CPU (kernel >= 6.6): cheaper round trips.
+     * Older kernels answer EINVAL/ENOTTY: fine. */
+    (void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
     return n;
 }
-int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err) { (void)n; (void)err; return 0; }
+
 int sbx_notifier_fd(const struct sbx_notifier *n) { return n->fd; }
-void sbx_notifier_free(struct sbx_notifier *n) { free(n); }
+
+void sbx_notifier_free(struct sbx_notifier *n)
+{
+    if (!n) return;
+    sbx_pidcache_clear(&n->pids);
+    sbx_openproxy_stop(&n->proxy);
+    if (n->fd >= 0) close(n->fd);
+    free(n->req);
+    free(n->resp);
+    free(n);
+}

@@ -89,15 +89,16 @@ static int become_payload(const struct sbx_plan *p, int sock, int link)
         sbx_fail(&err, SBX_E_SETUP, errno, "zygote: no_new_privs: %s", strerror(errno));
         zdie(sock, &err);
     }
-    if (sbx_limits_apply(&p->limits, &err) < 0) zdie(sock, &err);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
         sbx_fail(&err, SBX_E_SETUP, errno, "zygote: child subreaper: %s", strerror(errno));
         zdie(sock, &err);
     }
+    /* Announce the filter before loading it: once it is loaded every call may be notified
+     * (all of them with SBX_TRACE_ALL) and nobody answers until the supervisor holds the
+     * listener, so init finds the listener in our fd table itself. */
+    if (send_simple(link, SBX_MSG_LISTENER, 0, 0) < 0) _exit(1);
     int listener = -1;
     if (sbx_seccomp_install(p->cfg->flags, &listener, &err) < 0) zdie(sock, &err);
-    /* No notified call until the supervisor holds the listener: plain write(), then wait. */
-    if (send_simple(link, SBX_MSG_LISTENER, listener, 0) < 0) _exit(1);
     if (read_msg(sock, SBX_MSG_GO) < 0) _exit(1);
     if (listener >= 0) close(listener);  /* the payload must never hold it */
     close(link);
@@ -189,6 +190,13 @@ __attribute__((noreturn)) static void child(struct zygote *z, const struct cmd *
     syscall(SYS_close_range, 3U, ~0U, 0);
     if (chdir(c->cwd && *c->cwd ? c->cwd : "/") < 0) {
         dprintf(2, "scriptbox: cannot enter %s: %s\n", c->cwd, strerror(errno));
+        _exit(127);
+    }
+    /* Limits bind the command, not the zygote: our own (possibly sanitizer-instrumented) code
+     * must not run out of address space serving later commands. */
+    sbx_error lerr = {0};
+    if (sbx_limits_apply(&z->p->limits, &lerr) < 0) {
+        dprintf(2, "scriptbox: %s\n", lerr.msg);
         _exit(127);
     }
     /* Only now, holding nothing but 0-2: dumpable again so the supervisor can read our syscall

@@ -1,0 +1,152 @@
+/*
+ * decode.h — the supervisor's readers and formatters for notified calls: the target's memory,
+ * its paths, its pids as seen inside the sandbox, and human-readable flag strings.
+ * Private to libsbx's notify files. Everything is bounded; nothing allocates.
+ */
+#ifndef SCRIPTBOX_SANDBOX_DECODE_H
+#define SCRIPTBOX_SANDBOX_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sandbox.h"
+
+#define SBX_PATH_MAX 4096         /* one path or argv string, NUL included */
+#define SBX_ARGV_MAX 256          /* argv entries kept */
+#define SBX_ARGV_BYTES 65536      /* argv bytes kept in total */
+#define SBX_IOV_MAX 1024          /* iovec entries summed for a sendmsg */
+
+/* ---- the target's memory (decode_mem.c) ---- */
+
+/* Read a NUL-terminated string at addr into buf (cap >= 1, NUL-terminated on success).
+ * Page-boundary safe: a string ending right before an unmapped page is read. Returns its
+ * length, or -1 with errno (EFAULT when unreadable). *truncated is set when cut at cap - 1. */
+ssize_t sbx_mem_string(pid_t pid, uint64_t addr, char *buf, size_t cap, int *truncated);
+
+/* Read exactly len bytes at addr. 0 or -1 with errno. */
+int sbx_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* Read up to len bytes at addr, stopping at the first unreadable page. Bytes read, or -1. */
+ssize_t sbx_mem_read_upto(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* argv-style pointer array at addr: strings into store (cap bytes), pointers into vec
+ * (vcap entries, the last left for the NULL). Returns the count, or -1 with errno. */
+int sbx_mem_strv(pid_t pid, uint64_t addr, char *store, size_t cap, const char **vec,
+                 size_t vcap, int *truncated);
+
+/* ---- paths (decode_path.c) ---- */
+
+/* The target's working directory / the path behind one of its descriptors, as the target sees
+ * it (readlink of /proc/PID/cwd and /proc/PID/fd/N). Length, or -1. */
+ssize_t sbx_path_cwd(pid_t pid, char *out, size_t cap);
+ssize_t sbx_path_fd(pid_t pid, int fd, char *out, size_t cap);
+
+/* Make path absolute for the target: relative paths against dirfd (AT_FDCWD: its cwd), then
+ * "." and ".." folded lexically. Returns 0, or -1 when the base is unknown (out then holds the
+ * path as given). Sets *truncated when the result was cut. */
+int sbx_path_absolute(pid_t pid, int dirfd, const char *path, char *out, size_t cap,
+                      int *truncated);
+
+/* Fold "", "." and ".." components of an absolute path in place (lexically). */
+void sbx_path_fold(char *path);
+
+/* ---- pids (decode_pid.c) ---- */
+
+#define SBX_PIDCACHE_SLOTS 64
+
+struct sbx_pidcache_slot {
+    int host;              /* host pid or tid; 0 = free */
+    int stat_fd;           /* /proc/HOST/stat, kept open: a pread validates the slot */
+    unsigned long long start;  /* start time (field 22): a reused pid differs */
+    int ns_tgid;           /* thread group id inside the target's innermost pid namespace */
+    int levels;            /* pid namespace depth (entries in NStgid) */
+};
+
+struct sbx_pidcache {
+    struct sbx_pidcache_slot slot[SBX_PIDCACHE_SLOTS];
+    unsigned next;         /* round-robin victim */
+};
+
+void sbx_pidcache_init(struct sbx_pidcache *c);
+void sbx_pidcache_clear(struct sbx_pidcache *c);
+/* pid and ppid of host tid as seen inside its pid namespace (0 when unknown or outside). */
+void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid);
+
+/* ---- formatting (decode_fmt.c) ---- */
+
+void sbx_fmt_open_flags(long flags, char *out, size_t cap);   /* "write,create,trunc" */
+void sbx_fmt_clone_flags(uint64_t flags, char *out, size_t cap); /* "CLONE_NEWUSER|..." */
+void sbx_fmt_socket(int family, int type, int protocol, char *out, size_t cap);
+/* Decode a sockaddr of len bytes; returns 0, or -1 for an unsupported family (family kept). */
+int sbx_fmt_sockaddr(const void *sa, size_t len, struct sbx_sockaddr *out);
+
+/* ---- path calls performed for the target (notify_openproxy.c) ---- */
+
+/* What the proxy performs. Opens return a descriptor; the rest 0 or -errno. */
+enum sbx_proxy_op {
+    SBX_PROXY_NONE = 0,           /* not proxied: answered CONTINUE */
+    SBX_PROXY_OPEN,               /* openat (or openat2 when `openat2`) */
+    SBX_PROXY_UNLINKAT,           /* flags: AT_REMOVEDIR */
+    SBX_PROXY_MKDIRAT,            /* mode */
+    SBX_PROXY_RENAMEAT2,          /* path → path2, flags */
+    SBX_PROXY_LINKAT,             /* path → path2, flags */
+    SBX_PROXY_SYMLINKAT,          /* path2 (the link) → path (target text, not resolved) */
+    SBX_PROXY_FCHMODAT,           /* mode */
+};
+
+struct sbx_proxy_call {
+    enum sbx_proxy_op op;
+    int openat2;                  /* 1: openat2 semantics with `resolve` */
+    int umask;                    /* the target's umask for creating calls, else -1 */
+    uint64_t flags, mode, resolve;
+    const char *path, *path2;     /* exactly what is used, relative to dirfd / dirfd2 */
+    int dirfd, dirfd2;            /* O_PATH bases in the target's view, or -1 (absolute) */
+};
+
+struct sbx_openproxy {
+    pid_t pid;                    /* 0: not started */
+    int sock;
+};
+
+#define SBX_OPENPROXY_BROKEN (-100000)
+
+/* Start the proxy with the identity, namespaces and root of target. 0 or -1. */
+int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target);
+/* Perform a call for the target: our copy of the new fd (opens) or 0, -errno from the call,
+ * or SBX_OPENPROXY_BROKEN. */
+int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a);
+void sbx_openproxy_stop(struct sbx_openproxy *p);
+
+/* The target's umask (from /proc/PID/status), or -1. */
+int sbx_proc_umask(pid_t pid);
+
+/* ---- observed calls (decode_calls.c) ---- */
+
+/* Scratch space for one event: the strings an event points to live here until the next one. */
+struct sbx_scratch {
+    char path[SBX_PATH_MAX], path2[SBX_PATH_MAX];   /* as read from the target */
+    char abs[SBX_PATH_MAX], abs2[SBX_PATH_MAX];     /* made absolute */
+    char cwd[SBX_PATH_MAX];                         /* exec cwd; base of the first path */
+    char base2[SBX_PATH_MAX];                       /* base of the second path */
+    char detail[512];
+    char name[64];
+    char proxy_path[SBX_PATH_MAX];                  /* what the proxy uses */
+    char real[SBX_PATH_MAX];                        /* what it did open */
+    struct sbx_proxy_call call;                      /* filled by decoders of proxied calls */
+    char argstore[SBX_ARGV_BYTES];
+    const char *argv[SBX_ARGV_MAX + 1];
+};
+
+struct sbx_observed;   /* one observed syscall: event kind and argument layout */
+
+const struct sbx_observed *sbx_observed_find(const char *syscall);
+/* Fill ev (kind, paths, flags, mode, argv, addr, bytes, detail) from the registers and the
+ * target's memory. 0, or -1 with errno when the arguments could not be read. */
+int sbx_observed_decode(const struct sbx_observed *o, pid_t tid, const uint64_t args[6],
+                        struct sbx_scratch *s, struct sbx_event *ev);
+
+/* Detail for a denied call, decoded from the registers only (into s->detail), or NULL. */
+const char *sbx_denied_detail(const char *syscall, const uint64_t args[6], struct sbx_scratch *s);
+
+#endif
