@@ -71,12 +71,23 @@ struct proxy_request {
 
 struct proxy_reply { int32_t err; };
 
+/* The target's namespaces the proxy joins besides the user namespaces (never pid: inside the
+ * sandbox's pid namespace the payload could see and signal it). mnt decides path lookups; net,
+ * ipc, uts, cgroup and time decide what procfs shows (/proc/sys/net, /proc/sysvipc, hostname,
+ * /proc/self/cgroup, uptime) and, for net, where a unix socket's abstract name or an AF_INET
+ * bind/connect performed by the proxy lands. */
+static const struct { const char *name; int type; } joined_ns[] = {
+    {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+};
+#define NJOINED (sizeof joined_ns / sizeof joined_ns[0])
+
 /* What the child needs to become the target, gathered by the parent before fork. */
 struct proxy_plan {
     int userns[MAX_USERNS_DEPTH];  /* from ours (exclusive) down to the target's */
     int nuserns;
-    int mntns;                     /* -1: same as ours */
-    int mnt_after;                 /* join mntns after userns[mnt_after] (-1: before any) */
+    int ns[NJOINED];               /* joined_ns[i] of the target; -1: same as ours (or absent) */
+    int ns_after[NJOINED];         /* join ns[i] after userns[ns_after[i]] (-1: before any) */
     int rootfd;
     int chroot;                    /* the target's root differs from ours */
     uid_t uid;                     /* in the target's user namespace */
@@ -162,10 +173,8 @@ static int open_ns(pid_t pid, const char *kind)
  * namespace's owner sits among them. */
 static int plan_namespaces(pid_t pid, struct proxy_plan *plan)
 {
-    int own_user = open_ns(getpid(), "user"), own_mnt = open_ns(getpid(), "mnt");
-    int user = open_ns(pid, "user"), rc = -1;
-    plan->mntns = open_ns(pid, "mnt");
-    if (own_user < 0 || own_mnt < 0 || user < 0 || plan->mntns < 0) goto out;
+    int own_user = open_ns(getpid(), "user"), user = open_ns(pid, "user"), rc = -1;
+    if (own_user < 0 || user < 0) goto out;
     int chain[MAX_USERNS_DEPTH], n = 0;
     while (!same_ns(user, own_user)) {
         if (n == MAX_USERNS_DEPTH) break;
@@ -181,20 +190,33 @@ static int plan_namespaces(pid_t pid, struct proxy_plan *plan)
     user = -1;
     for (int i = 0; i < n; i++) plan->userns[i] = chain[n - 1 - i];   /* top first */
     plan->nuserns = n;
-    plan->mnt_after = -1;
-    if (same_ns(plan->mntns, own_mnt)) {
-        close(plan->mntns);
-        plan->mntns = -1;
-    } else {
-        int owner = ioctl(plan->mntns, NS_GET_USERNS);
+    for (size_t k = 0; k < NJOINED; k++) {
+        int theirs = open_ns(pid, joined_ns[k].name), missing = theirs < 0 && errno == ENOENT;
+        int ours = open_ns(getpid(), joined_ns[k].name);
+        if (missing && k > 0) {   /* a kernel without this namespace */
+            if (ours >= 0) close(ours);
+            continue;
+        }
+        if (theirs < 0 || ours < 0) {
+            if (theirs >= 0) close(theirs);
+            if (ours >= 0) close(ours);
+            goto out;
+        }
+        int same = same_ns(theirs, ours);
+        close(ours);
+        if (same) {
+            close(theirs);
+            continue;
+        }
+        plan->ns[k] = theirs;
+        int owner = ioctl(theirs, NS_GET_USERNS);
         for (int i = 0; owner >= 0 && i < n; i++)
-            if (same_ns(owner, plan->userns[i])) plan->mnt_after = i;
+            if (same_ns(owner, plan->userns[i])) plan->ns_after[k] = i;
         if (owner >= 0) close(owner);
     }
     rc = 0;
 out:
     if (own_user >= 0) close(own_user);
-    if (own_mnt >= 0) close(own_mnt);
     if (user >= 0) close(user);
     return rc;
 }
@@ -221,7 +243,8 @@ static int plan_identity(pid_t pid, struct proxy_plan *plan)
 static void plan_close(struct proxy_plan *plan)
 {
     for (int i = 0; i < plan->nuserns; i++) close(plan->userns[i]);
-    if (plan->mntns >= 0) close(plan->mntns);
+    for (size_t k = 0; k < NJOINED; k++)
+        if (plan->ns[k] >= 0) close(plan->ns[k]);
     if (plan->rootfd >= 0) close(plan->rootfd);
 }
 
@@ -271,16 +294,26 @@ static int confine_proxy(void)
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
 }
 
+/* Join the namespaces owned by userns[level] (-1: by ours), while we hold every capability in
+ * it: setns() wants CAP_SYS_ADMIN over the namespace's owner, which a deeper user namespace no
+ * longer grants. */
+static int join_owned(const struct proxy_plan *plan, int level)
+{
+    for (size_t k = 0; k < NJOINED; k++)
+        if (plan->ns[k] >= 0 && plan->ns_after[k] == level && setns(plan->ns[k], joined_ns[k].type) < 0)
+            return -1;
+    return 0;
+}
+
 static int become_target(const struct proxy_plan *plan)
 {
     /* Groups first, while we may still change them (host root); rootless callers share the
      * target's groups already (user namespaces with setgroups denied keep the inherited ones). */
     (void)setgroups((size_t)plan->ngroups, plan->groups);
-    if (plan->mntns >= 0 && plan->mnt_after < 0 && setns(plan->mntns, CLONE_NEWNS) < 0) return -1;
+    if (join_owned(plan, -1) < 0) return -1;
     for (int i = 0; i < plan->nuserns; i++) {
         if (setns(plan->userns[i], CLONE_NEWUSER) < 0) return -1;
-        if (plan->mntns >= 0 && plan->mnt_after == i && setns(plan->mntns, CLONE_NEWNS) < 0)
-            return -1;
+        if (join_owned(plan, i) < 0) return -1;
     }
     if (plan->chroot && (fchdir(plan->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0))
         return -1;
@@ -447,7 +480,8 @@ int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target)
     struct proxy_plan plan;
     int sv[2];
     memset(&plan, 0, sizeof plan);
-    plan.mntns = plan.rootfd = -1;
+    plan.rootfd = -1;
+    for (size_t k = 0; k < NJOINED; k++) plan.ns[k] = plan.ns_after[k] = -1;
     if (plan_namespaces(target, &plan) < 0 || plan_identity(target, &plan) < 0 ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         plan_close(&plan);
