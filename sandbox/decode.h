@@ -27,6 +27,9 @@ ssize_t sbx_mem_string(pid_t pid, uint64_t addr, char *buf, size_t cap, int *tru
 /* Read exactly len bytes at addr. 0 or -1 with errno. */
 int sbx_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
+/* Write exactly len (<= 4096) bytes at addr (an out-argument of an emulated call). 0 or -1. */
+int sbx_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
 /* Read up to len bytes at addr, stopping at the first unreadable page. Bytes read, or -1. */
 ssize_t sbx_mem_read_upto(pid_t pid, uint64_t addr, void *buf, size_t len);
 

@@ -385,6 +385,9 @@ const char *sbx_denied_detail(const char *syscall, const uint64_t a[6], struct s
     } else if (!strcmp(syscall, "seccomp")) {
         snprintf(d, cap, "op=%u flags=0x%x (a filter with its own listener)", (unsigned)a[0],
                  (unsigned)a[1]);
+    } else if (!strcmp(syscall, "setrlimit")) {
+        snprintf(d, cap, "resource=RLIMIT_CORE (commands keep 1/1: a soft limit of 0 would let a "
+                 "piped core_pattern take the core)");
     } else if (!strcmp(syscall, "ptrace")) {
         snprintf(d, cap, "request=%ld pid=%d", (long)a[0], (int)a[1]);
     } else {

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -301,6 +302,51 @@ static int handle_traced(struct sbx_notifier *n, const struct seccomp_data *d)
     return answer(n, 0, 1);
 }
 
+/*
+ * prlimit64(pid, RLIMIT_CORE, new, old) (syscalls_policy.c explains why it is notified). A read
+ * (new == NULL, a register the target cannot change) continues without an event. A change is
+ * judged on our copy of *new and, when allowed, performed by us on the target with that copy:
+ * the kernel never reads the target's struct, so nothing can be swapped in after the check.
+ * Allowed: the caller itself, soft >= 1, soft <= hard <= the current hard limit (we may hold
+ * CAP_SYS_RESOURCE; the target may not raise it through us). The zygote's own 1/1 before each
+ * command is such a change. Everything else: EPERM and a DENIED event.
+ */
+static int handle_core_limit(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    pid_t tid = (pid_t)n->req->pid;
+    if (d->args[2] == 0) return (n->flags & SBX_TRACE_ALL) ? handle_traced(n, d) : answer(n, 0, 1);
+    struct sbx_event ev;
+    event_base(n, d, &ev);
+    struct rlimit want = {0, 0}, cur = {0, 0}, old;
+    int target = (int)d->args[0], bad = 0;
+    if (target != 0 && target != ev.pid) bad = 1;
+    else if (sbx_mem_read(tid, d->args[2], &want, sizeof want) < 0)
+        return fail_closed(n, d, "unreadable arguments", errno == EFAULT ? EFAULT : EPERM);
+    else if (prlimit(tid, RLIMIT_CORE, NULL, &cur) < 0)
+        return fail_closed(n, d, "unreadable arguments (caller gone)", EPERM);
+    else bad = want.rlim_cur == 0 || want.rlim_cur > want.rlim_max || want.rlim_max > cur.rlim_max;
+    if (bad) {
+        ev.kind = SBX_EV_DENIED;
+        if (target != 0 && target != ev.pid)
+            snprintf(n->scratch.detail, sizeof n->scratch.detail,
+                     "resource=RLIMIT_CORE of pid %d (another process)", target);
+        else
+            snprintf(n->scratch.detail, sizeof n->scratch.detail,
+                     "resource=RLIMIT_CORE soft=%llu hard=%llu (commands keep soft >= 1 and "
+                     "hard <= %llu: a soft limit of 0 would let a piped core_pattern take the core)",
+                     (unsigned long long)want.rlim_cur, (unsigned long long)want.rlim_max,
+                     (unsigned long long)cur.rlim_max);
+        ev.detail = n->scratch.detail;
+        if (id_valid(n)) emit(n, &ev);
+        return answer(n, EPERM, 0);
+    }
+    if (!id_valid(n)) return answer(n, EPERM, 0);   /* the caller is gone: do nothing */
+    if (prlimit(tid, RLIMIT_CORE, &want, &old) < 0) return answer(n, errno, 0);
+    if (d->args[3] && sbx_mem_write(tid, d->args[3], &old, sizeof old) < 0)
+        return answer(n, EFAULT, 0);
+    return answer(n, 0, 0);
+}
+
 /* Receive one notification and answer it. 1 handled, 0 nothing to do, -1 broken listener. */
 static int handle_one(struct sbx_notifier *n)
 {
@@ -310,6 +356,8 @@ static int handle_one(struct sbx_notifier *n)
         return errno == ENOENT ? 0 : -1;   /* ENOENT: the caller was interrupted or killed */
     }
     const struct seccomp_data *d = &n->req->data;
+    if (is_native(d) && d->nr == SYS_prlimit64 && (unsigned)d->args[1] == RLIMIT_CORE)
+        return handle_core_limit(n, d) < 0 ? -1 : 1;
     switch (verdict_of(n, d)) {
     case SBX_V_DENY: return handle_denied(n, d) < 0 ? -1 : 1;
     case SBX_V_OBSERVE: return handle_observed(n, d) < 0 ? -1 : 1;

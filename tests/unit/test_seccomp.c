@@ -32,6 +32,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -765,6 +766,58 @@ static void racing_path_change_is_logged_as_done(void **state)
     free(dir);
 }
 
+/* ---- RLIMIT_CORE stays >= 1 ---- */
+
+enum { R_CORE_SET0 = 300, R_CORE_PR0, R_CORE_PRSOFT0, R_CORE_RAISE, R_CORE_READ, R_CORE_ONE,
+       R_CORE_AFTER, R_CORE_OTHER, R_NOFILE };
+
+static int core_body(void *arg)
+{
+    (void)arg;
+    struct rlimit zero = {0, 0}, soft0 = {0, 1}, one = {1, 1}, big = {1, RLIM_INFINITY}, got = {7, 7};
+    report(R_CORE_ONE, syscall(SYS_prlimit64, 0, RLIMIT_CORE, &one, &got));   /* lowering: ok */
+    report(R_CORE_SET0, syscall(SYS_setrlimit, RLIMIT_CORE, &zero));
+    report(R_CORE_PR0, syscall(SYS_prlimit64, 0, RLIMIT_CORE, &zero, NULL));
+    report(R_CORE_PRSOFT0, setrlimit(RLIMIT_CORE, &soft0));                  /* glibc: prlimit64 */
+    report(R_CORE_RAISE, syscall(SYS_prlimit64, 0, RLIMIT_CORE, &big, NULL));
+    report(R_CORE_OTHER, syscall(SYS_prlimit64, getppid(), RLIMIT_CORE, &one, NULL));
+    got.rlim_cur = got.rlim_max = 7;
+    long r = syscall(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &got);
+    report(R_CORE_READ, r);
+    report(R_CORE_AFTER, r == 0 && got.rlim_cur == 1 && got.rlim_max == 1 ? 0 : -1);
+    struct rlimit nf;
+    report(R_NOFILE, getrlimit(RLIMIT_NOFILE, &nf) == 0 ? setrlimit(RLIMIT_NOFILE, &nf) : -1);
+    return 0;
+}
+
+static void core_limit_cannot_drop_to_zero(void **state)
+{
+    (void)state;
+    struct outcome o;
+    run_filtered(0, core_body, NULL, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(result_of(&o, R_CORE_ONE)->rc, 0);
+    expect_errno(&o, R_CORE_SET0, EPERM);
+    expect_errno(&o, R_CORE_PR0, EPERM);
+    expect_errno(&o, R_CORE_PRSOFT0, EPERM);
+    expect_errno(&o, R_CORE_RAISE, EPERM);
+    expect_errno(&o, R_CORE_OTHER, EPERM);
+    assert_int_equal(result_of(&o, R_CORE_READ)->rc, 0);
+    assert_int_equal(result_of(&o, R_CORE_AFTER)->rc, 0);
+    assert_int_equal(result_of(&o, R_NOFILE)->rc, 0);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, "setrlimit"), 1);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, "prlimit64"), 4);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, NULL), 5);
+    /* the read and the permitted change are not events */
+    for (size_t i = 0; i < o.ev.n; i++) {
+        if (strcmp(o.ev.v[i].syscall, "prlimit64") && strcmp(o.ev.v[i].syscall, "setrlimit"))
+            continue;
+        assert_int_equal(o.ev.v[i].kind, SBX_EV_DENIED);
+        assert_non_null(strstr(o.ev.v[i].detail, "RLIMIT_CORE"));
+    }
+    outcome_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +829,7 @@ int main(void)
         cmocka_unit_test(racing_path_is_logged_as_opened),
         cmocka_unit_test(racing_path_change_is_logged_as_done),
         cmocka_unit_test(blocking_opens_do_not_stall_the_supervisor),
+        cmocka_unit_test(core_limit_cannot_drop_to_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
