@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -142,6 +143,19 @@ static int answer(struct sbx_notifier *n, int error, int cont)
     return 0;
 }
 
+/* Answer with a success value (an emulated send's byte count). */
+static int answer_value(struct sbx_notifier *n, int64_t val)
+{
+    memset(n->resp, 0, n->resp_size);
+    n->resp->id = n->req->id;
+    n->resp->val = val;
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp) < 0) {
+        if (errno == EINTR) continue;
+        return errno == ENOENT ? 0 : -1;
+    }
+    return 0;
+}
+
 static int id_valid(const struct sbx_notifier *n)
 {
     uint64_t id = n->req->id;
@@ -249,11 +263,83 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
     return sent;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* Our copy of the target's descriptor fd (same open file description), or -1 with errno.
+ * The pidfd is checked against the notification id, so a reused tid is never asked. */
+static int take_target_fd(struct sbx_notifier *n, pid_t tid, int fd)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+    if (pidfd < 0 && errno == EINVAL) pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (pidfd < 0) return -1;
+    int copy = -1;
+    if (!id_valid(n)) errno = ESRCH;
+    else copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    int saved = errno;
+    close(pidfd);
+    errno = saved;
+    return copy;
+}
+
+/*
+ * connect/bind/sendto/sendmsg with an address: performed by the proxy on the target's own
+ * socket (pidfd_getfd) with the address bytes we logged. The proxy, not we: AF_UNIX paths
+ * resolve in the caller's mount namespace and root with the caller's credentials, and binding
+ * low ports or netlink checks use the caller's capabilities, which the proxy shares with the
+ * target and we exceed. Blocking: see notify_openproxy.c (sock_connect, SBX_PROXY_SEND). A
+ * blocking connect still in progress is answered CONTINUE: the kernel then waits for the
+ * connection we started (a connect on a connecting socket ignores its address). A send that
+ * would block a blocking caller continues too, marked "address unverified".
+ */
+static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
+                          struct sbx_event *ev)
+{
+    struct sbx_scratch *s = &n->scratch;
+    struct sbx_proxy_call *c = &s->call;
+    pid_t tid = (pid_t)n->req->pid;
+    c->dirfd2 = take_target_fd(n, tid, c->target_fd);
+    if (c->dirfd2 < 0) {
+        if (errno == EBADF) {
+            emit(n, ev);
+            return answer(n, EBADF, 0);
+        }
+        return fail_closed(n, d, errno == ESRCH ? "unreadable arguments (caller gone)"
+                                                : "socket not available to the supervisor", EPERM);
+    }
+    const unsigned char *sa = c->addr;
+    int unix_path = c->addr_len > 2 && sa[0] == AF_UNIX && sa[1] == 0 && sa[2] != 0;
+    if (unix_path && sa[2] != '/') {   /* relative to the caller's cwd */
+        char cwd[64];
+        snprintf(cwd, sizeof cwd, "/proc/%d/cwd", (int)tid);
+        c->dirfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (c->dirfd < 0) return fail_closed(n, d, "unreadable arguments (no cwd)", EPERM);
+    }
+    if (c->op == SBX_PROXY_BIND && unix_path) c->umask = sbx_proc_umask(tid);
+    int fl = fcntl(c->dirfd2, F_GETFL);
+    int blocking = fl >= 0 && !(fl & O_NONBLOCK);
+    int rc = proxy_call(n, tid);
+    if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
+    if (rc == -EINPROGRESS && c->op == SBX_PROXY_CONNECT && blocking) {
+        emit(n, ev);
+        return answer(n, 0, 1);
+    }
+    if (rc == -EAGAIN && c->op == SBX_PROXY_SEND && blocking && !(c->flags & MSG_DONTWAIT)) {
+        snprintf(s->detail, sizeof s->detail, "address unverified (would block: continued)");
+        ev->detail = s->detail;
+        emit(n, ev);
+        return answer(n, 0, 1);
+    }
+    emit(n, ev);
+    return rc < 0 ? answer(n, -rc, 0) : answer_value(n, rc);
+}
+
 static void reset_call(struct sbx_proxy_call *c)
 {
     memset(c, 0, sizeof *c);
     c->op = SBX_PROXY_NONE;
-    c->dirfd = c->dirfd2 = -1;
+    c->dirfd = c->dirfd2 = c->target_fd = -1;
     c->umask = -1;
 }
 
@@ -275,13 +361,19 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
     if (rc < 0 || !id_valid(n)) {
         /* Fail closed: the call does not run unlogged. */
         close_call(&n->scratch.call);
-        if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG)) {
+        if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG ||
+                       read_errno == EINVAL)) {
             emit(n, &ev);                  /* well-formed call the kernel would refuse too */
             return answer(n, read_errno, 0);
         }
         return fail_closed(n, d, rc < 0 ? "unreadable arguments"
                                         : "unreadable arguments (caller gone)",
                            read_errno == EFAULT ? EFAULT : EPERM);
+    }
+    if (n->scratch.call.op >= SBX_PROXY_CONNECT) {
+        rc = perform_socket(n, d, &ev);
+        close_call(&n->scratch.call);
+        return rc;
     }
     if (n->scratch.call.op != SBX_PROXY_NONE) {
         rc = perform_proxied(n, d, &ev);
@@ -309,7 +401,8 @@ static int handle_traced(struct sbx_notifier *n, const struct seccomp_data *d)
  * the kernel never reads the target's struct, so nothing can be swapped in after the check.
  * Allowed: the caller itself, soft >= 1, soft <= hard <= the current hard limit (we may hold
  * CAP_SYS_RESOURCE; the target may not raise it through us). The zygote's own 1/1 before each
- * command is such a change. Everything else: EPERM and a DENIED event.
+ * command is such a change. Everything else: EPERM and a DENIED event. A caller whose memory
+ * we may not read (non-dumpable, rootless) gets exactly 1/1, whatever it asked.
  */
 static int handle_core_limit(struct sbx_notifier *n, const struct seccomp_data *d)
 {
@@ -320,9 +413,17 @@ static int handle_core_limit(struct sbx_notifier *n, const struct seccomp_data *
     struct rlimit want = {0, 0}, cur = {0, 0}, old;
     int target = (int)d->args[0], bad = 0;
     if (target != 0 && target != ev.pid) bad = 1;
-    else if (sbx_mem_read(tid, d->args[2], &want, sizeof want) < 0)
-        return fail_closed(n, d, "unreadable arguments", errno == EFAULT ? EFAULT : EPERM);
-    else if (prlimit(tid, RLIMIT_CORE, NULL, &cur) < 0)
+    else if (sbx_mem_read(tid, d->args[2], &want, sizeof want) < 0) {
+        if (errno != EPERM) return fail_closed(n, d, "unreadable arguments", EFAULT);
+        /* A non-dumpable caller, rootless (we lack CAP_SYS_PTRACE over its memory): the
+         * zygote's command child sets 1/1 in this state, before it execs. Whatever was asked,
+         * the only value applied is the sandbox's own 1/1 (never above the hard limit). */
+        if (prlimit(tid, RLIMIT_CORE, NULL, &cur) < 0 || !id_valid(n))
+            return answer(n, EPERM, 0);
+        want.rlim_cur = want.rlim_max = cur.rlim_max < 1 ? cur.rlim_max : 1;
+        if (prlimit(tid, RLIMIT_CORE, &want, NULL) < 0) return answer(n, errno, 0);
+        return answer(n, d->args[3] ? EFAULT : 0, 0);
+    } else if (prlimit(tid, RLIMIT_CORE, NULL, &cur) < 0)
         return fail_closed(n, d, "unreadable arguments (caller gone)", EPERM);
     else bad = want.rlim_cur == 0 || want.rlim_cur > want.rlim_max || want.rlim_max > cur.rlim_max;
     if (bad) {
@@ -441,7 +542,7 @@ void sbx_notifier_free(struct sbx_notifier *n)
 {
     if (!n) return;
     sbx_pidcache_clear(&n->pids);
-    sbx_openproxy_stop(&n->proxy);
+    sbx_openproxy_free(&n->proxy);
     if (n->fd >= 0) close(n->fd);
     free(n->req);
     free(n->resp);

@@ -59,6 +59,9 @@
 #define PROXY_REPLY_TIMEOUT_S 5
 #define MAX_GROUPS 64
 
+#define PROXY_BUF (SBX_SOCKADDR_MAX + SBX_SEND_MAX > 2 * SBX_PATH_MAX \
+                       ? SBX_SOCKADDR_MAX + SBX_SEND_MAX : 2 * SBX_PATH_MAX)
+
 struct proxy_request {
     uint32_t op;           /* enum sbx_proxy_op */
     uint32_t openat2;      /* 1: openat2 with `resolve`; 0: openat */
@@ -66,10 +69,13 @@ struct proxy_request {
     uint32_t fds;          /* bit 0: dirfd sent, bit 1: dirfd2 sent (in that order) */
     uint64_t flags, mode, resolve;
     uint32_t path2_at;     /* offset of path2 in `paths` */
-    char paths[2 * SBX_PATH_MAX];   /* path NUL path2 NUL */
+    uint32_t addr_len;     /* socket calls: the address, then data_len bytes of payload */
+    uint32_t data_len;
+    uint32_t pad;
+    char paths[PROXY_BUF];   /* path NUL path2 NUL, or address + payload */
 };
 
-struct proxy_reply { int32_t err; };
+struct proxy_reply { int32_t err; int32_t val; };
 
 /* The target's namespaces the proxy joins besides the user namespaces (never pid: inside the
  * sandbox's pid namespace the payload could see and signal it). mnt decides path lookups; net,
@@ -270,6 +276,7 @@ static int drop_capabilities(void)
 static const int proxy_syscalls[] = {
     SYS_recvmsg, SYS_sendmsg, SYS_openat, SYS_openat2, SYS_fcntl, SYS_close, SYS_umask,
     SYS_unlinkat, SYS_mkdirat, SYS_renameat2, SYS_linkat, SYS_symlinkat, SYS_fchmodat,
+    SYS_connect, SYS_bind, SYS_getsockopt, SYS_setsockopt, SYS_fchdir, SYS_chdir,
     SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall,
 };
 #define NPROXY_SYSCALLS (sizeof proxy_syscalls / sizeof proxy_syscalls[0])
@@ -392,13 +399,72 @@ static int proxy_open(const struct proxy_request *req, int dirfd)
     return fd;
 }
 
-/* Perform one request: a new fd for opens, else 0; -errno on failure. */
+/*
+ * connect on the target's socket. A blocking socket would block us (and the supervisor) until
+ * the peer answers, so a per-call SO_SNDTIMEO bounds the wait (connect honours it: TCP then
+ * answers EINPROGRESS and keeps connecting, AF_UNIX EAGAIN); the caller's own value is put
+ * back right after. Chosen over toggling O_NONBLOCK: both are shared with the target's other
+ * threads for the same few microseconds, but a timeout only shortens a wait, it never turns a
+ * blocking read of another thread into EAGAIN. Inside the sandbox's network namespace every
+ * address is local or unreachable, so TCP connects to a listener complete at once.
+ */
+static long sock_connect(int sock, const struct sockaddr *sa, socklen_t len, int bind_only)
+{
+    if (bind_only) return bind(sock, sa, len);
+    int fl = fcntl(sock, F_GETFL);
+    struct timeval old = {0, 0}, lim = {0, 2000};   /* TCP: 2 ms, then the kernel waits */
+    if (sa->sa_family == AF_UNIX) lim.tv_sec = 1, lim.tv_usec = 0;
+    socklen_t ol = sizeof old;
+    int set = fl >= 0 && !(fl & O_NONBLOCK) &&
+              getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, &ol) == 0 &&
+              ((old.tv_sec == 0 && old.tv_usec == 0) || old.tv_sec > lim.tv_sec ||
+               (old.tv_sec == lim.tv_sec && old.tv_usec > lim.tv_usec)) &&
+              setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &lim, sizeof lim) == 0;
+    long rc = connect(sock, sa, len);
+    int e = errno;
+    if (set) (void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof old);
+    errno = e;
+    return rc;
+}
+
+/* Socket calls: address (+ payload) from the request, the socket in dirfd2, and for a
+ * relative AF_UNIX path the target's cwd in dirfd (entered for the call, left afterwards). */
+static long perform_socket(const struct proxy_request *req, int cwd, int sock)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)req->paths;
+    socklen_t len = req->addr_len;
+    if (sock < 0 || len > SBX_SOCKADDR_MAX || req->data_len > SBX_SEND_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (cwd >= 0 && fchdir(cwd) < 0) return -1;
+    long rc;
+    if (req->op == SBX_PROXY_SEND) {
+        struct iovec iov = {(void *)(req->paths + len), req->data_len};
+        struct msghdr m = {.msg_name = (void *)sa, .msg_namelen = len, .msg_iov = &iov,
+                           .msg_iovlen = 1};
+        rc = sendmsg(sock, &m, (int)req->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    } else {
+        rc = sock_connect(sock, sa, len, req->op == SBX_PROXY_BIND);
+    }
+    int e = errno;
+    if (cwd >= 0 && chdir("/") < 0) e = e ? e : errno;
+    errno = e;
+    return rc;
+}
+
+/* Perform one request: a new fd for opens, a byte count for sends, else 0; -errno on failure. */
 static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
 {
     const char *path = req->paths, *path2 = req->paths + req->path2_at;
     long rc;
     if (req->umask >= 0) umask((mode_t)req->umask);
     switch (req->op) {
+    case SBX_PROXY_CONNECT:
+    case SBX_PROXY_BIND:
+    case SBX_PROXY_SEND:
+        rc = perform_socket(req, dirfd == AT_FDCWD ? -1 : dirfd, dirfd2 == AT_FDCWD ? -1 : dirfd2);
+        return rc < 0 ? -errno : (int)rc;
     case SBX_PROXY_OPEN: return proxy_open(req, dirfd);
     case SBX_PROXY_UNLINKAT: rc = unlinkat(dirfd, path, (int)req->flags); break;
     case SBX_PROXY_MKDIRAT: rc = mkdirat(dirfd, path, (mode_t)req->mode); break;
@@ -416,7 +482,7 @@ static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
 static void send_reply(int sock, int result, int is_fd)
 {
     char control[CMSG_SPACE(sizeof(int))];
-    struct proxy_reply r = {result < 0 ? result : 0};
+    struct proxy_reply r = {result < 0 ? result : 0, result < 0 || is_fd ? 0 : result};
     struct iovec iov = {&r, sizeof r};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
     if (result >= 0 && is_fd) {
@@ -434,7 +500,7 @@ static void send_reply(int sock, int result, int is_fd)
 
 static void serve(int sock)
 {
-    struct proxy_request req = {0};
+    static struct proxy_request req;   /* the proxy is a single-threaded process of its own */
     int dirfd, dirfd2;
     while (recv_request(sock, &req, &dirfd, &dirfd2) == 0) {
         int is_fd = req.op == SBX_PROXY_OPEN;
@@ -501,6 +567,7 @@ int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target)
     (void)setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     p->pid = pid;
     p->sock = sv[0];
+    if (!p->req) p->req = calloc(1, sizeof *p->req);
     return 0;
 }
 
@@ -513,6 +580,13 @@ void sbx_openproxy_stop(struct sbx_openproxy *p)
     if (p->sock >= 0) close(p->sock);
     p->pid = 0;
     p->sock = -1;
+}
+
+void sbx_openproxy_free(struct sbx_openproxy *p)
+{
+    sbx_openproxy_stop(p);
+    free(p->req);
+    p->req = NULL;
 }
 
 static int send_request(int sock, const struct proxy_request *req, size_t len,
@@ -540,7 +614,7 @@ static int send_request(int sock, const struct proxy_request *req, size_t len,
 static int recv_reply(int sock, int *fd)
 {
     char control[CMSG_SPACE(sizeof(int))];
-    struct proxy_reply r = {-EIO};
+    struct proxy_reply r = {-EIO, 0};
     struct iovec iov = {&r, sizeof r};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                        .msg_controllen = sizeof control};
@@ -550,39 +624,47 @@ static int recv_reply(int sock, int *fd)
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
         memcpy(fd, CMSG_DATA(c), sizeof *fd);
+    if (r.err == 0) return r.val;
     return r.err;
 }
 
 int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a)
 {
-    struct proxy_request req;
-    if (p->pid <= 0 || p->sock < 0) return SBX_OPENPROXY_BROKEN;
-    const char *path2 = a->path2 ? a->path2 : "";
-    size_t len = strlen(a->path), len2 = strlen(path2);
-    if (len >= SBX_PATH_MAX || len2 >= SBX_PATH_MAX) return -ENAMETOOLONG;
-    memset(&req, 0, offsetof(struct proxy_request, paths));
-    req.op = (uint32_t)a->op;
-    req.openat2 = (uint32_t)a->openat2;
-    req.umask = a->umask;
-    req.flags = a->flags;
-    req.mode = a->mode;
-    req.resolve = a->resolve;
-    memcpy(req.paths, a->path, len + 1);
-    req.path2_at = (uint32_t)(len + 1);
-    memcpy(req.paths + len + 1, path2, len2 + 1);
+    struct proxy_request *req = p->req;
+    if (p->pid <= 0 || p->sock < 0 || !req) return SBX_OPENPROXY_BROKEN;
+    memset(req, 0, offsetof(struct proxy_request, paths));
+    req->op = (uint32_t)a->op;
+    req->openat2 = (uint32_t)a->openat2;
+    req->umask = a->umask;
+    req->flags = a->flags;
+    req->mode = a->mode;
+    req->resolve = a->resolve;
+    size_t msg;
+    int sockcall = a->op == SBX_PROXY_CONNECT || a->op == SBX_PROXY_BIND || a->op == SBX_PROXY_SEND;
+    if (sockcall) {
+        if (a->addr_len > SBX_SOCKADDR_MAX || a->data_len > SBX_SEND_MAX) return -EINVAL;
+        req->addr_len = a->addr_len;
+        req->data_len = a->data_len;
+        memcpy(req->paths, a->addr, a->addr_len);
+        if (a->data_len) memcpy(req->paths + a->addr_len, a->data, a->data_len);
+        msg = offsetof(struct proxy_request, paths) + a->addr_len + a->data_len + 1;
+    } else {
+        const char *path2 = a->path2 ? a->path2 : "";
+        size_t len = strlen(a->path), len2 = strlen(path2);
+        if (len >= SBX_PATH_MAX || len2 >= SBX_PATH_MAX) return -ENAMETOOLONG;
+        memcpy(req->paths, a->path, len + 1);
+        req->path2_at = (uint32_t)(len + 1);
+        memcpy(req->paths + len + 1, path2, len2 + 1);
+        msg = offsetof(struct proxy_request, paths) + len + 1 + len2 + 1;
+    }
     int fds[2], nfds = 0;
-    if (a->dirfd >= 0) { req.fds |= 1; fds[nfds++] = a->dirfd; }
-    if (a->dirfd2 >= 0) { req.fds |= 2; fds[nfds++] = a->dirfd2; }
-    size_t msg = offsetof(struct proxy_request, paths) + len + 1 + len2 + 1;
-    if (send_request(p->sock, &req, msg, fds, nfds) < 0) return SBX_OPENPROXY_BROKEN;
+    if (a->dirfd >= 0) { req->fds |= 1; fds[nfds++] = a->dirfd; }
+    if (a->dirfd2 >= 0) { req->fds |= 2; fds[nfds++] = a->dirfd2; }
+    if (send_request(p->sock, req, msg, fds, nfds) < 0) return SBX_OPENPROXY_BROKEN;
     int fd = -1, rc = recv_reply(p->sock, &fd);
-    if (rc < 0) {
+    if (rc < 0 || a->op != SBX_PROXY_OPEN) {
         if (fd >= 0) close(fd);
         return rc;
-    }
-    if (a->op != SBX_PROXY_OPEN) {
-        if (fd >= 0) close(fd);
-        return 0;
     }
     return fd >= 0 ? fd : SBX_OPENPROXY_BROKEN;
 }
