@@ -8,7 +8,9 @@
  *               Unreadable arguments or a stale id: SBX_EV_DENIED "unreadable arguments" and
  *               -EFAULT/-EPERM (fail closed: no unlogged observed call ever runs).
  *               Opens and path changes are then performed by the proxy with the strings we
- *               logged (notify_openproxy.c); the rest (exec, socket calls, fchmod) continue.
+ *               logged (notify_openproxy.c), and so are connect/bind/sendto/sendmsg with an
+ *               address, on the target's own socket; exec continues and is verified after the
+ *               fact (exec_verify); the rest (socket, listen, fchmod, sendmmsg) continue.
  *   allowed   → only seen with SBX_TRACE_ALL: SBX_EV_NOTE "trace", continued.
  *
  * Buffers are allocated once per notifier; the hot path allocates nothing and opens nothing
@@ -54,6 +56,7 @@ struct exec_slot {
     int have_pre;
     dev_t pre_dev;             /* the caller's executable before the exec */
     ino_t pre_ino;
+    unsigned long long pre_stack;  /* its stack start (stat field 28): a new image moves it */
     uint64_t t_ns;
     struct sbx_event ev;       /* strings point into blob */
     char *blob;
@@ -416,6 +419,22 @@ static int exec_copy_event(struct exec_slot *x, const struct sbx_event *ev)
     return 0;
 }
 
+/* Field 28 (startstack) of /proc/TID/stat: every exec maps a new stack (randomized). 0: unknown. */
+static unsigned long long stack_start(int tid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) return 0;
+    buf[got] = 0;
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 28; field++) p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 static int same_file(const struct stat *a, dev_t dev, ino_t ino)
 {
     return a->st_dev == dev && a->st_ino == ino;
@@ -476,7 +495,10 @@ static void exec_verify(struct sbx_notifier *n, struct exec_slot *x)
     if (stat(link, &ran) < 0 || x->logged_fd < 0 || fstat(x->logged_fd, &logged) < 0)
         return exec_emit(n, x, "exec unverified");
     if (same_file(&ran, logged.st_dev, logged.st_ino)) return exec_emit(n, x, NULL);
-    if (x->have_pre && same_file(&ran, x->pre_dev, x->pre_ino)) return exec_emit(n, x, NULL);
+    /* The old executable still: the exec failed, unless the image is new (same file re-run). */
+    if (x->have_pre && same_file(&ran, x->pre_dev, x->pre_ino) &&
+        (!x->pre_stack || stack_start(x->tid) == x->pre_stack))
+        return exec_emit(n, x, NULL);
     if (script_ran(n, x, &ran)) return exec_emit(n, x, NULL);
     struct sbx_scratch *s = &n->scratch;
     ssize_t l = readlink(link, s->real, sizeof s->real - 1);
@@ -541,6 +563,7 @@ static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, str
         x->have_pre = 1;
         x->pre_dev = st.st_dev;
         x->pre_ino = st.st_ino;
+        x->pre_stack = stack_start((int)tid);
     }
     struct sbx_scratch *s = &n->scratch;
     int empty = d->nr == SYS_execveat && s->path[0] == 0 && (d->args[4] & AT_EMPTY_PATH);

@@ -9,12 +9,15 @@
  * proxy process performs the call with exactly those strings. Opens hand the new fd to the
  * target with SECCOMP_IOCTL_NOTIF_ADDFD (SECCOMP_ADDFD_FLAG_SEND, which also answers the
  * call); unlink/rmdir/rename/link/symlink/chmod/mkdir answer with the proxy's result. The
- * kernel never reads the target's strings again.
+ * kernel never reads the target's strings again. Socket calls with an address (connect, bind,
+ * sendto, sendmsg) are performed the same way on the target's own socket, taken with
+ * pidfd_getfd (see perform_socket here and in notify.c).
  *
  * Privileges: the supervisor is more privileged than the target (host root, or the owner of
  * the sandbox's user namespaces, which grants every capability inside them), so it must not
- * act itself. The proxy is a child of the supervisor that joins the target's user and mount
- * namespaces, chroots into the target's root, takes the target's uid, gid and groups, drops
+ * act itself. The proxy is a child of the supervisor that joins the target's user namespaces
+ * and its mount, net, ipc, uts, cgroup and time namespaces (procfs views such as /proc/sys/net,
+ * /proc/sysvipc and the hostname follow the opener's namespaces), chroots into the target's root, takes the target's uid, gid and groups, drops
  * every capability (effective, permitted, bounding, ambient) and sets no_new_privs. It can do
  * exactly what the target could. It lives outside the sandbox's pid namespace, so the payload
  * cannot see, signal or trace it. Relative paths start from an O_PATH descriptor of the
@@ -645,7 +648,7 @@ int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a)
         if (a->addr_len > SBX_SOCKADDR_MAX || a->data_len > SBX_SEND_MAX) return -EINVAL;
         req->addr_len = a->addr_len;
         req->data_len = a->data_len;
-        memcpy(req->paths, a->addr, a->addr_len);
+        if (a->addr_len) memcpy(req->paths, a->addr, a->addr_len);
         if (a->data_len) memcpy(req->paths + a->addr_len, a->data, a->data_len);
         msg = offsetof(struct proxy_request, paths) + a->addr_len + a->data_len + 1;
     } else {
