@@ -134,6 +134,12 @@ int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target);
  * -errno from the call, or SBX_OPENPROXY_BROKEN. */
 int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a);
 void sbx_openproxy_stop(struct sbx_openproxy *p);
+/* connect/bind/send on sock with exactly these address (and payload) bytes, blocking bounded
+ * as described in notify_openproxy.c; the result or -1 with errno. Used by the proxy, and by
+ * the supervisor itself for AF_INET/AF_INET6 connect and send (nothing there depends on the
+ * caller's identity or root; bind does: low ports). */
+long sbx_sock_call(enum sbx_proxy_op op, int sock, const void *addr, uint32_t addr_len,
+                   const void *data, uint32_t data_len, uint64_t flags);
 /* Stop and release the request buffer. */
 void sbx_openproxy_free(struct sbx_openproxy *p);
 

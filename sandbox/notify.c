@@ -310,11 +310,13 @@ static int take_target_fd(struct sbx_notifier *n, pid_t tid, int fd)
 }
 
 /*
- * connect/bind/sendto/sendmsg with an address: performed by the proxy on the target's own
- * socket (pidfd_getfd) with the address bytes we logged. The proxy, not we: AF_UNIX paths
- * resolve in the caller's mount namespace and root with the caller's credentials, and binding
- * low ports or netlink checks use the caller's capabilities, which the proxy shares with the
- * target and we exceed. Blocking: see notify_openproxy.c (sock_connect, SBX_PROXY_SEND). A
+ * connect/bind/sendto/sendmsg with an address: performed on the target's own socket
+ * (pidfd_getfd) with the address bytes we logged. AF_INET/AF_INET6 connect and send: by us (the
+ * socket's network namespace applies whoever calls, and nothing depends on the caller's
+ * identity: saves the proxy round trip). Everything else by the proxy, never by us: AF_UNIX
+ * paths resolve in the caller's mount namespace and root with the caller's credentials, and
+ * binding low ports or netlink checks use the caller's capabilities, which the proxy shares with
+ * the target and we exceed. Blocking: see notify_openproxy.c (sock_connect, SBX_PROXY_SEND). A
  * blocking connect still in progress is answered CONTINUE: the kernel then waits for the
  * connection we started (a connect on a connecting socket ignores its address). A send that
  * would block a blocking caller continues too, marked "address unverified".
@@ -345,7 +347,17 @@ static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
     if (c->op == SBX_PROXY_BIND && unix_path) c->umask = sbx_proc_umask(tid);
     int fl = fcntl(c->dirfd2, F_GETFL);
     int blocking = fl >= 0 && !(fl & O_NONBLOCK);
-    int rc = proxy_call(n, tid);
+    sa_family_t family = AF_UNSPEC;
+    if (c->addr_len >= sizeof family) memcpy(&family, sa, sizeof family);
+    int rc;
+    if (c->op != SBX_PROXY_BIND && (family == AF_INET || family == AF_INET6)) {
+        /* the socket's network namespace and the address decide; no path, no privilege */
+        long r = sbx_sock_call(c->op, c->dirfd2, c->addr, c->addr_len, c->data, c->data_len,
+                               c->flags);
+        rc = r < 0 ? -errno : (int)r;
+    } else {
+        rc = proxy_call(n, tid);
+    }
     if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
     if (rc == -EINPROGRESS && c->op == SBX_PROXY_CONNECT && blocking) {
         emit(n, ev);

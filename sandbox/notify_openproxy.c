@@ -430,26 +430,30 @@ static long sock_connect(int sock, const struct sockaddr *sa, socklen_t len, int
     return rc;
 }
 
-/* Socket calls: address (+ payload) from the request, the socket in dirfd2, and for a
- * relative AF_UNIX path the target's cwd in dirfd (entered for the call, left afterwards). */
-static long perform_socket(const struct proxy_request *req, int cwd, int sock)
+long sbx_sock_call(enum sbx_proxy_op op, int sock, const void *addr, uint32_t addr_len,
+                   const void *data, uint32_t data_len, uint64_t flags)
 {
-    const struct sockaddr *sa = (const struct sockaddr *)req->paths;
-    socklen_t len = req->addr_len;
-    if (sock < 0 || len > SBX_SOCKADDR_MAX || req->data_len > SBX_SEND_MAX) {
+    const struct sockaddr *sa = addr;
+    if (sock < 0 || addr_len > SBX_SOCKADDR_MAX || data_len > SBX_SEND_MAX) {
         errno = EINVAL;
         return -1;
     }
-    if (cwd >= 0 && fchdir(cwd) < 0) return -1;
-    long rc;
-    if (req->op == SBX_PROXY_SEND) {
-        struct iovec iov = {(void *)(req->paths + len), req->data_len};
-        struct msghdr m = {.msg_name = (void *)sa, .msg_namelen = len, .msg_iov = &iov,
+    if (op == SBX_PROXY_SEND) {
+        struct iovec iov = {(void *)data, data_len};
+        struct msghdr m = {.msg_name = (void *)sa, .msg_namelen = addr_len, .msg_iov = &iov,
                            .msg_iovlen = 1};
-        rc = sendmsg(sock, &m, (int)req->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-    } else {
-        rc = sock_connect(sock, sa, len, req->op == SBX_PROXY_BIND);
+        return sendmsg(sock, &m, (int)flags | MSG_DONTWAIT | MSG_NOSIGNAL);
     }
+    return sock_connect(sock, sa, addr_len, op == SBX_PROXY_BIND);
+}
+
+/* Socket calls in the proxy: address (+ payload) from the request, the socket in dirfd2, and
+ * for a relative AF_UNIX path the target's cwd in dirfd (entered for the call, left after). */
+static long perform_socket(const struct proxy_request *req, int cwd, int sock)
+{
+    if (cwd >= 0 && fchdir(cwd) < 0) return -1;
+    long rc = sbx_sock_call((enum sbx_proxy_op)req->op, sock, req->paths, req->addr_len,
+                            req->paths + req->addr_len, req->data_len, req->flags);
     int e = errno;
     if (cwd >= 0 && chdir("/") < 0) e = e ? e : errno;
     errno = e;
