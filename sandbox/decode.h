@@ -114,6 +114,7 @@ struct sbx_proxy_call {
     int dirfd, dirfd2;            /* O_PATH bases in the target's view, or -1 (absolute) */
     /* socket calls */
     int target_fd;                /* the socket's number in the target */
+    int nameless;                 /* a sendmsg without msg_name */
     const void *addr, *data;
     uint32_t addr_len, data_len;
 };

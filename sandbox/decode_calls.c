@@ -385,9 +385,9 @@ static int iov_bytes(pid_t tid, uint64_t iov, uint64_t count, struct sbx_event *
 #define MMSG_MAX 64   /* messages of one sendmmsg summed */
 
 /*
- * sendmsg with a msg_name is emulated when it carries no control data and at most
- * SBX_SEND_MAX bytes: payload and address are then sent from our copy. Otherwise (and for
- * sendmmsg) the call continues and the event says the address is unverified.
+ * sendmsg is emulated when it carries no control data and at most SBX_SEND_MAX bytes: payload
+ * and address (or none) are then sent from our copy. Otherwise (and for sendmmsg) the call
+ * continues, and when it named an address the event says the address is unverified.
  */
 static int decode_sendmsg(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
                           struct sbx_scratch *s, struct sbx_event *ev)
@@ -416,6 +416,20 @@ static int decode_sendmsg(const struct sbx_observed *o, pid_t tid, const uint64_
                 snprintf(s->detail, sizeof s->detail, "address unverified (%s: continued)",
                          m.msg_controllen ? "control data" : "payload over 64 KiB");
                 ev->detail = s->detail;
+            }
+        } else if (i == 0 && !many && m.msg_controllen == 0 && m.msg_iovlen <= SBX_IOV_MAX) {
+            /* No name now: another thread could add one before the kernel reads the header
+             * again, so datagrams are sent from our copy as well (notify.c lets streams, which
+             * ignore a name, continue). */
+            uint64_t total = 0;
+            if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &total, NULL) == 0 &&
+                total <= SBX_SEND_MAX) {
+                uint64_t got = 0;
+                if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &got, s) < 0) return -1;
+                s->call.data = s->data;
+                s->call.data_len = (uint32_t)got;
+                s->call.nameless = 1;
+                emulate_socket_call(s, SBX_PROXY_SEND, (int)a[0], (unsigned)a[2]);
             }
         } else if (i == 0 && many && m.msg_name && m.msg_namelen) {
             snprintf(s->detail, sizeof s->detail, "address unverified (sendmmsg: continued)");

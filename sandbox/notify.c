@@ -347,10 +347,16 @@ static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
     if (c->op == SBX_PROXY_BIND && unix_path) c->umask = sbx_proc_umask(tid);
     int fl = fcntl(c->dirfd2, F_GETFL);
     int blocking = fl >= 0 && !(fl & O_NONBLOCK);
-    sa_family_t family = AF_UNSPEC;
-    if (c->addr_len >= sizeof family) memcpy(&family, sa, sizeof family);
+    int domain = -1, type = -1;
+    socklen_t dl = sizeof domain, tl = sizeof type;
+    (void)getsockopt(c->dirfd2, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
+    (void)getsockopt(c->dirfd2, SOL_SOCKET, SO_TYPE, &type, &tl);
+    if (c->nameless && type == SOCK_STREAM && !(c->flags & MSG_FASTOPEN)) {
+        emit(n, ev);                       /* a stream ignores a name added later */
+        return answer(n, 0, 1);
+    }
     int rc;
-    if (c->op != SBX_PROXY_BIND && (family == AF_INET || family == AF_INET6)) {
+    if (c->op != SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6)) {
         /* the socket's network namespace and the address decide; no path, no privilege */
         long r = sbx_sock_call(c->op, c->dirfd2, c->addr, c->addr_len, c->data, c->data_len,
                                c->flags);

@@ -769,7 +769,8 @@ static void racing_path_change_is_logged_as_done(void **state)
 /* ---- socket calls with an address are emulated on the target's own socket ---- */
 
 enum { R_UBIND = 400, R_UMODE, R_UCONNECT, R_UACCEPT, R_TLISTEN, R_TCONNECT, R_TTIMEO, R_TACCEPT,
-       R_NBCONNECT, R_USENDTO, R_URECV, R_USENDMSG, R_URECV2, R_INUSE, R_BADFD, R_LONGADDR };
+       R_NBCONNECT, R_USENDTO, R_URECV, R_USENDMSG, R_URECV2, R_INUSE, R_BADFD, R_LONGADDR,
+       R_NONAME_DGRAM, R_NONAME_RECV, R_NONAME_STREAM };
 
 static int socket_body(void *arg)
 {
@@ -820,6 +821,13 @@ static int socket_body(void *arg)
     struct msghdr m = {.msg_name = &ua, .msg_namelen = sizeof ua, .msg_iov = iov, .msg_iovlen = 2};
     report(R_USENDMSG, sendmsg(us, &m, 0));
     report(R_URECV2, recv(ur, buf, sizeof buf, 0) == 8 && !memcmp(buf, "abcdefgh", 8) ? 0 : -1);
+    /* without msg_name: a connected datagram socket (sent from our copy), a stream (continued) */
+    struct iovec one = {"xyz", 3};
+    struct msghdr nm = {.msg_iov = &one, .msg_iovlen = 1};
+    if (connect(us, (struct sockaddr *)&ua, sizeof ua) < 0) return 12;
+    report(R_NONAME_DGRAM, sendmsg(us, &nm, 0));
+    report(R_NONAME_RECV, recv(ur, buf, sizeof buf, 0) == 3 && !memcmp(buf, "xyz", 3) ? 0 : -1);
+    report(R_NONAME_STREAM, sendmsg(tc, &nm, 0));
     int dup_bind = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     report(R_INUSE, bind(dup_bind, (struct sockaddr *)&in, sizeof in));
     report(R_BADFD, connect(999, (struct sockaddr *)&in, sizeof in));
@@ -850,6 +858,9 @@ static void socket_calls_are_emulated_exactly(void **state)
     assert_int_equal(result_of(&o, R_URECV)->rc, 0);
     assert_int_equal(result_of(&o, R_USENDMSG)->rc, 8);
     assert_int_equal(result_of(&o, R_URECV2)->rc, 0);
+    assert_int_equal(result_of(&o, R_NONAME_DGRAM)->rc, 3);
+    assert_int_equal(result_of(&o, R_NONAME_RECV)->rc, 0);
+    assert_int_equal(result_of(&o, R_NONAME_STREAM)->rc, 3);
     expect_errno(&o, R_INUSE, EADDRINUSE);
     expect_errno(&o, R_BADFD, EBADF);
     expect_errno(&o, R_LONGADDR, EINVAL);
