@@ -878,6 +878,62 @@ static void socket_calls_are_emulated_exactly(void **state)
     free(dir);
 }
 
+/* ---- exec events are verified against what ran ---- */
+
+enum { R_XSCRIPT = 500, R_XMISSING, R_XTRUE };
+
+static long run_exec(const char *path)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        char *const argv[] = {"x", NULL};
+        execve(path, argv, (char *const[]){NULL});
+        _exit(127);
+    }
+    int st = -1;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int exec_verify_body(void *arg)
+{
+    const char *dir = arg;
+    char script[4200];
+    snprintf(script, sizeof script, "%s/script.sh", dir);
+    int fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (fd < 0 || write(fd, "#!/bin/sh\nexit 3\n", 18) != 18) return 10;
+    close(fd);
+    report(R_XSCRIPT, run_exec(script));
+    report(R_XMISSING, run_exec("/nonexistent/program"));
+    report(R_XTRUE, run_exec("/bin/true"));
+    return 0;
+}
+
+static void exec_events_are_verified(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    struct outcome o;
+    run_filtered(0, exec_verify_body, dir, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(result_of(&o, R_XSCRIPT)->rc, 3);
+    assert_int_equal(result_of(&o, R_XMISSING)->rc, 127);
+    assert_int_equal(result_of(&o, R_XTRUE)->rc, 0);
+    const char *want[] = {"/script.sh", "/nonexistent/program", "/bin/true"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct rec *e = find_event(&o, SBX_EV_EXEC, want[i]);
+        assert_non_null(e);
+        /* verified (script: its interpreter ran; missing: the exec failed): no correction */
+        if (strstr(e->detail, "mismatch")) fail_msg("%s: %s", want[i], e->detail);
+        /* the script's shell and true make later calls: verified, no detail at all */
+        if (i != 1 && e->detail[0]) fail_msg("%s: %s", want[i], e->detail);
+    }
+    outcome_free(&o);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 /* ---- RLIMIT_CORE stays >= 1 ---- */
 
 enum { R_CORE_SET0 = 300, R_CORE_PR0, R_CORE_PRSOFT0, R_CORE_RAISE, R_CORE_READ, R_CORE_ONE,
@@ -943,6 +999,7 @@ int main(void)
         cmocka_unit_test(blocking_opens_do_not_stall_the_supervisor),
         cmocka_unit_test(core_limit_cannot_drop_to_zero),
         cmocka_unit_test(socket_calls_are_emulated_exactly),
+        cmocka_unit_test(exec_events_are_verified),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
