@@ -16,6 +16,8 @@
 #define SBX_ARGV_MAX 256          /* argv entries kept */
 #define SBX_ARGV_BYTES 65536      /* argv bytes kept in total */
 #define SBX_IOV_MAX 1024          /* iovec entries summed for a sendmsg */
+#define SBX_SOCKADDR_MAX 128      /* sizeof(struct sockaddr_storage): the kernel's limit too */
+#define SBX_SEND_MAX 65536        /* payload bytes of one emulated sendto/sendmsg */
 
 /* ---- the target's memory (decode_mem.c) ---- */
 
@@ -26,6 +28,9 @@ ssize_t sbx_mem_string(pid_t pid, uint64_t addr, char *buf, size_t cap, int *tru
 
 /* Read exactly len bytes at addr. 0 or -1 with errno. */
 int sbx_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* Write exactly len (<= 4096) bytes at addr (an out-argument of an emulated call). 0 or -1. */
+int sbx_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
 /* Read up to len bytes at addr, stopping at the first unreadable page. Bytes read, or -1. */
 ssize_t sbx_mem_read_upto(pid_t pid, uint64_t addr, void *buf, size_t len);
@@ -93,6 +98,11 @@ enum sbx_proxy_op {
     SBX_PROXY_LINKAT,             /* path → path2, flags */
     SBX_PROXY_SYMLINKAT,          /* path2 (the link) → path (target text, not resolved) */
     SBX_PROXY_FCHMODAT,           /* mode */
+    /* On the target's socket (a pidfd_getfd copy in dirfd2), with exactly the address bytes we
+     * logged; dirfd: the target's cwd for a relative AF_UNIX path. */
+    SBX_PROXY_CONNECT,
+    SBX_PROXY_BIND,
+    SBX_PROXY_SEND,               /* sendmsg(addr, data, flags | MSG_DONTWAIT | MSG_NOSIGNAL) */
 };
 
 struct sbx_proxy_call {
@@ -102,21 +112,37 @@ struct sbx_proxy_call {
     uint64_t flags, mode, resolve;
     const char *path, *path2;     /* exactly what is used, relative to dirfd / dirfd2 */
     int dirfd, dirfd2;            /* O_PATH bases in the target's view, or -1 (absolute) */
+    /* socket calls */
+    int target_fd;                /* the socket's number in the target */
+    int nameless;                 /* a sendmsg without msg_name */
+    const void *addr, *data;
+    uint32_t addr_len, data_len;
 };
+
+struct proxy_request;
 
 struct sbx_openproxy {
     pid_t pid;                    /* 0: not started */
     int sock;
+    struct proxy_request *req;    /* request buffer (large: a send's payload) */
 };
 
 #define SBX_OPENPROXY_BROKEN (-100000)
 
 /* Start the proxy with the identity, namespaces and root of target. 0 or -1. */
 int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target);
-/* Perform a call for the target: our copy of the new fd (opens) or 0, -errno from the call,
- * or SBX_OPENPROXY_BROKEN. */
+/* Perform a call for the target: our copy of the new fd (opens), the byte count (sends) or 0,
+ * -errno from the call, or SBX_OPENPROXY_BROKEN. */
 int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a);
 void sbx_openproxy_stop(struct sbx_openproxy *p);
+/* connect/bind/send on sock with exactly these address (and payload) bytes, blocking bounded
+ * as described in notify_openproxy.c; the result or -1 with errno. Used by the proxy, and by
+ * the supervisor itself for AF_INET/AF_INET6 connect and send (nothing there depends on the
+ * caller's identity or root; bind does: low ports). */
+long sbx_sock_call(enum sbx_proxy_op op, int sock, const void *addr, uint32_t addr_len,
+                   const void *data, uint32_t data_len, uint64_t flags);
+/* Stop and release the request buffer. */
+void sbx_openproxy_free(struct sbx_openproxy *p);
 
 /* The target's umask (from /proc/PID/status), or -1. */
 int sbx_proc_umask(pid_t pid);
@@ -133,6 +159,8 @@ struct sbx_scratch {
     char name[64];
     char proxy_path[SBX_PATH_MAX];                  /* what the proxy uses */
     char real[SBX_PATH_MAX];                        /* what it did open */
+    unsigned char sa[SBX_SOCKADDR_MAX];              /* a socket call's address, as read */
+    unsigned char data[SBX_SEND_MAX];                /* an emulated send's payload, as read */
     struct sbx_proxy_call call;                      /* filled by decoders of proxied calls */
     char argstore[SBX_ARGV_BYTES];
     const char *argv[SBX_ARGV_MAX + 1];

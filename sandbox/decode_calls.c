@@ -306,39 +306,77 @@ static int decode_socket(const struct sbx_observed *o, pid_t tid, const uint64_t
     return 0;
 }
 
-/* A sockaddr in the target's memory; a NULL address (connected socket) leaves family 0. */
-static int read_sockaddr(pid_t tid, uint64_t addr, uint64_t len, struct sbx_event *ev)
+/*
+ * Socket calls that name an address are emulated (notify.c, notify_openproxy.c): the address
+ * bytes read here are the ones logged and the ones used; the kernel never reads them again.
+ * A sockaddr longer than sockaddr_storage is EINVAL, as the kernel says.
+ */
+static int read_sockaddr(pid_t tid, uint64_t addr, uint64_t len, struct sbx_scratch *s,
+                         struct sbx_event *ev)
 {
-    struct sockaddr_storage ss = {0};
     if (addr == 0 || len == 0) return 0;
-    size_t n = len < sizeof ss ? (size_t)len : sizeof ss;
-    if (sbx_mem_read(tid, addr, &ss, n) < 0) return -1;
-    sbx_fmt_sockaddr(&ss, n, &ev->addr);
+    if ((uint32_t)len > SBX_SOCKADDR_MAX) { errno = EINVAL; return -1; }
+    memset(s->sa, 0, sizeof s->sa);
+    if (sbx_mem_read(tid, addr, s->sa, (size_t)(uint32_t)len) < 0) return -1;
+    sbx_fmt_sockaddr(s->sa, (size_t)(uint32_t)len, &ev->addr);
+    s->call.addr = s->sa;
+    s->call.addr_len = (uint32_t)len;
     return 0;
+}
+
+static void emulate_socket_call(struct sbx_scratch *s, enum sbx_proxy_op op, int fd, uint64_t flags)
+{
+    s->call.op = op;
+    s->call.target_fd = fd;
+    s->call.flags = flags;
 }
 
 static int decode_addr(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
                        struct sbx_scratch *s, struct sbx_event *ev)
 {
-    (void)s;
     if (strcmp(o->name, "listen") == 0) return 0;
     if (strcmp(o->name, "sendto") == 0) {
         ev->bytes = a[2];
-        return read_sockaddr(tid, a[4], a[5], ev);
+        if (read_sockaddr(tid, a[4], a[5], s, ev) < 0) return -1;
+        if (a[4] == 0) return 0;   /* no address (a register): nothing to swap */
+        if (a[2] > SBX_SEND_MAX) {
+            snprintf(s->detail, sizeof s->detail, "address unverified (payload over %d bytes: continued)",
+                     SBX_SEND_MAX);
+            ev->detail = s->detail;
+            return 0;
+        }
+        if (a[2] && sbx_mem_read(tid, a[1], s->data, (size_t)a[2]) < 0) return -1;
+        s->call.data = s->data;
+        s->call.data_len = (uint32_t)a[2];
+        emulate_socket_call(s, SBX_PROXY_SEND, (int)a[0], (unsigned)a[3]);
+        return 0;
     }
-    return read_sockaddr(tid, a[1], a[2], ev);   /* connect, bind */
+    if (read_sockaddr(tid, a[1], a[2], s, ev) < 0) return -1;   /* connect, bind */
+    if (a[1] == 0 || a[2] == 0) return 0;
+    emulate_socket_call(s, strcmp(o->name, "bind") == 0 ? SBX_PROXY_BIND : SBX_PROXY_CONNECT,
+                        (int)a[0], 0);
+    return 0;
 }
 
-/* Sum of the iovec lengths of one message (bounded). */
+/* Sum of the iovec lengths of one message (bounded); with gather, also copy the payload into
+ * s->data (the caller checked that it fits). */
 static int iov_bytes(pid_t tid, uint64_t iov, uint64_t count, struct sbx_event *ev,
-                     uint64_t *sum)
+                     uint64_t *sum, struct sbx_scratch *gather)
 {
     struct iovec v[64] = {{0}};
     if (count > SBX_IOV_MAX) { count = SBX_IOV_MAX; ev->truncated = 1; }
     for (uint64_t done = 0; done < count;) {
         size_t take = count - done < 64 ? (size_t)(count - done) : 64;
         if (sbx_mem_read(tid, iov + done * sizeof v[0], v, take * sizeof v[0]) < 0) return -1;
-        for (size_t i = 0; i < take; i++) *sum += v[i].iov_len;
+        for (size_t i = 0; i < take; i++) {
+            if (gather && v[i].iov_len) {
+                if (*sum + v[i].iov_len > SBX_SEND_MAX) { errno = EMSGSIZE; return -1; }
+                if (sbx_mem_read(tid, (uintptr_t)v[i].iov_base, gather->data + *sum,
+                                 v[i].iov_len) < 0)
+                    return -1;
+            }
+            *sum += v[i].iov_len;
+        }
         done += take;
     }
     return 0;
@@ -346,10 +384,14 @@ static int iov_bytes(pid_t tid, uint64_t iov, uint64_t count, struct sbx_event *
 
 #define MMSG_MAX 64   /* messages of one sendmmsg summed */
 
+/*
+ * sendmsg is emulated when it carries no control data and at most SBX_SEND_MAX bytes: payload
+ * and address (or none) are then sent from our copy. Otherwise (and for sendmmsg) the call
+ * continues, and when it named an address the event says the address is unverified.
+ */
 static int decode_sendmsg(const struct sbx_observed *o, pid_t tid, const uint64_t *a,
                           struct sbx_scratch *s, struct sbx_event *ev)
 {
-    (void)s;
     int many = strcmp(o->name, "sendmmsg") == 0;
     uint64_t count = many ? (unsigned)a[2] : 1, sum = 0;
     if (count > MMSG_MAX) { count = MMSG_MAX; ev->truncated = 1; }
@@ -357,8 +399,43 @@ static int decode_sendmsg(const struct sbx_observed *o, pid_t tid, const uint64_
         struct msghdr m = {0};
         uint64_t at = a[1] + i * (many ? sizeof(struct mmsghdr) : sizeof m);
         if (sbx_mem_read(tid, at, &m, sizeof m) < 0) return -1;
-        if (i == 0 && read_sockaddr(tid, (uintptr_t)m.msg_name, m.msg_namelen, ev) < 0) return -1;
-        if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &sum) < 0) return -1;
+        if (i == 0 && read_sockaddr(tid, (uintptr_t)m.msg_name, m.msg_namelen, s, ev) < 0)
+            return -1;
+        if (i == 0 && !many && m.msg_name && m.msg_namelen) {
+            uint64_t total = 0;
+            int fits = m.msg_controllen == 0 && m.msg_iovlen <= SBX_IOV_MAX &&
+                       iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &total, NULL) == 0 &&
+                       total <= SBX_SEND_MAX;
+            if (fits) {
+                uint64_t got = 0;
+                if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &got, s) < 0) return -1;
+                s->call.data = s->data;
+                s->call.data_len = (uint32_t)got;
+                emulate_socket_call(s, SBX_PROXY_SEND, (int)a[0], (unsigned)a[2]);
+            } else {
+                snprintf(s->detail, sizeof s->detail, "address unverified (%s: continued)",
+                         m.msg_controllen ? "control data" : "payload over 64 KiB");
+                ev->detail = s->detail;
+            }
+        } else if (i == 0 && !many && m.msg_controllen == 0 && m.msg_iovlen <= SBX_IOV_MAX) {
+            /* No name now: another thread could add one before the kernel reads the header
+             * again, so datagrams are sent from our copy as well (notify.c lets streams, which
+             * ignore a name, continue). */
+            uint64_t total = 0;
+            if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &total, NULL) == 0 &&
+                total <= SBX_SEND_MAX) {
+                uint64_t got = 0;
+                if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &got, s) < 0) return -1;
+                s->call.data = s->data;
+                s->call.data_len = (uint32_t)got;
+                s->call.nameless = 1;
+                emulate_socket_call(s, SBX_PROXY_SEND, (int)a[0], (unsigned)a[2]);
+            }
+        } else if (i == 0 && many && m.msg_name && m.msg_namelen) {
+            snprintf(s->detail, sizeof s->detail, "address unverified (sendmmsg: continued)");
+            ev->detail = s->detail;
+        }
+        if (iov_bytes(tid, (uintptr_t)m.msg_iov, m.msg_iovlen, ev, &sum, NULL) < 0) return -1;
     }
     ev->bytes = sum;
     return 0;
@@ -385,6 +462,9 @@ const char *sbx_denied_detail(const char *syscall, const uint64_t a[6], struct s
     } else if (!strcmp(syscall, "seccomp")) {
         snprintf(d, cap, "op=%u flags=0x%x (a filter with its own listener)", (unsigned)a[0],
                  (unsigned)a[1]);
+    } else if (!strcmp(syscall, "setrlimit")) {
+        snprintf(d, cap, "resource=RLIMIT_CORE (commands keep 1/1: a soft limit of 0 would let a "
+                 "piped core_pattern take the core)");
     } else if (!strcmp(syscall, "ptrace")) {
         snprintf(d, cap, "request=%ld pid=%d", (long)a[0], (int)a[1]);
     } else {

@@ -78,3 +78,15 @@ int sbx_mem_strv(pid_t pid, uint64_t addr, char *store, size_t cap, const char *
     vec[count] = NULL;
     return (int)count;
 }
+
+int sbx_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+    struct iovec local = {(void *)buf, len}, remote = {(void *)(uintptr_t)addr, len};
+    if (len > PAGE) { errno = E2BIG; return -1; }
+    ssize_t put;
+    do put = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    while (put < 0 && errno == EINTR);
+    if (put == (ssize_t)len) return 0;
+    if (put >= 0) errno = EFAULT;
+    return -1;
+}

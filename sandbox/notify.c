@@ -8,7 +8,9 @@
  *               Unreadable arguments or a stale id: SBX_EV_DENIED "unreadable arguments" and
  *               -EFAULT/-EPERM (fail closed: no unlogged observed call ever runs).
  *               Opens and path changes are then performed by the proxy with the strings we
- *               logged (notify_openproxy.c); the rest (exec, socket calls, fchmod) continue.
+ *               logged (notify_openproxy.c), and so are connect/bind/sendto/sendmsg with an
+ *               address, on the target's own socket; exec continues and is verified after the
+ *               fact (exec_verify); the rest (socket, listen, fchmod, sendmmsg) continue.
  *   allowed   → only seen with SBX_TRACE_ALL: SBX_EV_NOTE "trace", continued.
  *
  * Buffers are allocated once per notifier; the hot path allocates nothing and opens nothing
@@ -24,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,6 +46,21 @@
 #define X32_BIT 0x40000000u
 #define SYS_SLOTS 512          /* native syscall numbers we classify; above: default */
 #define BATCH_MAX 256          /* notifications per call before giving the poll loop a turn */
+#define EXEC_SLOTS 32          /* execs awaiting verification */
+
+/* An exec answered CONTINUE, its event held until we know what ran (see exec_verify). */
+struct exec_slot {
+    int tid;                   /* host tid of the caller; 0: free */
+    int pidfd;                 /* tells us when it is gone without a further call */
+    int logged_fd;             /* O_PATH of the logged path, opened as the target would; or -1 */
+    int have_pre;
+    dev_t pre_dev;             /* the caller's executable before the exec */
+    ino_t pre_ino;
+    unsigned long long pre_stack;  /* its stack start (stat field 28): a new image moves it */
+    uint64_t t_ns;
+    struct sbx_event ev;       /* strings point into blob */
+    char *blob;
+};
 
 struct sys_entry {
     uint8_t cls;                         /* enum sbx_sys_class */
@@ -60,6 +80,8 @@ struct sbx_notifier {
     struct sys_entry sys[SYS_SLOTS];
     struct sbx_pidcache pids;
     struct sbx_openproxy proxy;
+    unsigned exec_pending;
+    struct exec_slot exec[EXEC_SLOTS];
     struct sbx_scratch scratch;
 };
 
@@ -141,6 +163,19 @@ static int answer(struct sbx_notifier *n, int error, int cont)
     return 0;
 }
 
+/* Answer with a success value (an emulated send's byte count). */
+static int answer_value(struct sbx_notifier *n, int64_t val)
+{
+    memset(n->resp, 0, n->resp_size);
+    n->resp->id = n->req->id;
+    n->resp->val = val;
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp) < 0) {
+        if (errno == EINTR) continue;
+        return errno == ENOENT ? 0 : -1;
+    }
+    return 0;
+}
+
 static int id_valid(const struct sbx_notifier *n)
 {
     uint64_t id = n->req->id;
@@ -150,6 +185,12 @@ static int id_valid(const struct sbx_notifier *n)
 static void emit(const struct sbx_notifier *n, struct sbx_event *ev)
 {
     ev->t_ns = sbx_now_ns() - n->t0;
+    if (n->fn) n->fn(n->ctx, ev);
+}
+
+static void emit_at(const struct sbx_notifier *n, struct sbx_event *ev, uint64_t t_ns)
+{
+    ev->t_ns = t_ns;
     if (n->fn) n->fn(n->ctx, ev);
 }
 
@@ -248,11 +289,327 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
     return sent;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* Our copy of the target's descriptor fd (same open file description), or -1 with errno.
+ * The pidfd is checked against the notification id, so a reused tid is never asked. */
+static int take_target_fd(struct sbx_notifier *n, pid_t tid, int fd)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+    if (pidfd < 0 && errno == EINVAL) pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (pidfd < 0) return -1;
+    int copy = -1;
+    if (!id_valid(n)) errno = ESRCH;
+    else copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    int saved = errno;
+    close(pidfd);
+    errno = saved;
+    return copy;
+}
+
+/*
+ * connect/bind/sendto/sendmsg with an address: performed on the target's own socket
+ * (pidfd_getfd) with the address bytes we logged. AF_INET/AF_INET6 connect and send: by us (the
+ * socket's network namespace applies whoever calls, and nothing depends on the caller's
+ * identity: saves the proxy round trip). Everything else by the proxy, never by us: AF_UNIX
+ * paths resolve in the caller's mount namespace and root with the caller's credentials, and
+ * binding low ports or netlink checks use the caller's capabilities, which the proxy shares with
+ * the target and we exceed. Blocking: see notify_openproxy.c (sock_connect, SBX_PROXY_SEND). A
+ * blocking connect still in progress is answered CONTINUE: the kernel then waits for the
+ * connection we started (a connect on a connecting socket ignores its address). A send that
+ * would block a blocking caller continues too, marked "address unverified".
+ */
+static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
+                          struct sbx_event *ev)
+{
+    struct sbx_scratch *s = &n->scratch;
+    struct sbx_proxy_call *c = &s->call;
+    pid_t tid = (pid_t)n->req->pid;
+    c->dirfd2 = take_target_fd(n, tid, c->target_fd);
+    if (c->dirfd2 < 0) {
+        if (errno == EBADF) {
+            emit(n, ev);
+            return answer(n, EBADF, 0);
+        }
+        return fail_closed(n, d, errno == ESRCH ? "unreadable arguments (caller gone)"
+                                                : "socket not available to the supervisor", EPERM);
+    }
+    const unsigned char *sa = c->addr;
+    int unix_path = c->addr_len > 2 && sa[0] == AF_UNIX && sa[1] == 0 && sa[2] != 0;
+    if (unix_path && sa[2] != '/') {   /* relative to the caller's cwd */
+        char cwd[64];
+        snprintf(cwd, sizeof cwd, "/proc/%d/cwd", (int)tid);
+        c->dirfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (c->dirfd < 0) return fail_closed(n, d, "unreadable arguments (no cwd)", EPERM);
+    }
+    if (c->op == SBX_PROXY_BIND && unix_path) c->umask = sbx_proc_umask(tid);
+    int fl = fcntl(c->dirfd2, F_GETFL);
+    int blocking = fl >= 0 && !(fl & O_NONBLOCK);
+    int domain = -1, type = -1;
+    socklen_t dl = sizeof domain, tl = sizeof type;
+    (void)getsockopt(c->dirfd2, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
+    (void)getsockopt(c->dirfd2, SOL_SOCKET, SO_TYPE, &type, &tl);
+    if (c->nameless && type == SOCK_STREAM && !(c->flags & MSG_FASTOPEN)) {
+        emit(n, ev);                       /* a stream ignores a name added later */
+        return answer(n, 0, 1);
+    }
+    int rc;
+    if (c->op != SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6)) {
+        /* the socket's network namespace and the address decide; no path, no privilege */
+        long r = sbx_sock_call(c->op, c->dirfd2, c->addr, c->addr_len, c->data, c->data_len,
+                               c->flags);
+        rc = r < 0 ? -errno : (int)r;
+    } else {
+        rc = proxy_call(n, tid);
+    }
+    if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
+    if (rc == -EINPROGRESS && c->op == SBX_PROXY_CONNECT && blocking) {
+        emit(n, ev);
+        return answer(n, 0, 1);
+    }
+    if (rc == -EAGAIN && c->op == SBX_PROXY_SEND && blocking && !(c->flags & MSG_DONTWAIT)) {
+        snprintf(s->detail, sizeof s->detail, "address unverified (would block: continued)");
+        ev->detail = s->detail;
+        emit(n, ev);
+        return answer(n, 0, 1);
+    }
+    emit(n, ev);
+    return rc < 0 ? answer(n, -rc, 0) : answer_value(n, rc);
+}
+
+
+/*
+ * ---- exec verification ----
+ *
+ * execve cannot be emulated, so it is answered CONTINUE and the kernel reads the path again: a
+ * thread (or a vfork parent) sharing the memory can swap it after we read it. So the event is
+ * held, not emitted, until we know what ran: at the caller's next notification (every dynamic
+ * program opens its loader and libraries first; static ones nearly always make some observed
+ * call) we stat /proc/TID/exe and compare it with the file the logged path names (opened O_PATH
+ * by the proxy, as the target resolves it, when the exec was logged) and with the executable
+ * before the exec (unchanged: the exec failed). A "#!" script runs its interpreter: the first
+ * line's interpreter is resolved the same way and accepted. On a mismatch the event names the
+ * file that ran (path), keeps the logged path (path2) and says "exec-mismatch: logged X, ran Y".
+ * When no further call comes (the caller exited, or slots ran out, or the sandbox closes), the
+ * event is emitted as logged with the detail "exec unverified". Cost on the hot path: one
+ * branch while nothing is pending; per exec one proxy round trip, two stats and a copy.
+ */
+static void exec_slot_free(struct exec_slot *x)
+{
+    if (x->pidfd >= 0) close(x->pidfd);
+    if (x->logged_fd >= 0) close(x->logged_fd);
+    free(x->blob);
+    memset(x, 0, sizeof *x);
+    x->pidfd = x->logged_fd = -1;
+}
+
+static char *blob_put(char **at, const char *str)
+{
+    if (!str) return NULL;
+    size_t l = strlen(str) + 1;
+    char *p = memcpy(*at, str, l);
+    *at += l;
+    return p;
+}
+
+/* Deep copy of an exec event into x (one allocation). 0 or -1. */
+static int exec_copy_event(struct exec_slot *x, const struct sbx_event *ev)
+{
+    size_t need = 0, argc = 0;
+    const char *strs[4] = {ev->path, ev->path2, ev->cwd, ev->detail};
+    for (int i = 0; i < 4; i++) need += strs[i] ? strlen(strs[i]) + 1 : 0;
+    for (; ev->argv && ev->argv[argc]; argc++) need += strlen(ev->argv[argc]) + 1;
+    size_t vec = (argc + 1) * sizeof(char *);
+    x->blob = malloc(vec + need);
+    if (!x->blob) return -1;
+    const char **argv = (const char **)(void *)x->blob;
+    char *at = x->blob + vec;
+    x->ev = *ev;
+    x->ev.path = blob_put(&at, ev->path);
+    x->ev.path2 = blob_put(&at, ev->path2);
+    x->ev.cwd = blob_put(&at, ev->cwd);
+    x->ev.detail = blob_put(&at, ev->detail);
+    for (size_t i = 0; i < argc; i++) argv[i] = blob_put(&at, ev->argv[i]);
+    argv[argc] = NULL;
+    x->ev.argv = ev->argv ? argv : NULL;
+    return 0;
+}
+
+/* Field 28 (startstack) of /proc/TID/stat: every exec maps a new stack (randomized). 0: unknown. */
+static unsigned long long stack_start(int tid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) return 0;
+    buf[got] = 0;
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 28; field++) p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static int same_file(const struct stat *a, dev_t dev, ino_t ino)
+{
+    return a->st_dev == dev && a->st_ino == ino;
+}
+
+/* Open path O_PATH as the target would (through the proxy), relative to base (or -1). */
+static int open_as_target(struct sbx_notifier *n, pid_t tid, const char *path, int base)
+{
+    struct sbx_proxy_call *c = &n->scratch.call;
+    memset(c, 0, sizeof *c);
+    c->op = SBX_PROXY_OPEN;
+    c->flags = O_PATH | O_CLOEXEC;
+    c->path = path;
+    c->dirfd = base;
+    c->dirfd2 = c->target_fd = c->umask = -1;
+    int fd = proxy_call(n, tid);
+    c->op = SBX_PROXY_NONE;
+    c->dirfd = -1;
+    return fd >= 0 ? fd : -1;
+}
+
+/* A "#!" script whose interpreter is the file that ran. */
+static int script_ran(struct sbx_notifier *n, struct exec_slot *x, const struct stat *ran)
+{
+    char link[64], head[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", x->logged_fd);
+    int fd = open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, head, sizeof head - 1);
+    close(fd);
+    if (got < 3 || head[0] != '#' || head[1] != '!') return 0;
+    head[got] = 0;
+    char *p = head + 2;
+    while (*p == ' ' || *p == '\t') p++;
+    p[strcspn(p, " \t\n")] = 0;
+    if (*p != '/') return 0;
+    int interp = open_as_target(n, x->tid, p, -1);
+    if (interp < 0) return 0;
+    struct stat st;
+    int same = fstat(interp, &st) == 0 && same_file(ran, st.st_dev, st.st_ino);
+    close(interp);
+    return same;
+}
+
+static void exec_emit(struct sbx_notifier *n, struct exec_slot *x, const char *why)
+{
+    if (why) x->ev.detail = why;
+    emit_at(n, &x->ev, x->t_ns);
+    exec_slot_free(x);
+    n->exec_pending--;
+}
+
+static void exec_verify(struct sbx_notifier *n, struct exec_slot *x)
+{
+    char link[64];
+    struct stat ran, logged;
+    snprintf(link, sizeof link, "/proc/%d/exe", x->tid);
+    if (stat(link, &ran) < 0 || x->logged_fd < 0 || fstat(x->logged_fd, &logged) < 0)
+        return exec_emit(n, x, "exec unverified");
+    if (same_file(&ran, logged.st_dev, logged.st_ino)) return exec_emit(n, x, NULL);
+    /* The old executable still: the exec failed, unless the image is new (same file re-run). */
+    if (x->have_pre && same_file(&ran, x->pre_dev, x->pre_ino) &&
+        (!x->pre_stack || stack_start(x->tid) == x->pre_stack))
+        return exec_emit(n, x, NULL);
+    if (script_ran(n, x, &ran)) return exec_emit(n, x, NULL);
+    struct sbx_scratch *s = &n->scratch;
+    ssize_t l = readlink(link, s->real, sizeof s->real - 1);
+    if (l <= 0) l = snprintf(s->real, sizeof s->real, "?");
+    s->real[l] = 0;
+    snprintf(s->detail, sizeof s->detail, "exec-mismatch: logged %.200s, ran %.200s",
+             x->ev.path ? x->ev.path : "?", s->real);
+    x->ev.path2 = x->ev.path;
+    x->ev.path = s->real;
+    exec_emit(n, x, s->detail);
+}
+
+/* At every notification while execs are pending: the caller's first call after its exec. */
+static void exec_check(struct sbx_notifier *n, int tid)
+{
+    for (int i = 0; i < EXEC_SLOTS; i++)
+        if (n->exec[i].tid == tid) return exec_verify(n, &n->exec[i]);
+}
+
+/* Execs whose caller is gone without a further call (checked once per batch). */
+static void exec_reap(struct sbx_notifier *n)
+{
+    for (int i = 0; i < EXEC_SLOTS && n->exec_pending; i++) {
+        struct exec_slot *x = &n->exec[i];
+        if (!x->tid) continue;
+        struct pollfd p = {x->pidfd, POLLIN, 0};
+        if (x->pidfd < 0 || poll(&p, 1, 0) != 0) exec_emit(n, x, "exec unverified");
+    }
+}
+
+static void exec_flush(struct sbx_notifier *n)
+{
+    for (int i = 0; i < EXEC_SLOTS && n->exec_pending; i++)
+        if (n->exec[i].tid) exec_emit(n, &n->exec[i], "exec unverified");
+}
+
+/* Hold an exec event for verification; emits it at once when that is impossible. */
+static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, struct sbx_event *ev)
+{
+    pid_t tid = (pid_t)n->req->pid;
+    struct exec_slot *x = NULL;
+    for (int i = 0; i < EXEC_SLOTS && !x; i++)
+        if (!n->exec[i].tid) x = &n->exec[i];
+    if (!x) {   /* full: the oldest goes out unverified */
+        struct exec_slot *old = &n->exec[0];
+        for (int i = 1; i < EXEC_SLOTS; i++)
+            if (n->exec[i].t_ns < old->t_ns) old = &n->exec[i];
+        exec_emit(n, old, "exec unverified");
+        x = old;
+    }
+    x->pidfd = x->logged_fd = -1;
+    x->t_ns = sbx_now_ns() - n->t0;
+    if (exec_copy_event(x, ev) < 0) {
+        exec_slot_free(x);
+        emit(n, ev);
+        return;
+    }
+    char link[64];
+    struct stat st;
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)tid);
+    if (stat(link, &st) == 0) {
+        x->have_pre = 1;
+        x->pre_dev = st.st_dev;
+        x->pre_ino = st.st_ino;
+        x->pre_stack = stack_start((int)tid);
+    }
+    struct sbx_scratch *s = &n->scratch;
+    int empty = d->nr == SYS_execveat && s->path[0] == 0 && (d->args[4] & AT_EMPTY_PATH);
+    int dirfd = d->nr == SYS_execveat ? (int)d->args[0] : AT_FDCWD;
+    if (empty) {
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
+        x->logged_fd = open(link, O_PATH | O_CLOEXEC);
+    } else {
+        int base = -1;
+        if (s->path[0] != '/') {
+            if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+            else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
+            base = open(link, O_PATH | O_CLOEXEC);
+        }
+        if (s->path[0] == '/' || base >= 0) x->logged_fd = open_as_target(n, tid, s->path, base);
+        if (base >= 0) close(base);
+    }
+    x->pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+    if (x->pidfd < 0) x->pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    x->tid = (int)tid;
+    n->exec_pending++;
+}
+
 static void reset_call(struct sbx_proxy_call *c)
 {
     memset(c, 0, sizeof *c);
     c->op = SBX_PROXY_NONE;
-    c->dirfd = c->dirfd2 = -1;
+    c->dirfd = c->dirfd2 = c->target_fd = -1;
     c->umask = -1;
 }
 
@@ -274,7 +631,8 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
     if (rc < 0 || !id_valid(n)) {
         /* Fail closed: the call does not run unlogged. */
         close_call(&n->scratch.call);
-        if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG)) {
+        if (rc < 0 && (read_errno == EBADF || read_errno == ENAMETOOLONG ||
+                       read_errno == EINVAL)) {
             emit(n, &ev);                  /* well-formed call the kernel would refuse too */
             return answer(n, read_errno, 0);
         }
@@ -282,12 +640,18 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
                                         : "unreadable arguments (caller gone)",
                            read_errno == EFAULT ? EFAULT : EPERM);
     }
+    if (n->scratch.call.op >= SBX_PROXY_CONNECT) {
+        rc = perform_socket(n, d, &ev);
+        close_call(&n->scratch.call);
+        return rc;
+    }
     if (n->scratch.call.op != SBX_PROXY_NONE) {
         rc = perform_proxied(n, d, &ev);
         close_call(&n->scratch.call);
         return rc;
     }
-    emit(n, &ev);
+    if (ev.kind == SBX_EV_EXEC) exec_defer(n, d, &ev);
+    else emit(n, &ev);
     return answer(n, 0, 1);
 }
 
@@ -301,6 +665,60 @@ static int handle_traced(struct sbx_notifier *n, const struct seccomp_data *d)
     return answer(n, 0, 1);
 }
 
+/*
+ * prlimit64(pid, RLIMIT_CORE, new, old) (syscalls_policy.c explains why it is notified). A read
+ * (new == NULL, a register the target cannot change) continues without an event. A change is
+ * judged on our copy of *new and, when allowed, performed by us on the target with that copy:
+ * the kernel never reads the target's struct, so nothing can be swapped in after the check.
+ * Allowed: the caller itself, soft >= 1, soft <= hard <= the current hard limit (we may hold
+ * CAP_SYS_RESOURCE; the target may not raise it through us). The zygote's own 1/1 before each
+ * command is such a change. Everything else: EPERM and a DENIED event. A caller whose memory
+ * we may not read (non-dumpable, rootless) gets exactly 1/1, whatever it asked.
+ */
+static int handle_core_limit(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    pid_t tid = (pid_t)n->req->pid;
+    if (d->args[2] == 0) return (n->flags & SBX_TRACE_ALL) ? handle_traced(n, d) : answer(n, 0, 1);
+    struct sbx_event ev;
+    event_base(n, d, &ev);
+    struct rlimit want = {0, 0}, cur = {0, 0}, old;
+    int target = (int)d->args[0], bad = 0;
+    if (target != 0 && target != ev.pid) bad = 1;
+    else if (sbx_mem_read(tid, d->args[2], &want, sizeof want) < 0) {
+        if (errno != EPERM) return fail_closed(n, d, "unreadable arguments", EFAULT);
+        /* A non-dumpable caller, rootless (we lack CAP_SYS_PTRACE over its memory): the
+         * zygote's command child sets 1/1 in this state, before it execs. Whatever was asked,
+         * the only value applied is the sandbox's own 1/1 (never above the hard limit). */
+        if (prlimit(tid, RLIMIT_CORE, NULL, &cur) < 0 || !id_valid(n))
+            return answer(n, EPERM, 0);
+        want.rlim_cur = want.rlim_max = cur.rlim_max < 1 ? cur.rlim_max : 1;
+        if (prlimit(tid, RLIMIT_CORE, &want, NULL) < 0) return answer(n, errno, 0);
+        return answer(n, d->args[3] ? EFAULT : 0, 0);
+    } else if (prlimit(tid, RLIMIT_CORE, NULL, &cur) < 0)
+        return fail_closed(n, d, "unreadable arguments (caller gone)", EPERM);
+    else bad = want.rlim_cur == 0 || want.rlim_cur > want.rlim_max || want.rlim_max > cur.rlim_max;
+    if (bad) {
+        ev.kind = SBX_EV_DENIED;
+        if (target != 0 && target != ev.pid)
+            snprintf(n->scratch.detail, sizeof n->scratch.detail,
+                     "resource=RLIMIT_CORE of pid %d (another process)", target);
+        else
+            snprintf(n->scratch.detail, sizeof n->scratch.detail,
+                     "resource=RLIMIT_CORE soft=%llu hard=%llu (commands keep soft >= 1 and "
+                     "hard <= %llu: a soft limit of 0 would let a piped core_pattern take the core)",
+                     (unsigned long long)want.rlim_cur, (unsigned long long)want.rlim_max,
+                     (unsigned long long)cur.rlim_max);
+        ev.detail = n->scratch.detail;
+        if (id_valid(n)) emit(n, &ev);
+        return answer(n, EPERM, 0);
+    }
+    if (!id_valid(n)) return answer(n, EPERM, 0);   /* the caller is gone: do nothing */
+    if (prlimit(tid, RLIMIT_CORE, &want, &old) < 0) return answer(n, errno, 0);
+    if (d->args[3] && sbx_mem_write(tid, d->args[3], &old, sizeof old) < 0)
+        return answer(n, EFAULT, 0);
+    return answer(n, 0, 0);
+}
+
 /* Receive one notification and answer it. 1 handled, 0 nothing to do, -1 broken listener. */
 static int handle_one(struct sbx_notifier *n)
 {
@@ -310,6 +728,9 @@ static int handle_one(struct sbx_notifier *n)
         return errno == ENOENT ? 0 : -1;   /* ENOENT: the caller was interrupted or killed */
     }
     const struct seccomp_data *d = &n->req->data;
+    if (n->exec_pending) exec_check(n, (int)n->req->pid);
+    if (is_native(d) && d->nr == SYS_prlimit64 && (unsigned)d->args[1] == RLIMIT_CORE)
+        return handle_core_limit(n, d) < 0 ? -1 : 1;
     switch (verdict_of(n, d)) {
     case SBX_V_DENY: return handle_denied(n, d) < 0 ? -1 : 1;
     case SBX_V_OBSERVE: return handle_observed(n, d) < 0 ? -1 : 1;
@@ -335,7 +756,10 @@ int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err)
 {
     for (int i = 0; i < BATCH_MAX; i++) {
         int p = pending(n);
-        if (p == 0) return 0;
+        if (p == 0) {
+            if (n->exec_pending) exec_reap(n);
+            return 0;
+        }
         if (p < 0)
             return sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp listener closed or broken");
         if (handle_one(n) < 0)
@@ -374,6 +798,7 @@ struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t 
     n->ctx = ctx;
     sbx_pidcache_init(&n->pids);
     n->proxy.sock = -1;
+    for (int i = 0; i < EXEC_SLOTS; i++) n->exec[i].pidfd = n->exec[i].logged_fd = -1;
     if (alloc_buffers(n) < 0) {
         sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification buffers: %s", strerror(errno));
         n->fd = -1;   /* on failure the caller still owns the listener */
@@ -392,8 +817,9 @@ int sbx_notifier_fd(const struct sbx_notifier *n) { return n->fd; }
 void sbx_notifier_free(struct sbx_notifier *n)
 {
     if (!n) return;
+    exec_flush(n);
     sbx_pidcache_clear(&n->pids);
-    sbx_openproxy_stop(&n->proxy);
+    sbx_openproxy_free(&n->proxy);
     if (n->fd >= 0) close(n->fd);
     free(n->req);
     free(n->resp);

@@ -9,12 +9,15 @@
  * proxy process performs the call with exactly those strings. Opens hand the new fd to the
  * target with SECCOMP_IOCTL_NOTIF_ADDFD (SECCOMP_ADDFD_FLAG_SEND, which also answers the
  * call); unlink/rmdir/rename/link/symlink/chmod/mkdir answer with the proxy's result. The
- * kernel never reads the target's strings again.
+ * kernel never reads the target's strings again. Socket calls with an address (connect, bind,
+ * sendto, sendmsg) are performed the same way on the target's own socket, taken with
+ * pidfd_getfd (see perform_socket here and in notify.c).
  *
  * Privileges: the supervisor is more privileged than the target (host root, or the owner of
  * the sandbox's user namespaces, which grants every capability inside them), so it must not
- * act itself. The proxy is a child of the supervisor that joins the target's user and mount
- * namespaces, chroots into the target's root, takes the target's uid, gid and groups, drops
+ * act itself. The proxy is a child of the supervisor that joins the target's user namespaces
+ * and its mount, net, ipc, uts, cgroup and time namespaces (procfs views such as /proc/sys/net,
+ * /proc/sysvipc and the hostname follow the opener's namespaces), chroots into the target's root, takes the target's uid, gid and groups, drops
  * every capability (effective, permitted, bounding, ambient) and sets no_new_privs. It can do
  * exactly what the target could. It lives outside the sandbox's pid namespace, so the payload
  * cannot see, signal or trace it. Relative paths start from an O_PATH descriptor of the
@@ -59,6 +62,9 @@
 #define PROXY_REPLY_TIMEOUT_S 5
 #define MAX_GROUPS 64
 
+#define PROXY_BUF (SBX_SOCKADDR_MAX + SBX_SEND_MAX > 2 * SBX_PATH_MAX \
+                       ? SBX_SOCKADDR_MAX + SBX_SEND_MAX : 2 * SBX_PATH_MAX)
+
 struct proxy_request {
     uint32_t op;           /* enum sbx_proxy_op */
     uint32_t openat2;      /* 1: openat2 with `resolve`; 0: openat */
@@ -66,17 +72,31 @@ struct proxy_request {
     uint32_t fds;          /* bit 0: dirfd sent, bit 1: dirfd2 sent (in that order) */
     uint64_t flags, mode, resolve;
     uint32_t path2_at;     /* offset of path2 in `paths` */
-    char paths[2 * SBX_PATH_MAX];   /* path NUL path2 NUL */
+    uint32_t addr_len;     /* socket calls: the address, then data_len bytes of payload */
+    uint32_t data_len;
+    uint32_t pad;
+    char paths[PROXY_BUF];   /* path NUL path2 NUL, or address + payload */
 };
 
-struct proxy_reply { int32_t err; };
+struct proxy_reply { int32_t err; int32_t val; };
+
+/* The target's namespaces the proxy joins besides the user namespaces (never pid: inside the
+ * sandbox's pid namespace the payload could see and signal it). mnt decides path lookups; net,
+ * ipc, uts, cgroup and time decide what procfs shows (/proc/sys/net, /proc/sysvipc, hostname,
+ * /proc/self/cgroup, uptime) and, for net, where a unix socket's abstract name or an AF_INET
+ * bind/connect performed by the proxy lands. */
+static const struct { const char *name; int type; } joined_ns[] = {
+    {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+};
+#define NJOINED (sizeof joined_ns / sizeof joined_ns[0])
 
 /* What the child needs to become the target, gathered by the parent before fork. */
 struct proxy_plan {
     int userns[MAX_USERNS_DEPTH];  /* from ours (exclusive) down to the target's */
     int nuserns;
-    int mntns;                     /* -1: same as ours */
-    int mnt_after;                 /* join mntns after userns[mnt_after] (-1: before any) */
+    int ns[NJOINED];               /* joined_ns[i] of the target; -1: same as ours (or absent) */
+    int ns_after[NJOINED];         /* join ns[i] after userns[ns_after[i]] (-1: before any) */
     int rootfd;
     int chroot;                    /* the target's root differs from ours */
     uid_t uid;                     /* in the target's user namespace */
@@ -162,10 +182,8 @@ static int open_ns(pid_t pid, const char *kind)
  * namespace's owner sits among them. */
 static int plan_namespaces(pid_t pid, struct proxy_plan *plan)
 {
-    int own_user = open_ns(getpid(), "user"), own_mnt = open_ns(getpid(), "mnt");
-    int user = open_ns(pid, "user"), rc = -1;
-    plan->mntns = open_ns(pid, "mnt");
-    if (own_user < 0 || own_mnt < 0 || user < 0 || plan->mntns < 0) goto out;
+    int own_user = open_ns(getpid(), "user"), user = open_ns(pid, "user"), rc = -1;
+    if (own_user < 0 || user < 0) goto out;
     int chain[MAX_USERNS_DEPTH], n = 0;
     while (!same_ns(user, own_user)) {
         if (n == MAX_USERNS_DEPTH) break;
@@ -181,20 +199,33 @@ static int plan_namespaces(pid_t pid, struct proxy_plan *plan)
     user = -1;
     for (int i = 0; i < n; i++) plan->userns[i] = chain[n - 1 - i];   /* top first */
     plan->nuserns = n;
-    plan->mnt_after = -1;
-    if (same_ns(plan->mntns, own_mnt)) {
-        close(plan->mntns);
-        plan->mntns = -1;
-    } else {
-        int owner = ioctl(plan->mntns, NS_GET_USERNS);
+    for (size_t k = 0; k < NJOINED; k++) {
+        int theirs = open_ns(pid, joined_ns[k].name), missing = theirs < 0 && errno == ENOENT;
+        int ours = open_ns(getpid(), joined_ns[k].name);
+        if (missing && k > 0) {   /* a kernel without this namespace */
+            if (ours >= 0) close(ours);
+            continue;
+        }
+        if (theirs < 0 || ours < 0) {
+            if (theirs >= 0) close(theirs);
+            if (ours >= 0) close(ours);
+            goto out;
+        }
+        int same = same_ns(theirs, ours);
+        close(ours);
+        if (same) {
+            close(theirs);
+            continue;
+        }
+        plan->ns[k] = theirs;
+        int owner = ioctl(theirs, NS_GET_USERNS);
         for (int i = 0; owner >= 0 && i < n; i++)
-            if (same_ns(owner, plan->userns[i])) plan->mnt_after = i;
+            if (same_ns(owner, plan->userns[i])) plan->ns_after[k] = i;
         if (owner >= 0) close(owner);
     }
     rc = 0;
 out:
     if (own_user >= 0) close(own_user);
-    if (own_mnt >= 0) close(own_mnt);
     if (user >= 0) close(user);
     return rc;
 }
@@ -221,7 +252,8 @@ static int plan_identity(pid_t pid, struct proxy_plan *plan)
 static void plan_close(struct proxy_plan *plan)
 {
     for (int i = 0; i < plan->nuserns; i++) close(plan->userns[i]);
-    if (plan->mntns >= 0) close(plan->mntns);
+    for (size_t k = 0; k < NJOINED; k++)
+        if (plan->ns[k] >= 0) close(plan->ns[k]);
     if (plan->rootfd >= 0) close(plan->rootfd);
 }
 
@@ -247,6 +279,7 @@ static int drop_capabilities(void)
 static const int proxy_syscalls[] = {
     SYS_recvmsg, SYS_sendmsg, SYS_openat, SYS_openat2, SYS_fcntl, SYS_close, SYS_umask,
     SYS_unlinkat, SYS_mkdirat, SYS_renameat2, SYS_linkat, SYS_symlinkat, SYS_fchmodat,
+    SYS_connect, SYS_bind, SYS_getsockopt, SYS_setsockopt, SYS_fchdir, SYS_chdir,
     SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall,
 };
 #define NPROXY_SYSCALLS (sizeof proxy_syscalls / sizeof proxy_syscalls[0])
@@ -271,16 +304,26 @@ static int confine_proxy(void)
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
 }
 
+/* Join the namespaces owned by userns[level] (-1: by ours), while we hold every capability in
+ * it: setns() wants CAP_SYS_ADMIN over the namespace's owner, which a deeper user namespace no
+ * longer grants. */
+static int join_owned(const struct proxy_plan *plan, int level)
+{
+    for (size_t k = 0; k < NJOINED; k++)
+        if (plan->ns[k] >= 0 && plan->ns_after[k] == level && setns(plan->ns[k], joined_ns[k].type) < 0)
+            return -1;
+    return 0;
+}
+
 static int become_target(const struct proxy_plan *plan)
 {
     /* Groups first, while we may still change them (host root); rootless callers share the
      * target's groups already (user namespaces with setgroups denied keep the inherited ones). */
     (void)setgroups((size_t)plan->ngroups, plan->groups);
-    if (plan->mntns >= 0 && plan->mnt_after < 0 && setns(plan->mntns, CLONE_NEWNS) < 0) return -1;
+    if (join_owned(plan, -1) < 0) return -1;
     for (int i = 0; i < plan->nuserns; i++) {
         if (setns(plan->userns[i], CLONE_NEWUSER) < 0) return -1;
-        if (plan->mntns >= 0 && plan->mnt_after == i && setns(plan->mntns, CLONE_NEWNS) < 0)
-            return -1;
+        if (join_owned(plan, i) < 0) return -1;
     }
     if (plan->chroot && (fchdir(plan->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0))
         return -1;
@@ -359,13 +402,76 @@ static int proxy_open(const struct proxy_request *req, int dirfd)
     return fd;
 }
 
-/* Perform one request: a new fd for opens, else 0; -errno on failure. */
+/*
+ * connect on the target's socket. A blocking socket would block us (and the supervisor) until
+ * the peer answers, so a per-call SO_SNDTIMEO bounds the wait (connect honours it: TCP then
+ * answers EINPROGRESS and keeps connecting, AF_UNIX EAGAIN); the caller's own value is put
+ * back right after. Chosen over toggling O_NONBLOCK: both are shared with the target's other
+ * threads for the same few microseconds, but a timeout only shortens a wait, it never turns a
+ * blocking read of another thread into EAGAIN. Inside the sandbox's network namespace every
+ * address is local or unreachable, so TCP connects to a listener complete at once.
+ */
+static long sock_connect(int sock, const struct sockaddr *sa, socklen_t len, int bind_only)
+{
+    if (bind_only) return bind(sock, sa, len);
+    int fl = fcntl(sock, F_GETFL);
+    struct timeval old = {0, 0}, lim = {0, 2000};   /* TCP: 2 ms, then the kernel waits */
+    if (sa->sa_family == AF_UNIX) lim.tv_sec = 1, lim.tv_usec = 0;
+    socklen_t ol = sizeof old;
+    int set = fl >= 0 && !(fl & O_NONBLOCK) &&
+              getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, &ol) == 0 &&
+              ((old.tv_sec == 0 && old.tv_usec == 0) || old.tv_sec > lim.tv_sec ||
+               (old.tv_sec == lim.tv_sec && old.tv_usec > lim.tv_usec)) &&
+              setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &lim, sizeof lim) == 0;
+    long rc = connect(sock, sa, len);
+    int e = errno;
+    if (set) (void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof old);
+    errno = e;
+    return rc;
+}
+
+long sbx_sock_call(enum sbx_proxy_op op, int sock, const void *addr, uint32_t addr_len,
+                   const void *data, uint32_t data_len, uint64_t flags)
+{
+    const struct sockaddr *sa = addr;
+    if (sock < 0 || addr_len > SBX_SOCKADDR_MAX || data_len > SBX_SEND_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (op == SBX_PROXY_SEND) {
+        struct iovec iov = {(void *)data, data_len};
+        struct msghdr m = {.msg_name = (void *)sa, .msg_namelen = addr_len, .msg_iov = &iov,
+                           .msg_iovlen = 1};
+        return sendmsg(sock, &m, (int)flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    return sock_connect(sock, sa, addr_len, op == SBX_PROXY_BIND);
+}
+
+/* Socket calls in the proxy: address (+ payload) from the request, the socket in dirfd2, and
+ * for a relative AF_UNIX path the target's cwd in dirfd (entered for the call, left after). */
+static long perform_socket(const struct proxy_request *req, int cwd, int sock)
+{
+    if (cwd >= 0 && fchdir(cwd) < 0) return -1;
+    long rc = sbx_sock_call((enum sbx_proxy_op)req->op, sock, req->paths, req->addr_len,
+                            req->paths + req->addr_len, req->data_len, req->flags);
+    int e = errno;
+    if (cwd >= 0 && chdir("/") < 0) e = e ? e : errno;
+    errno = e;
+    return rc;
+}
+
+/* Perform one request: a new fd for opens, a byte count for sends, else 0; -errno on failure. */
 static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
 {
     const char *path = req->paths, *path2 = req->paths + req->path2_at;
     long rc;
     if (req->umask >= 0) umask((mode_t)req->umask);
     switch (req->op) {
+    case SBX_PROXY_CONNECT:
+    case SBX_PROXY_BIND:
+    case SBX_PROXY_SEND:
+        rc = perform_socket(req, dirfd == AT_FDCWD ? -1 : dirfd, dirfd2 == AT_FDCWD ? -1 : dirfd2);
+        return rc < 0 ? -errno : (int)rc;
     case SBX_PROXY_OPEN: return proxy_open(req, dirfd);
     case SBX_PROXY_UNLINKAT: rc = unlinkat(dirfd, path, (int)req->flags); break;
     case SBX_PROXY_MKDIRAT: rc = mkdirat(dirfd, path, (mode_t)req->mode); break;
@@ -383,7 +489,7 @@ static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
 static void send_reply(int sock, int result, int is_fd)
 {
     char control[CMSG_SPACE(sizeof(int))];
-    struct proxy_reply r = {result < 0 ? result : 0};
+    struct proxy_reply r = {result < 0 ? result : 0, result < 0 || is_fd ? 0 : result};
     struct iovec iov = {&r, sizeof r};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
     if (result >= 0 && is_fd) {
@@ -401,7 +507,7 @@ static void send_reply(int sock, int result, int is_fd)
 
 static void serve(int sock)
 {
-    struct proxy_request req = {0};
+    static struct proxy_request req;   /* the proxy is a single-threaded process of its own */
     int dirfd, dirfd2;
     while (recv_request(sock, &req, &dirfd, &dirfd2) == 0) {
         int is_fd = req.op == SBX_PROXY_OPEN;
@@ -447,7 +553,8 @@ int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target)
     struct proxy_plan plan;
     int sv[2];
     memset(&plan, 0, sizeof plan);
-    plan.mntns = plan.rootfd = -1;
+    plan.rootfd = -1;
+    for (size_t k = 0; k < NJOINED; k++) plan.ns[k] = plan.ns_after[k] = -1;
     if (plan_namespaces(target, &plan) < 0 || plan_identity(target, &plan) < 0 ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         plan_close(&plan);
@@ -467,6 +574,7 @@ int sbx_openproxy_start(struct sbx_openproxy *p, pid_t target)
     (void)setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     p->pid = pid;
     p->sock = sv[0];
+    if (!p->req) p->req = calloc(1, sizeof *p->req);
     return 0;
 }
 
@@ -479,6 +587,13 @@ void sbx_openproxy_stop(struct sbx_openproxy *p)
     if (p->sock >= 0) close(p->sock);
     p->pid = 0;
     p->sock = -1;
+}
+
+void sbx_openproxy_free(struct sbx_openproxy *p)
+{
+    sbx_openproxy_stop(p);
+    free(p->req);
+    p->req = NULL;
 }
 
 static int send_request(int sock, const struct proxy_request *req, size_t len,
@@ -506,7 +621,7 @@ static int send_request(int sock, const struct proxy_request *req, size_t len,
 static int recv_reply(int sock, int *fd)
 {
     char control[CMSG_SPACE(sizeof(int))];
-    struct proxy_reply r = {-EIO};
+    struct proxy_reply r = {-EIO, 0};
     struct iovec iov = {&r, sizeof r};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                        .msg_controllen = sizeof control};
@@ -516,39 +631,47 @@ static int recv_reply(int sock, int *fd)
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
         memcpy(fd, CMSG_DATA(c), sizeof *fd);
+    if (r.err == 0) return r.val;
     return r.err;
 }
 
 int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a)
 {
-    struct proxy_request req;
-    if (p->pid <= 0 || p->sock < 0) return SBX_OPENPROXY_BROKEN;
-    const char *path2 = a->path2 ? a->path2 : "";
-    size_t len = strlen(a->path), len2 = strlen(path2);
-    if (len >= SBX_PATH_MAX || len2 >= SBX_PATH_MAX) return -ENAMETOOLONG;
-    memset(&req, 0, offsetof(struct proxy_request, paths));
-    req.op = (uint32_t)a->op;
-    req.openat2 = (uint32_t)a->openat2;
-    req.umask = a->umask;
-    req.flags = a->flags;
-    req.mode = a->mode;
-    req.resolve = a->resolve;
-    memcpy(req.paths, a->path, len + 1);
-    req.path2_at = (uint32_t)(len + 1);
-    memcpy(req.paths + len + 1, path2, len2 + 1);
+    struct proxy_request *req = p->req;
+    if (p->pid <= 0 || p->sock < 0 || !req) return SBX_OPENPROXY_BROKEN;
+    memset(req, 0, offsetof(struct proxy_request, paths));
+    req->op = (uint32_t)a->op;
+    req->openat2 = (uint32_t)a->openat2;
+    req->umask = a->umask;
+    req->flags = a->flags;
+    req->mode = a->mode;
+    req->resolve = a->resolve;
+    size_t msg;
+    int sockcall = a->op == SBX_PROXY_CONNECT || a->op == SBX_PROXY_BIND || a->op == SBX_PROXY_SEND;
+    if (sockcall) {
+        if (a->addr_len > SBX_SOCKADDR_MAX || a->data_len > SBX_SEND_MAX) return -EINVAL;
+        req->addr_len = a->addr_len;
+        req->data_len = a->data_len;
+        if (a->addr_len) memcpy(req->paths, a->addr, a->addr_len);
+        if (a->data_len) memcpy(req->paths + a->addr_len, a->data, a->data_len);
+        msg = offsetof(struct proxy_request, paths) + a->addr_len + a->data_len + 1;
+    } else {
+        const char *path2 = a->path2 ? a->path2 : "";
+        size_t len = strlen(a->path), len2 = strlen(path2);
+        if (len >= SBX_PATH_MAX || len2 >= SBX_PATH_MAX) return -ENAMETOOLONG;
+        memcpy(req->paths, a->path, len + 1);
+        req->path2_at = (uint32_t)(len + 1);
+        memcpy(req->paths + len + 1, path2, len2 + 1);
+        msg = offsetof(struct proxy_request, paths) + len + 1 + len2 + 1;
+    }
     int fds[2], nfds = 0;
-    if (a->dirfd >= 0) { req.fds |= 1; fds[nfds++] = a->dirfd; }
-    if (a->dirfd2 >= 0) { req.fds |= 2; fds[nfds++] = a->dirfd2; }
-    size_t msg = offsetof(struct proxy_request, paths) + len + 1 + len2 + 1;
-    if (send_request(p->sock, &req, msg, fds, nfds) < 0) return SBX_OPENPROXY_BROKEN;
+    if (a->dirfd >= 0) { req->fds |= 1; fds[nfds++] = a->dirfd; }
+    if (a->dirfd2 >= 0) { req->fds |= 2; fds[nfds++] = a->dirfd2; }
+    if (send_request(p->sock, req, msg, fds, nfds) < 0) return SBX_OPENPROXY_BROKEN;
     int fd = -1, rc = recv_reply(p->sock, &fd);
-    if (rc < 0) {
+    if (rc < 0 || a->op != SBX_PROXY_OPEN) {
         if (fd >= 0) close(fd);
         return rc;
-    }
-    if (a->op != SBX_PROXY_OPEN) {
-        if (fd >= 0) close(fd);
-        return 0;
     }
     return fd >= 0 ? fd : SBX_OPENPROXY_BROKEN;
 }

@@ -11,6 +11,7 @@
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
@@ -39,7 +40,7 @@ static const char *const allow_names[] = {
     "fork", "vfork", "exit", "exit_group", "wait4", "waitid",
     "set_tid_address", "set_robust_list", "get_robust_list", "rseq", "futex", "futex_waitv",
     "gettid", "getpid", "getppid", "getpgrp", "getpgid", "setpgid", "getsid", "setsid",
-    "arch_prctl", "prctl", "prlimit64", "getrlimit", "setrlimit", "getrusage", "times",
+    "arch_prctl", "prctl", "getrlimit", "getrusage", "times",
     "getpriority", "setpriority", "ioprio_get", "getcpu", "restart_syscall",
     "sched_yield", "sched_getaffinity", "sched_getparam", "sched_getscheduler",
     "sched_get_priority_max", "sched_get_priority_min", "sched_rr_get_interval",
@@ -106,6 +107,13 @@ static const char *const deny_names[] = {
  * allowed (harmless: filters only add restrictions, and some tools sandbox themselves), but not
  * with a listener of its own — a newer notifying filter would take our notifications and could
  * answer CONTINUE on calls we deny.
+ * setrlimit/prlimit64 on RLIMIT_CORE: commands run with RLIMIT_CORE 1/1, the kernel's "never
+ * pipe a core" value; a soft limit of 0 is ignored by the pipe path of a piped core_pattern
+ * (systemd-coredump, apport: a host-root helper). setrlimit(RLIMIT_CORE) is refused outright
+ * (glibc never uses that syscall); prlimit64(…, RLIMIT_CORE, …) is notified and notify.c decides:
+ * a read (new == NULL, a register) continues silently, a change is refused unless it keeps
+ * soft >= 1 and does not raise hard, and is then performed by the supervisor from its own copy
+ * of the new value (the zygote's own 1/1 before each command passes through here).
  */
 static const struct sbx_arg_policy arg_rules[] = {
     {"clone", 0, SBX_ARG_DENY_BITS, 0, 7,
@@ -115,6 +123,8 @@ static const struct sbx_arg_policy arg_rules[] = {
     {"personality", 0, SBX_ARG_ALLOW_VALUES, 0xffffffffu, 2, {PER_LINUX, 0xffffffffu},
      SBX_V_ALLOW},
     {"seccomp", 1, SBX_ARG_DENY_BITS, 0, 1, {SECCOMP_FILTER_FLAG_NEW_LISTENER}, SBX_V_ALLOW},
+    {"setrlimit", 0, SBX_ARG_DENY_VALUES, 0xffffffffu, 1, {RLIMIT_CORE}, SBX_V_ALLOW},
+    {"prlimit64", 1, SBX_ARG_DENY_VALUES, 0xffffffffu, 1, {RLIMIT_CORE}, SBX_V_ALLOW},
 };
 
 static const struct sbx_policy_tables tables = {

@@ -124,6 +124,17 @@ static void argument_rules_are_single_masked_comparisons(void **state)
     assert_non_null(b);
     assert_non_null(strstr(b, "if ($a1.lo32 & 0x00000008 == 8)\n        " NOTIFY));
     free(b);
+    /* RLIMIT_CORE (4): setrlimit refused, prlimit64 notified (notify.c decides); others run */
+    b = block_of(pfc, "setrlimit");
+    assert_non_null(b);
+    assert_non_null(strstr(b, "if ($a0.lo32 & 0xffffffff == 4)\n        " NOTIFY));
+    assert_null(strstr(b, "if ($a0.lo32 & 0xffffffff == 4)\n        action ALLOW"));
+    free(b);
+    b = block_of(pfc, "prlimit64");
+    assert_non_null(b);
+    assert_non_null(strstr(b, "if ($a1.lo32 & 0xffffffff == 4)\n        " NOTIFY));
+    assert_non_null(strstr(b, "action ALLOW"));
+    free(b);
     free(pfc);
 }
 

@@ -32,6 +32,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -765,6 +766,226 @@ static void racing_path_change_is_logged_as_done(void **state)
     free(dir);
 }
 
+/* ---- socket calls with an address are emulated on the target's own socket ---- */
+
+enum { R_UBIND = 400, R_UMODE, R_UCONNECT, R_UACCEPT, R_TLISTEN, R_TCONNECT, R_TTIMEO, R_TACCEPT,
+       R_NBCONNECT, R_USENDTO, R_URECV, R_USENDMSG, R_URECV2, R_INUSE, R_BADFD, R_LONGADDR,
+       R_NONAME_DGRAM, R_NONAME_RECV, R_NONAME_STREAM };
+
+static int socket_body(void *arg)
+{
+    const char *dir = arg;
+    if (chdir(dir) != 0) return 10;
+    umask(077);
+    /* AF_UNIX, relative path: resolved in our cwd, created with our umask */
+    struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "sock"};
+    int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report(R_UBIND, bind(ls, (struct sockaddr *)&un, sizeof un));
+    struct stat st;
+    report(R_UMODE, stat("sock", &st) == 0 ? (long)(st.st_mode & 0777) : -1);
+    listen(ls, 4);
+    int uc = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report(R_UCONNECT, connect(uc, (struct sockaddr *)&un, sizeof un));
+    int a = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    report(R_UACCEPT, a);
+    /* TCP on loopback, blocking, with a timeout of our own that must survive */
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t il = sizeof in;
+    int tl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report(R_TLISTEN, bind(tl, (struct sockaddr *)&in, sizeof in) == 0 && listen(tl, 4) == 0 &&
+                      getsockname(tl, (struct sockaddr *)&in, &il) == 0 ? 0 : -1);
+    int tc = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval mine = {5, 0}, after = {0, 0};
+    socklen_t al = sizeof after;
+    setsockopt(tc, SOL_SOCKET, SO_SNDTIMEO, &mine, sizeof mine);
+    report(R_TCONNECT, connect(tc, (struct sockaddr *)&in, sizeof in));
+    getsockopt(tc, SOL_SOCKET, SO_SNDTIMEO, &after, &al);
+    report(R_TTIMEO, after.tv_sec == 5 && after.tv_usec == 0 ? 0 : -1);
+    report(R_TACCEPT, accept4(tl, NULL, NULL, SOCK_CLOEXEC));
+    int nb = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    long r = connect(nb, (struct sockaddr *)&in, sizeof in);
+    report(R_NBCONNECT, r == 0 || errno == EINPROGRESS ? 0 : -1);
+    /* UDP: the datagram arrives where the address says */
+    struct sockaddr_in ua = {.sin_family = AF_INET};
+    ua.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t ul = sizeof ua;
+    int ur = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (bind(ur, (struct sockaddr *)&ua, sizeof ua) < 0 || getsockname(ur, (struct sockaddr *)&ua, &ul) < 0)
+        return 11;
+    int us = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    report(R_USENDTO, sendto(us, "hello", 5, 0, (struct sockaddr *)&ua, sizeof ua));
+    char buf[32] = "";
+    report(R_URECV, recv(ur, buf, sizeof buf, 0) == 5 && !memcmp(buf, "hello", 5) ? 0 : -1);
+    struct iovec iov[2] = {{"abc", 3}, {"defgh", 5}};
+    struct msghdr m = {.msg_name = &ua, .msg_namelen = sizeof ua, .msg_iov = iov, .msg_iovlen = 2};
+    report(R_USENDMSG, sendmsg(us, &m, 0));
+    report(R_URECV2, recv(ur, buf, sizeof buf, 0) == 8 && !memcmp(buf, "abcdefgh", 8) ? 0 : -1);
+    /* without msg_name: a connected datagram socket (sent from our copy), a stream (continued) */
+    struct iovec one = {"xyz", 3};
+    struct msghdr nm = {.msg_iov = &one, .msg_iovlen = 1};
+    if (connect(us, (struct sockaddr *)&ua, sizeof ua) < 0) return 12;
+    report(R_NONAME_DGRAM, sendmsg(us, &nm, 0));
+    report(R_NONAME_RECV, recv(ur, buf, sizeof buf, 0) == 3 && !memcmp(buf, "xyz", 3) ? 0 : -1);
+    report(R_NONAME_STREAM, sendmsg(tc, &nm, 0));
+    int dup_bind = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report(R_INUSE, bind(dup_bind, (struct sockaddr *)&in, sizeof in));
+    report(R_BADFD, connect(999, (struct sockaddr *)&in, sizeof in));
+    char big[200] = {0};
+    memcpy(big, &in, sizeof in);
+    report(R_LONGADDR, connect(nb, (struct sockaddr *)big, sizeof big));
+    return 0;
+}
+
+static void socket_calls_are_emulated_exactly(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    struct outcome o;
+    run_filtered(0, socket_body, dir, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(result_of(&o, R_UBIND)->rc, 0);
+    assert_int_equal(result_of(&o, R_UMODE)->rc, 0700);
+    assert_int_equal(result_of(&o, R_UCONNECT)->rc, 0);
+    assert_true(result_of(&o, R_UACCEPT)->rc >= 0);
+    assert_int_equal(result_of(&o, R_TLISTEN)->rc, 0);
+    assert_int_equal(result_of(&o, R_TCONNECT)->rc, 0);
+    assert_int_equal(result_of(&o, R_TTIMEO)->rc, 0);
+    assert_true(result_of(&o, R_TACCEPT)->rc >= 0);
+    assert_int_equal(result_of(&o, R_NBCONNECT)->rc, 0);
+    assert_int_equal(result_of(&o, R_USENDTO)->rc, 5);
+    assert_int_equal(result_of(&o, R_URECV)->rc, 0);
+    assert_int_equal(result_of(&o, R_USENDMSG)->rc, 8);
+    assert_int_equal(result_of(&o, R_URECV2)->rc, 0);
+    assert_int_equal(result_of(&o, R_NONAME_DGRAM)->rc, 3);
+    assert_int_equal(result_of(&o, R_NONAME_RECV)->rc, 0);
+    assert_int_equal(result_of(&o, R_NONAME_STREAM)->rc, 3);
+    expect_errno(&o, R_INUSE, EADDRINUSE);
+    expect_errno(&o, R_BADFD, EBADF);
+    expect_errno(&o, R_LONGADDR, EINVAL);
+    int unix_bind = 0, unix_connect = 0;
+    for (size_t i = 0; i < o.ev.n; i++) {
+        const struct rec *f = &o.ev.v[i];
+        if (f->kind != SBX_EV_NET || f->addr.family != AF_UNIX) continue;
+        if (!strcmp(f->syscall, "bind") && !strcmp(f->addr.addr, "sock")) unix_bind = 1;
+        if (!strcmp(f->syscall, "connect") && !strcmp(f->addr.addr, "sock")) unix_connect = 1;
+    }
+    assert_true(unix_bind && unix_connect);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, NULL), 0);
+    outcome_free(&o);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- exec events are verified against what ran ---- */
+
+enum { R_XSCRIPT = 500, R_XMISSING, R_XTRUE };
+
+static long run_exec(const char *path)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        char *const argv[] = {"x", NULL};
+        execve(path, argv, (char *const[]){NULL});
+        _exit(127);
+    }
+    int st = -1;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int exec_verify_body(void *arg)
+{
+    const char *dir = arg;
+    char script[4200];
+    snprintf(script, sizeof script, "%s/script.sh", dir);
+    int fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (fd < 0 || write(fd, "#!/bin/sh\nexit 3\n", 18) != 18) return 10;
+    close(fd);
+    report(R_XSCRIPT, run_exec(script));
+    report(R_XMISSING, run_exec("/nonexistent/program"));
+    report(R_XTRUE, run_exec("/bin/true"));
+    return 0;
+}
+
+static void exec_events_are_verified(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    struct outcome o;
+    run_filtered(0, exec_verify_body, dir, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(result_of(&o, R_XSCRIPT)->rc, 3);
+    assert_int_equal(result_of(&o, R_XMISSING)->rc, 127);
+    assert_int_equal(result_of(&o, R_XTRUE)->rc, 0);
+    const char *want[] = {"/script.sh", "/nonexistent/program", "/bin/true"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct rec *e = find_event(&o, SBX_EV_EXEC, want[i]);
+        assert_non_null(e);
+        /* verified (script: its interpreter ran; missing: the exec failed): no correction */
+        if (strstr(e->detail, "mismatch")) fail_msg("%s: %s", want[i], e->detail);
+        /* the script's shell and true make later calls: verified, no detail at all */
+        if (i != 1 && e->detail[0]) fail_msg("%s: %s", want[i], e->detail);
+    }
+    outcome_free(&o);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- RLIMIT_CORE stays >= 1 ---- */
+
+enum { R_CORE_SET0 = 300, R_CORE_PR0, R_CORE_PRSOFT0, R_CORE_RAISE, R_CORE_READ, R_CORE_ONE,
+       R_CORE_AFTER, R_CORE_OTHER, R_NOFILE };
+
+static int core_body(void *arg)
+{
+    (void)arg;
+    struct rlimit zero = {0, 0}, soft0 = {0, 1}, one = {1, 1}, big = {1, RLIM_INFINITY}, got = {7, 7};
+    report(R_CORE_ONE, syscall(SYS_prlimit64, 0, RLIMIT_CORE, &one, &got));   /* lowering: ok */
+    report(R_CORE_SET0, syscall(SYS_setrlimit, RLIMIT_CORE, &zero));
+    report(R_CORE_PR0, syscall(SYS_prlimit64, 0, RLIMIT_CORE, &zero, NULL));
+    report(R_CORE_PRSOFT0, setrlimit(RLIMIT_CORE, &soft0));                  /* glibc: prlimit64 */
+    report(R_CORE_RAISE, syscall(SYS_prlimit64, 0, RLIMIT_CORE, &big, NULL));
+    report(R_CORE_OTHER, syscall(SYS_prlimit64, getppid(), RLIMIT_CORE, &one, NULL));
+    got.rlim_cur = got.rlim_max = 7;
+    long r = syscall(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &got);
+    report(R_CORE_READ, r);
+    report(R_CORE_AFTER, r == 0 && got.rlim_cur == 1 && got.rlim_max == 1 ? 0 : -1);
+    struct rlimit nf;
+    report(R_NOFILE, getrlimit(RLIMIT_NOFILE, &nf) == 0 ? setrlimit(RLIMIT_NOFILE, &nf) : -1);
+    return 0;
+}
+
+static void core_limit_cannot_drop_to_zero(void **state)
+{
+    (void)state;
+    struct outcome o;
+    run_filtered(0, core_body, NULL, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(result_of(&o, R_CORE_ONE)->rc, 0);
+    expect_errno(&o, R_CORE_SET0, EPERM);
+    expect_errno(&o, R_CORE_PR0, EPERM);
+    expect_errno(&o, R_CORE_PRSOFT0, EPERM);
+    expect_errno(&o, R_CORE_RAISE, EPERM);
+    expect_errno(&o, R_CORE_OTHER, EPERM);
+    assert_int_equal(result_of(&o, R_CORE_READ)->rc, 0);
+    assert_int_equal(result_of(&o, R_CORE_AFTER)->rc, 0);
+    assert_int_equal(result_of(&o, R_NOFILE)->rc, 0);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, "setrlimit"), 1);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, "prlimit64"), 4);
+    assert_int_equal(count_events(&o, SBX_EV_DENIED, NULL), 5);
+    /* the read and the permitted change are not events */
+    for (size_t i = 0; i < o.ev.n; i++) {
+        if (strcmp(o.ev.v[i].syscall, "prlimit64") && strcmp(o.ev.v[i].syscall, "setrlimit"))
+            continue;
+        assert_int_equal(o.ev.v[i].kind, SBX_EV_DENIED);
+        assert_non_null(strstr(o.ev.v[i].detail, "RLIMIT_CORE"));
+    }
+    outcome_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +997,9 @@ int main(void)
         cmocka_unit_test(racing_path_is_logged_as_opened),
         cmocka_unit_test(racing_path_change_is_logged_as_done),
         cmocka_unit_test(blocking_opens_do_not_stall_the_supervisor),
+        cmocka_unit_test(core_limit_cannot_drop_to_zero),
+        cmocka_unit_test(socket_calls_are_emulated_exactly),
+        cmocka_unit_test(exec_events_are_verified),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
