@@ -1333,7 +1333,7 @@ static int setuid_probe(const char *path, const char *const argv[])
         const char *u = strstr(buf, "\nUid:"), *g = strstr(buf, "\nGid:");
         const char *nm = strstr(buf, "Name:");
         if (!u || !g || !nm) { sleep_ms(5); continue; }
-        if (strncmp(nm + 5, "\tsbxesc", 7) == 0) { sleep_ms(1); continue; }  /* not exec'd yet */
+        if (strncmp(nm + 5, "\tsbxe-", 6) == 0) { sleep_ms(1); continue; }  /* not exec'd yet */
         unsigned a, b, cc, d;
         if (sscanf(u + 5, "%u %u %u %u", &a, &b, &cc, &d) == 4) {
             samples++;
@@ -2082,7 +2082,7 @@ static int c_nondumpable_open(void)
 /* Files whose content depends on the *opener's* namespaces, not the path's: /proc/sys/kernel/
  * hostname (uts), /proc/sys/net/... (net), /proc/sysvipc/... (ipc). Whoever opens them for us
  * must stand in our namespaces, or we read the host's. The harness creates a System V shm
- * segment on the host with key 0x5b5e5c00 + (its pid & 0xff) as a sentinel. */
+ * segment on the host with key 0x5b000000 | its pid as a sentinel. */
 static int c_proc_ns_views(void)
 {
     char bad[1024] = "", buf[65536];
@@ -2102,7 +2102,7 @@ static int c_proc_ns_views(void)
     }
     if (g_hostpid && read_file("/proc/sysvipc/shm", buf, sizeof buf) >= 0) {
         char key[32];
-        snprintf(key, sizeof key, "%d ", 0x5b5e5c00 + (g_hostpid & 0xff));
+        snprintf(key, sizeof key, "%d ", 0x5b000000 | (g_hostpid & 0xffffff));
         for (const char *h = buf; (h = strstr(h, key)); h++)
             if (h == buf || h[-1] == ' ' || h[-1] == '\n') {
                 appendf(bad, sizeof bad, " the host's shm sentinel (key %.10s) is listed in /proc/sysvipc/shm;", key);
@@ -2197,7 +2197,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) printf("%s\n", cases[i].name);
         return 0;
     }
-    prctl(PR_SET_NAME, "sbxesc", 0, 0, 0);  /* the harness finds survivors by this name */
+    /* The harness finds survivors of *its own* run by this name (other runs of the suite on the
+     * same host have another supervisor pid, so they never look at ours). */
+    char comm[16];
+    snprintf(comm, sizeof comm, "sbxe-%d", g_hostpid);
+    prctl(PR_SET_NAME, comm, 0, 0, 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (!strcmp(cases[i].name, g_case)) return cases[i].fn();
     printf("%s: unknown case\n", g_case);
