@@ -1419,10 +1419,25 @@ static int c_setuid_own(void)
 /* ---- resources --------------------------------------------------------------------------- */
 
 /* A crash must never hand a core to the host: with a piped core_pattern (systemd-coredump,
- * apport) the kernel runs the helper as host root in the initial namespaces. The library sets
- * RLIMIT_CORE to 1, the kernel's "never pipe" value; the payload may still lower its soft limit
- * to 0, which the pipe path ignores. So: hard limit <= 1, no raising, and where core_pattern is a
- * pipe, a crash with the soft limit at 0 must not dump. */
+ * apport) the kernel runs the helper as host root in the initial namespaces, and the pipe path
+ * ignores RLIMIT_CORE except the value 1 ("never pipe"). So while we are dumpable the soft
+ * limit must stay 1: not raised, and not lowered to 0 either — through setrlimit(), the raw
+ * setrlimit syscall, or prlimit64 on a child. And a crash must not dump. */
+static int core_soft_zero(const char *how, pid_t pid, int raw, char *bad, size_t cap)
+{
+    struct rlimit zero = {0, 1}, now = {1, 1};
+    long r = raw ? syscall(SYS_setrlimit, RLIMIT_CORE, &zero) : prlimit(pid, RLIMIT_CORE, &zero, NULL);
+    int e = errno;
+    if (prlimit(pid, RLIMIT_CORE, NULL, &now) == 0 && now.rlim_cur == 0) {
+        appendf(bad, cap, " %s lowered the soft limit to 0 (returned %ld);", how, r);
+        struct rlimit one = {1, 1};
+        prlimit(pid, RLIMIT_CORE, &one, NULL);
+        return 1;
+    }
+    (void)e;
+    return 0;
+}
+
 static int c_core_dump(void)
 {
     struct rlimit rl;
@@ -1434,31 +1449,35 @@ static int c_core_dump(void)
     char pat[256] = "";
     if (read_file("/proc/sys/kernel/core_pattern", pat, sizeof pat) < 0) snprintf(pat, sizeof pat, "?");
     pat[strcspn(pat, "\n")] = 0;
-    struct rlimit zero = {0, rl.rlim_max};
-    int lowered = setrlimit(RLIMIT_CORE, &zero) == 0;
-    int dumped = 0;
-    for (int pass = 0; pass < 2; pass++) {  /* with the library's limit, then with soft 0 */
-        if (pass == 1 && !lowered) break;
-        if (pass == 0) setrlimit(RLIMIT_CORE, &rl);
-        else setrlimit(RLIMIT_CORE, &zero);
-        pid_t c = fork();
-        if (c < 0) return CANT("fork: %s", en(errno));
-        if (c == 0) {
-            signal(SIGSEGV, SIG_DFL);
-            raise(SIGSEGV);
-            _exit(0);
+    char bad[512] = "";
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+    if (dumpable) {
+        core_soft_zero("setrlimit (prlimit64 on ourselves)", 0, 0, bad, sizeof bad);
+        core_soft_zero("the raw setrlimit syscall", 0, 1, bad, sizeof bad);
+        pid_t kid = fork();
+        if (kid == 0) { sleep_ms(2000); _exit(0); }
+        if (kid > 0) {
+            core_soft_zero("prlimit64 on a child", kid, 0, bad, sizeof bad);
+            kill(kid, SIGKILL);
+            waitpid(kid, NULL, 0);
         }
-        int st;
-        waitpid(c, &st, 0);
-        if (WIFSIGNALED(st) && WCOREDUMP(st)) dumped |= 1 << pass;
     }
-    if (dumped)
-        return ESCAPED("a crashing child dumped core (%s; core_pattern \"%s\"%s)",
-                       dumped & 1 ? "with the library's RLIMIT_CORE" : "after lowering the soft RLIMIT_CORE to 0", pat,
-                       pat[0] == '|' ? ": piped to a host-root helper" : "");
-    return OK("RLIMIT_CORE %llu/%llu, raising: %s, lowering soft to 0: %s; core_pattern \"%s\"; no crash dumped core%s",
-              (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, en(e), lowered ? "allowed" : "refused", pat,
-              pat[0] != '|' && lowered ? " (not a pipe here: on a host whose core_pattern is a pipe, soft 0 would reach the helper)" : "");
+    pid_t c = fork();
+    if (c < 0) return CANT("fork: %s", en(errno));
+    if (c == 0) {
+        struct rlimit zero = {0, 1};
+        setrlimit(RLIMIT_CORE, &zero);  /* the worst case, if it was allowed */
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    if (WIFSIGNALED(st) && WCOREDUMP(st)) appendf(bad, sizeof bad, " a crashing child dumped core;");
+    if (*bad)
+        return ESCAPED("while dumpable:%s with a piped core_pattern (here \"%s\") the core goes to a host-root helper", bad, pat);
+    return OK("RLIMIT_CORE %llu/%llu, raising: %s, lowering to 0: refused (%s); core_pattern \"%s\"; a SIGSEGV child dumped no core",
+              (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, en(e), dumpable ? "dumpable" : "and not dumpable", pat);
 }
 
 static int c_fork_bomb(void)
