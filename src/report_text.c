@@ -137,20 +137,43 @@ static void show_header(struct jsonw *out, const cJSON *r, const struct style *s
 
 enum { SHOW_LIST_ITEMS = 5 };
 
+/* inet/inet6 first, then unix; netlink (the kernel, e.g. getaddrinfo asking for interfaces)
+ * is only counted. */
+static int attempt_rank(const cJSON *a)
+{
+    const char *fam = str(cJSON_GetObjectItemCaseSensitive(a, "addr"), "family");
+    if (!strcmp(fam, "inet") || !strcmp(fam, "inet6")) return 0;
+    if (!strcmp(fam, "unix")) return 1;
+    return 2;
+}
+
+static void show_attempt(struct jsonw *out, const cJSON *a)
+{
+    const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "addr");
+    const char *where = str(addr, "address");
+    printf_out(out, "         %-8s ", str(a, "syscall"));
+    printable(out, where, strlen(where) > 100 ? 100 : strlen(where));
+    if (num(addr, "port")) printf_out(out, " port %.0f", num(addr, "port"));
+    printf_out(out, "  (%s)\n", str(a, "phase"));
+}
+
 static void show_attempts(struct jsonw *out, const cJSON *r)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "network"), "attempts");
-    int n = cJSON_GetArraySize(list), i = 0;
-    if (!n) return;
-    printf_out(out, "network  %d attempt%s (nothing left the sandbox)\n", n, n == 1 ? "" : "s");
+    int counts[3] = {0, 0, 0}, shown = 0;
     const cJSON *a;
-    cJSON_ArrayForEach(a, list) {
-        if (i++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
-        const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "addr");
-        printf_out(out, "         %-8s %s", str(a, "syscall"), str(addr, "address"));
-        if (num(addr, "port")) printf_out(out, " port %.0f", num(addr, "port"));
-        printf_out(out, "  (%s)\n", str(a, "phase"));
-    }
+    cJSON_ArrayForEach(a, list) counts[attempt_rank(a)]++;
+    int listed = counts[0] + counts[1];
+    if (!listed && !counts[2]) return;
+    printf_out(out, "network  %d attempt%s (nothing left the sandbox)", listed, listed == 1 ? "" : "s");
+    if (counts[2]) printf_out(out, "; %d netlink call%s", counts[2], counts[2] == 1 ? "" : "s");
+    jw_raw(out, "\n", 1);
+    for (int rank = 0; rank < 2; rank++)
+        cJSON_ArrayForEach(a, list) {
+            if (attempt_rank(a) != rank) continue;
+            if (shown++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", listed - SHOW_LIST_ITEMS); return; }
+            show_attempt(out, a);
+        }
 }
 
 static void show_outside_writes(struct jsonw *out, const cJSON *r)

@@ -307,10 +307,70 @@ static void env_matches_real_npm(void **state)
     if (bad) fail_msg("%d environment difference(s) from npm %s (see the diff above)", bad, f->npm_version);
 }
 
+/* Path-valued keys differ by design (the sandbox has its own paths); all others must match. */
+static bool path_valued(const char *v) { return strchr(v, '/') != NULL; }
+
+static const struct { const char *key, *why; } sandbox_differs[] = {
+    {"npm_package_resolved", "where the tarball came from: unknown for a local tarball until registry intake"},
+};
+
+static bool sandbox_why(const char *key)
+{
+    for (size_t i = 0; i < sizeof sandbox_differs / sizeof *sandbox_differs; i++)
+        if (!strcmp(key, sandbox_differs[i].key)) return true;
+    return false;
+}
+
+/* The environment the script sees inside scriptbox's sandbox, from the report's stdout. */
+static cJSON *sandbox_env(const struct fixture *f)
+{
+    char report[PATH_MAX + 16];
+    snprintf(report, sizeof report, "%s/report.json", f->tmp);
+    const char *argv[] = {tu_build("scriptbox"), "analyze", f->tgz, "--format", "json", "--output", report, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    if (r.status != 0) fail_msg("scriptbox exited %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    cJSON *j = tu_read_json(report);
+    assert_non_null(j);
+    const cJSON *phase = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "phases"), 0);
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(phase, "stdout"), "text");
+    cJSON *env = cJSON_IsString(out) ? cJSON_Parse(out->valuestring) : NULL;
+    cJSON_Delete(j);
+    if (!env) fail_msg("the sandboxed script's stdout is not the JSON environment");
+    return env;
+}
+
+static void sandboxed_script_sees_npms_environment(void **state)
+{
+    struct fixture *f = *state;
+    if (!f->tmp) {
+        print_message("skip: node or npm not found in PATH\n");
+        skip();
+    }
+    cJSON *npm = npm_installs_envdump(f);
+    cJSON *box = sandbox_env(f);
+    int bad = 0;
+    for (const cJSON *e = npm->child; e; e = e->next) {
+        if (npm_why(f, e->string) || sandbox_why(e->string)) continue;
+        const cJSON *mine = cJSON_GetObjectItemCaseSensitive(box, e->string);
+        if (!cJSON_IsString(mine)) { print_message("- missing in the sandbox: %s\n", e->string); bad++; continue; }
+        if (path_valued(e->valuestring) || !strcmp(mine->valuestring, e->valuestring)) continue;
+        print_message("- npm:     %s=%s\n+ sandbox: %s=%s\n", e->string, e->valuestring, e->string, mine->valuestring);
+        bad++;
+    }
+    for (const cJSON *e = box->child; e; e = e->next)
+        if (!cJSON_GetObjectItemCaseSensitive(npm, e->string)) { print_message("+ sandbox only: %s\n", e->string); bad++; }
+    cJSON_Delete(npm);
+    cJSON_Delete(box);
+    if (bad) fail_msg("%d difference(s) between the sandboxed script's environment and npm's", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(env_matches_real_npm, setup, teardown),
+        cmocka_unit_test_setup_teardown(sandboxed_script_sees_npms_environment, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
