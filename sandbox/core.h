@@ -26,8 +26,8 @@
 #define SBX_MAX_CMD_BYTES (128u * 1024u)   /* serialized argv+env+cwd of one command */
 #define SBX_MAX_STALE 16                    /* leftover-held output pipes still drained */
 
-/* Everything init and the zygote need, prepared by the supervisor before clone(). The children
- * read it from their copy of the supervisor's memory; nothing is sent over a socket. */
+/* Everything the sandbox's init needs, prepared by the supervisor before clone(). It reads it
+ * from its copy of the supervisor's memory; nothing is sent over a socket. */
 struct sbx_plan {
     const struct sbx_config *cfg;
     const char *hostname;
@@ -35,24 +35,20 @@ struct sbx_plan {
     int root_mode;            /* caller is host root: setgroups stays allowed, init drops groups */
     int *seed_fds;            /* per cfg->tmpfs entry: O_RDONLY dir fd of the seed, or -1 */
     struct sbx_limits limits; /* defaults applied */
-    int init_sock;            /* init's end of the supervisor<->init socketpair */
-    int zyg_sock;             /* the zygote's end of the supervisor<->zygote socketpair */
+    int sock;                 /* init's end of the supervisor<->init socketpair */
 };
 
 /* ---- wire protocol (SOCK_SEQPACKET, one message per record) ---------------------------- */
 enum sbx_msg_type {
-    SBX_MSG_GO = 1,       /* supervisor -> init: maps written;  supervisor -> zygote: start */
-    SBX_MSG_READY,        /* init -> supervisor: a = zygote pid; listener fd attached when >= 0 */
-    SBX_MSG_ERROR,        /* init/zygote -> supervisor: setup failed; err filled */
-    SBX_MSG_CMD,          /* supervisor -> zygote: a command follows (payload), fds attached */
-    SBX_MSG_STARTED,      /* zygote -> supervisor: a = pid of the command */
-    SBX_MSG_EXIT,         /* zygote -> supervisor: a = pid, b = wait status */
-    SBX_MSG_IDLE,         /* zygote -> supervisor: no process left */
-    SBX_MSG_KILL,         /* supervisor -> zygote: SIGKILL process group a (and pid a) */
-    SBX_MSG_COUNT,        /* supervisor -> init: how many payload processes? reply a = count */
-    SBX_MSG_UNSHARED,     /* zygote -> init: nested user ns exists, map me */
-    SBX_MSG_MAPPED,       /* init -> zygote: maps written */
-    SBX_MSG_LISTENER,     /* zygote -> init: a = listener fd number in the zygote (-1: none) */
+    SBX_MSG_GO = 1,       /* supervisor -> init: 1st maps written, 2nd listener taken: serve */
+    SBX_MSG_INSTALLING,   /* init -> supervisor: loading the filter now; the private procfs
+                           * fd of the pid ns is attached (the supervisor counts leftovers) */
+    SBX_MSG_ERROR,        /* init -> supervisor: setup failed; err filled */
+    SBX_MSG_CMD,          /* supervisor -> init: a command follows (payload), fds attached */
+    SBX_MSG_STARTED,      /* init -> supervisor: a = pid of the command */
+    SBX_MSG_EXIT,         /* init -> supervisor: a = pid, b = wait status */
+    SBX_MSG_IDLE,         /* init -> supervisor: no process left */
+    SBX_MSG_KILL,         /* supervisor -> init: SIGKILL process group a (and pid a) */
 };
 
 struct sbx_msg {
@@ -63,10 +59,10 @@ struct sbx_msg {
 };
 
 /* Send a message, optionally with up to 2 fds (SCM_RIGHTS), and an optional extra payload that
- * travels in the same record. Returns 0 or -1 (errno set). Plain sendmsg: not for the zygote. */
+ * travels in the same record. Returns 0 or -1 (errno set). Plain sendmsg: not for init once filtered. */
 int sbx_msg_send(int sock, const struct sbx_msg *m, const void *extra, size_t extra_len,
                  const int *fds, int nfds);
-/* Plain write() of a bare message: what the zygote uses (no notified call). */
+/* Plain write() of a bare message: what init uses once filtered (no notified call). */
 int sbx_msg_write(int sock, const struct sbx_msg *m);
 /* Receive one record. fds (up to *nfds, set to the number received) are O_CLOEXEC. extra gets
  * the payload after the header (NULL/0 when none expected). Returns the payload length, or -1
@@ -97,7 +93,10 @@ void sbx_userns_diagnose(sbx_error *err);
 /* ---- mounts.c (run by init, inside its namespaces) --------------------------------------- */
 /* Build the new root and pivot into it; /proc stays writable (see sbx_mounts_seal). */
 int sbx_mounts_build(const struct sbx_plan *p, sbx_error *err);
-/* After the nested user ns exists: make /proc (and /proc/sys) read-only. */
+/* A second procfs instance of the sandbox's pid ns, open (O_DIRECTORY) and detached: mounted
+ * nowhere. Returns the fd or -1. Call before sbx_mounts_seal_proc. */
+int sbx_mounts_private_proc(sbx_error *err);
+/* Make /proc (and /proc/sys) read-only. */
 int sbx_mounts_seal_proc(sbx_error *err);
 
 /* ---- seed.c: copy a host folder into a tmpfs without following links ----------------- */
@@ -115,9 +114,11 @@ int sbx_limits_apply(const struct sbx_limits *l, sbx_error *err);
 /* 1 when a delegated cgroup v2 with memory and pids controllers is writable here. */
 int sbx_cgroup_available(void);
 
-/* ---- init.c / zygote.c (never return) -------------------------------------------------- */
+/* ---- init.c (setup) / zygote.c (serving commands); never return --------------------------- */
 __attribute__((noreturn)) void sbx_init_main(const struct sbx_plan *p);
-__attribute__((noreturn)) void sbx_zygote_main(const struct sbx_plan *p, int init_link);
+/* The command loop of the sandbox's init, once filtered and told GO. sigfd: SIGCHLD signalfd
+ * (SIGCHLD blocked), devnull: the sandbox's /dev/null. */
+__attribute__((noreturn)) void sbx_zygote_serve(const struct sbx_plan *p, int sigfd, int devnull);
 
 /* ---- supervisor side (sbx.c, exec.c) ------------------------------------------------------ */
 struct sbx {
@@ -125,14 +126,15 @@ struct sbx {
     void *event_ctx;
     struct sbx_limits limits;
     uint64_t t0;
-    int init_pidfd;            /* init (our direct child, exit signal 0) */
+    int init_pidfd;            /* init (our direct child, exit signal 0): pid 1 and the zygote */
     pid_t init_pid;            /* host pid, for the caller's diagnostics and tests */
-    int init_sock, zyg_sock;
-    pid_t zygote_pid;          /* inside the sandbox (2) */
+    int sock;                  /* to init */
+    int procfd;                /* private procfs of the sandbox's pid ns (leftover count), or -1 */
+    int init_status;           /* init's wait status once it is gone (0 while unknown) */
     struct sbx_notifier *notifier;  /* NULL with the placeholder filter */
     int notifier_done;         /* listener hung up or broke: no longer polled */
-    int busy;                  /* the zygote has processes */
-    int dead;                  /* init is gone */
+    int busy;                  /* init has children (commands, orphans) */
+    int dead;                  /* init is gone (or unreachable) */
     int slot;                  /* sbx_kill_all() registry slot, -1 if none */
     int note_cgroup;           /* "cgroup limits not applied" still to be said */
     /* Output pipes of earlier commands still held open by their leftovers: drained (discarded)
@@ -143,8 +145,8 @@ struct sbx {
 /* Keep draining fd (discarding) until EOF or sbx_close; takes ownership. */
 void sbx_keep_draining(struct sbx *sb, int fd);
 
-/* One poll round shared by sbx_exec and sbx_close: notifier, init, zygote reports, plus the
- * caller's extra fds (pipes). Zygote EXIT reports go to on_exit (may be NULL) after the event. */
+/* One poll round shared by sbx_exec and sbx_close: notifier, init's death and reports, plus the
+ * caller's extra fds (pipes). EXIT reports go to on_exit (may be NULL) after the event. */
 struct sbx_pump {
     struct pollfd *extra;
     int nextra;
@@ -155,7 +157,7 @@ struct sbx_pump {
 int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err);
 void sbx_emit(struct sbx *sb, struct sbx_event *ev);
 
-/* Serialize a command for the zygote: u32 argc, u32 envc, then cwd, argv, env, NUL-separated. */
+/* Serialize a command for init: u32 argc, u32 envc, then cwd, argv, env, NUL-separated. */
 int sbx_cmd_serialize(const struct sbx_command *cmd, char *buf, size_t cap, size_t *len);
 
 #endif

@@ -1,4 +1,4 @@
-/* exec.c — sbx_exec: send one command to the zygote, capture its output (bounded), enforce its
+/* exec.c — sbx_exec: send one command to the sandbox's init, capture its output (bounded), enforce its
  * timeout, return when its main process has exited.
  *
  * Output: the command's stdout/stderr are pipes read here. At most limits.capture_bytes per
@@ -21,7 +21,8 @@
 #include "core.h"
 
 #define LINGER_MS 100
-#define KILL_WAIT_MS 2000   /* after a timeout, how long the zygote has to report the kill */
+#define KILL_WAIT_MS 2000   /* after a timeout, how long init has to report the kill */
+#define DEAD_DRAIN_MS 1000  /* init died: how long its command's pipes get to reach EOF */
 
 static void kill_sandbox(struct sbx *sb)
 {
@@ -73,6 +74,22 @@ static void capture_read(struct capture *c)
     }
 }
 
+/* init died: its pid namespace is being torn down, so the pipes' writers are going away; read
+ * what is left until EOF (bounded). */
+static void drain_dead(struct capture *cap)
+{
+    uint64_t end = sbx_now_ns() + DEAD_DRAIN_MS * 1000000ull;
+    while (cap[0].fd >= 0 || cap[1].fd >= 0) {
+        uint64_t now = sbx_now_ns();
+        if (now >= end) break;
+        struct pollfd pf[2] = {{cap[0].fd, POLLIN, 0}, {cap[1].fd, POLLIN, 0}};
+        int n = poll(pf, 2, (int)((end - now + 999999) / 1000000));
+        if (n < 0 && errno != EINTR) break;
+        for (int i = 0; i < 2; i++)
+            if (cap[i].fd >= 0 && pf[i].revents) capture_read(&cap[i]);
+    }
+}
+
 struct run {
     int pid;            /* main process inside, 0 until STARTED */
     int done, status;
@@ -110,7 +127,7 @@ static int send_cmd(struct sbx *sb, const struct sbx_command *cmd, int out_w, in
     }
     struct sbx_msg m = {.type = SBX_MSG_CMD};
     int fds[2] = {out_w, err_w};
-    int rc = sbx_msg_send(sb->zyg_sock, &m, buf, len, fds, 2);
+    int rc = sbx_msg_send(sb->sock, &m, buf, len, fds, 2);
     int e = errno;
     free(buf);
     if (rc < 0) {
@@ -190,14 +207,14 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
             struct sbx_msg k = {.type = SBX_MSG_KILL, .a = r.pid};
             st->timed_out = 1;
             kill_deadline = now + KILL_WAIT_MS * 1000000ull;
-            if (sbx_msg_send(sb->zyg_sock, &k, NULL, 0, NULL, 0) < 0) {
+            if (sbx_msg_send(sb->sock, &k, NULL, 0, NULL, 0) < 0) {
                 sbx_fail(err, SBX_E_INTERNAL, errno, "asking the sandbox to kill the command: %s", strerror(errno));
                 goto out;
             }
         }
         if (kill_deadline && !r.done && now >= kill_deadline) {
-            /* The zygote does not answer (the payload stopped it, it shares its uid): end the
-             * whole sandbox; the command is killed with it. Later sbx_exec calls fail. */
+            /* init does not answer (it should not happen: the payload cannot stop pid 1): end
+             * the whole sandbox; the command is killed with it. Later sbx_exec calls fail. */
             kill_sandbox(sb);
             break;
         }
@@ -207,9 +224,36 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
                        : (deadline && !st->timed_out) ? deadline : 0;
         if (until) timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
         for (int i = 0; i < 2; i++) extra[i] = (struct pollfd){cap[i].fd, POLLIN, 0};
-        if (sbx_pump(sb, &pm, timeout, err) < 0) goto out;
+        if (sbx_pump(sb, &pm, timeout, err) < 0) {
+            if (!sb->dead) goto out;
+            if (r.pid <= 0 && pm.started_pid > 0) r.pid = pm.started_pid;
+            if (r.pid <= 0) {  /* nothing ran: the sandbox was gone already */
+                sbx_fail(err, SBX_E_EXEC, ECHILD, "the sandbox is no longer running");
+                goto out;
+            }
+            /* init is gone, and with it the whole pid namespace: the command was killed (unless
+             * its exit was reported already). Its status and output are still the caller's. */
+            memset(err, 0, sizeof *err);
+            drain_dead(cap);
+            break;
+        }
         for (int i = 0; i < 2; i++)
             if (cap[i].fd >= 0 && extra[i].revents) capture_read(&cap[i]);
+    }
+    if (sb->dead && !r.done && !st->timed_out) {
+        r.done = 1;
+        r.status = SIGKILL;  /* the kernel kills every process of the namespace with SIGKILL */
+        char detail[128];
+        if (WIFSIGNALED(sb->init_status))
+            snprintf(detail, sizeof detail, "the sandbox's init died (signal %d): the command was killed with it",
+                     WTERMSIG(sb->init_status));
+        else
+            snprintf(detail, sizeof detail, "the sandbox's init died: the command was killed with it");
+        struct sbx_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.kind = SBX_EV_NOTE;
+        ev.detail = detail;
+        sbx_emit(sb, &ev);
     }
     st->end_ns = sbx_now_ns() - sb->t0;
     if (WIFEXITED(r.status) && !st->timed_out) {

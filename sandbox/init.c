@@ -1,12 +1,15 @@
-/* init.c — pid 1 of the sandbox. Outer user ns (uid 0 there, capabilities only over the
- * sandbox's own namespaces). Builds the root, forks the zygote, maps its nested user ns, relays
- * the seccomp listener to the supervisor, then only reaps and answers the supervisor.
+/* init.c — pid 1 of the sandbox, which is also the zygote (see zygote.c for its command loop).
+ * Starts in the outer user ns (uid 0 there, capabilities only over the sandbox's own namespaces):
+ * builds the root, then enters a nested user ns of its own, becomes the payload identity (no
+ * capabilities, no_new_privs, seccomp filter) and serves commands. Being the init of its pid
+ * namespace, it cannot be sent SIGKILL/SIGSTOP (or any signal it does not handle — it handles
+ * none) from inside it, so the payload, which shares its kernel uid, cannot end it.
  * Runs on a raw clone() of the supervisor: single-threaded, no atfork state; never returns. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +32,7 @@ __attribute__((noreturn)) static void die(const struct sbx_plan *p, const sbx_er
 {
     struct sbx_msg m = {0};
     sbx_msg_from_error(&m, e);
-    (void)!sbx_msg_send(p->init_sock, &m, NULL, 0, NULL, 0);
+    (void)!sbx_msg_write(p->sock, &m);  /* plain write: may run filtered */
     _exit(1);
 }
 
@@ -44,8 +47,7 @@ static void close_inherited(const struct sbx_plan *p)
 {
     int keep[MAX_KEEP_FDS];
     size_t n = 0;
-    keep[n++] = p->init_sock;
-    keep[n++] = p->zyg_sock;
+    keep[n++] = p->sock;
     for (size_t i = 0; i < p->cfg->ntmpfs && n < MAX_KEEP_FDS; i++)
         if (p->seed_fds[i] >= 0) keep[n++] = p->seed_fds[i];
     qsort(keep, n, sizeof keep[0], cmp_int);
@@ -62,11 +64,16 @@ static void close_inherited(const struct sbx_plan *p)
     }
 }
 
-static int expect(int sock, uint32_t type, struct sbx_msg *m)
+/* Wait for GO with a plain read(): the second one arrives while the filter may notify every
+ * call, and nothing but read() is made until it is there. */
+static int await_go(int sock)
 {
-    ssize_t n = sbx_msg_recv(sock, m, NULL, 0, NULL, NULL);
-    if (n < 0) return -1;
-    if (m->type != type) { errno = EPROTO; return -1; }
+    struct sbx_msg m = {0};
+    ssize_t n;
+    do n = read(sock, &m, sizeof m);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof m) { errno = n == 0 ? EPIPE : EPROTO; return -1; }
+    if (m.type != SBX_MSG_GO) { errno = EPROTO; return -1; }
     return 0;
 }
 
@@ -89,7 +96,7 @@ static int arm_pdeathsig(const struct sbx_plan *p, sbx_error *err)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: PR_SET_PDEATHSIG: %s", strerror(errno));
-    struct pollfd pf = {p->init_sock, POLLIN, 0};
+    struct pollfd pf = {p->sock, POLLIN, 0};
     if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR))) _exit(1);
     return 0;
 }
@@ -121,156 +128,73 @@ static int write_sysctl(const char *path, const char *v, sbx_error *err)
     return 0;
 }
 
-/* Payload processes: every pid in our pid ns but init and the zygote. */
-static int count_procs(pid_t zygote)
+static int write_at(int dirfd, const char *path, const char *v, sbx_error *err)
 {
-    DIR *d = opendir("/proc");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == 1 || pid == zygote) continue;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static pid_t start_zygote(const struct sbx_plan *p, int *link, int *pidfd, sbx_error *err)
-{
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return sbx_fail(err, SBX_E_SETUP, errno, "init: socketpair: %s", strerror(errno));
-    pid_t z = sbx_raw_fork(pidfd);
-    if (z < 0) return sbx_fail(err, SBX_E_SETUP, errno, "init: fork zygote: %s", strerror(errno));
-    if (z == 0) {
-        close(sv[0]);  /* everything else inherited is closed by the zygote itself */
-        sbx_zygote_main(p, sv[1]);
-    }
-    close(sv[1]);
-    *link = sv[0];
-    return z;
-}
-
-/* The nested user ns: payload uid/gid -> our 0, one line, setgroups denied. Then no more user
- * namespaces below ours: the limit in our ns becomes what is in use (1). */
-static int map_zygote(const struct sbx_plan *p, pid_t z, int link, sbx_error *err)
-{
-    struct sbx_msg m = {0};
-    if (expect(link, SBX_MSG_UNSHARED, &m) < 0)
-        return sbx_fail(err, SBX_E_SETUP, errno, "init: the zygote died before its user ns existed");
-    if (sbx_userns_write_maps(z, p->payload_uid, 0, p->payload_gid, 0, 1, err) < 0) return -1;
-    if (write_sysctl("/proc/sys/user/max_user_namespaces", "1", err) < 0) return -1;
-    if (sbx_mounts_seal_proc(err) < 0) return -1;
-    memset(&m, 0, sizeof m);
-    m.type = SBX_MSG_MAPPED;
-    if (sbx_msg_send(link, &m, NULL, 0, NULL, 0) < 0)
-        return sbx_fail(err, SBX_E_SETUP, errno, "init: telling the zygote: %s", strerror(errno));
-    return 0;
-}
-
-/* The listener's number in the zygote's fd table, or -1 while it is not there yet. */
-static int listener_number(pid_t z)
-{
-    char dir[64], target[64];
-    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)z);
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int found = -1;
-    struct dirent *de;
-    while (found < 0 && (de = readdir(d))) {
-        ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
-        if (n <= 0) continue;
-        target[n] = 0;
-        if (!strcmp(target, "anon_inode:seccomp notify")) found = atoi(de->d_name);
-    }
-    closedir(d);
-    return found;
-}
-
-/* Wait (bounded) until the zygote's filter is loaded, then take its listener. */
-static int take_listener(pid_t z, int zpidfd, sbx_error *err)
-{
-    for (int tries = 0; tries < 5000; tries++) {
-        int num = listener_number(z);
-        if (num >= 0) {
-            int fd = (int)syscall(SYS_pidfd_getfd, zpidfd, num, 0);
-            if (fd < 0) return sbx_fail(err, SBX_E_SETUP, errno, "init: pidfd_getfd(listener): %s", strerror(errno));
-            return fd;
-        }
-        struct pollfd pf = {zpidfd, POLLIN, 0};
-        if (poll(&pf, 1, 1) > 0) return sbx_fail(err, SBX_E_SETUP, 0, "init: the zygote died while loading its filter");
-    }
-    return sbx_fail(err, SBX_E_SETUP, ETIMEDOUT, "init: the zygote's seccomp listener did not appear");
-}
-
-/* The zygote announced its filter; take the listener (pidfd_getfd) and pass it on. */
-static int relay_listener(const struct sbx_plan *p, pid_t z, int zpidfd, int link, sbx_error *err)
-{
-    struct sbx_msg m = {0};
-    if (expect(link, SBX_MSG_LISTENER, &m) < 0)
-        return sbx_fail(err, SBX_E_SETUP, errno, "init: the zygote died before installing its filter");
-    int fd = take_listener(z, zpidfd, err);
-    if (fd < 0) return -1;
-    memset(&m, 0, sizeof m);
-    m.type = SBX_MSG_READY;
-    m.a = z;
-    int rc = sbx_msg_send(p->init_sock, &m, NULL, 0, &fd, fd >= 0 ? 1 : 0);
+    int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return sbx_fail(err, SBX_E_USERNS, errno, "init: open %s: %s", path, strerror(errno));
+    ssize_t n = write(fd, v, strlen(v));
     int e = errno;
-    if (fd >= 0) close(fd);  /* only the supervisor may hold it now */
-    if (rc < 0) return sbx_fail(err, SBX_E_SETUP, e, "init: sending the listener: %s", strerror(e));
+    close(fd);
+    if (n < 0) return sbx_fail(err, SBX_E_USERNS, e, "init: write %s: %s", path, strerror(e));
     return 0;
 }
 
-__attribute__((noreturn)) static void serve(const struct sbx_plan *p, pid_t z, int sigfd)
+/* Our own nested user ns: payload uid/gid -> our (outer) 0, one line each, setgroups denied.
+ * Written by ourselves through the detached procfs: /proc is read-only by now. The kernel lets a
+ * process map its own euid/egid of the parent ns (and we hold CAP_SETUID/SETGID in the new ns;
+ * mapping outer 0 needs CAP_SETFCAP at unshare time, which we had). */
+static int map_self(const struct sbx_plan *p, int procfd, sbx_error *err)
 {
-    struct pollfd pf[2] = {{p->init_sock, POLLIN, 0}, {sigfd, POLLIN, 0}};
-    for (;;) {
-        if (poll(pf, 2, -1) < 0) { if (errno == EINTR) continue; _exit(1); }
-        if (pf[1].revents) {
-            struct signalfd_siginfo si;
-            while (read(sigfd, &si, sizeof si) > 0) {}
-            int st;
-            pid_t r;
-            while ((r = waitpid(-1, &st, WNOHANG)) > 0)
-                if (r == z) _exit(0);  /* the zygote is gone: so is the sandbox */
-        }
-        if (pf[0].revents) {
-            struct sbx_msg m = {0};
-            if (sbx_msg_recv(p->init_sock, &m, NULL, 0, NULL, NULL) < 0) {
-                if (errno == EINTR || errno == EAGAIN) continue;
-                _exit(0);  /* supervisor gone */
-            }
-            if (m.type == SBX_MSG_COUNT) {
-                m.a = count_procs(z);
-                (void)!sbx_msg_send(p->init_sock, &m, NULL, 0, NULL, 0);
-            }
-        }
-    }
+    char map[64];
+    if (unshare(CLONE_NEWUSER) < 0)
+        return sbx_fail(err, SBX_E_USERNS, errno, "init: unshare(CLONE_NEWUSER): %s", strerror(errno));
+    if (write_at(procfd, "self/setgroups", "deny", err) < 0) return -1;
+    snprintf(map, sizeof map, "%u 0 1\n", p->payload_uid);
+    if (write_at(procfd, "self/uid_map", map, err) < 0) return -1;
+    snprintf(map, sizeof map, "%u 0 1\n", p->payload_gid);
+    return write_at(procfd, "self/gid_map", map, err);
+}
+
+/* The ids already read as payload ones through the map, but the capabilities granted with the
+ * new ns stay until dropped: bounding and ambient first (needs CAP_SETPCAP), then the rest. */
+static int become_payload(const struct sbx_plan *p, sbx_error *err)
+{
+    if (sbx_caps_drop_bounding(err) < 0) return -1;
+    if (setresgid(p->payload_gid, p->payload_gid, p->payload_gid) < 0 ||
+        setresuid(p->payload_uid, p->payload_uid, p->payload_uid) < 0)
+        return sbx_fail(err, SBX_E_SETUP, errno, "init: setresuid/gid(%u): %s", p->payload_uid, strerror(errno));
+    if (sbx_caps_clear(err) < 0) return -1;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return sbx_fail(err, SBX_E_SETUP, errno, "init: no_new_privs: %s", strerror(errno));
+    /* Dumpable until the supervisor has taken the listener: pidfd_getfd needs ptrace access,
+     * and rootless the supervisor has no CAP_SYS_PTRACE over our memory's user ns (the host's:
+     * we never exec'd). The payload does not exist yet. */
+    prctl(PR_SET_DUMPABLE, 1);
+    return arm_pdeathsig(p, err);
 }
 
 void sbx_init_main(const struct sbx_plan *p)
 {
     sbx_error err = {0};
-    struct sbx_msg m = {0};
-    /* Die with the supervisor from the very start; re-armed after the credential change. */
+    /* Die with the supervisor from the very start; re-armed after every credential change. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close_inherited(p);
-    if (expect(p->init_sock, SBX_MSG_GO, &m) < 0) _exit(1);  /* supervisor gone or gave up */
+    if (await_go(p->sock) < 0) _exit(1);  /* supervisor gone or gave up */
     if (become_root(p, &err) < 0 || arm_pdeathsig(p, &err) < 0) die(p, &err);
-    /* Not dumpable: the payload runs under our kernel uid, yet cannot ptrace us, read our memory
-     * or even see us in /proc (hidepid). */
+    /* Not dumpable while we hold capabilities (and again once serving): the payload runs under
+     * our kernel uid. */
     prctl(PR_SET_DUMPABLE, 0);
     if (detach_from_caller(&err) < 0) die(p, &err);
     umask(0);
+    /* No handler for any signal, ever: pid 1 only receives, from inside its pid ns, the signals
+     * it handles. SIGCHLD is blocked and read through a signalfd (blocked + SIG_DFL is not
+     * "handled": the kernel still drops it for init unless blocked, and then only queues it). */
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, NULL);
+    sigprocmask(SIG_SETMASK, &chld, NULL);
     int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sigfd < 0) { sbx_fail(&err, SBX_E_SETUP, errno, "init: signalfd: %s", strerror(errno)); die(p, &err); }
     if (sethostname(p->hostname, strlen(p->hostname)) < 0) {
@@ -281,15 +205,30 @@ void sbx_init_main(const struct sbx_plan *p)
     for (size_t i = 0; i < p->cfg->ntmpfs; i++)
         if (p->seed_fds[i] >= 0) close(p->seed_fds[i]);
     if (sbx_net_lo_up(&err) < 0) die(p, &err);
-    int link = -1, zpidfd = -1;
-    pid_t z = start_zygote(p, &link, &zpidfd, &err);
-    if (z < 0) die(p, &err);
-    close(p->zyg_sock);
-    if (map_zygote(p, z, link, &err) < 0 || relay_listener(p, z, zpidfd, link, &err) < 0) {
-        kill(z, SIGKILL);
-        die(p, &err);
-    }
-    close(link);
-    close(zpidfd);
-    serve(p, z, sigfd);
+    /* The sandbox's /dev/null (0-2 were the host's, from before the pivot); before the filter:
+     * not a notified open later. */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) { sbx_fail(&err, SBX_E_SETUP, errno, "init: /dev/null: %s", strerror(errno)); die(p, &err); }
+    for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
+    /* No more user namespaces below ours than the one we are about to create. */
+    if (write_sysctl("/proc/sys/user/max_user_namespaces", "1", &err) < 0) die(p, &err);
+    int procfd = sbx_mounts_private_proc(&err);
+    if (procfd < 0 || sbx_mounts_seal_proc(&err) < 0) die(p, &err);
+    /* Our own /proc files (uid_map) are ours to open only while we are dumpable. */
+    prctl(PR_SET_DUMPABLE, 1);
+    if (map_self(p, procfd, &err) < 0 || become_payload(p, &err) < 0) die(p, &err);
+    /* Announce the filter before loading it: once it is loaded every call may be notified (all
+     * of them with SBX_TRACE_ALL) and nobody answers until the supervisor holds the listener, so
+     * the supervisor finds it in our fd table itself. The procfd goes along (leftover count). */
+    struct sbx_msg m = {.type = SBX_MSG_INSTALLING};
+    if (sbx_msg_send(p->sock, &m, NULL, 0, &procfd, 1) < 0) _exit(1);
+    close(procfd);
+    int listener = -1;
+    if (sbx_seccomp_install(p->cfg->flags, &listener, &err) < 0) die(p, &err);
+    if (await_go(p->sock) < 0) _exit(1);
+    if (listener >= 0) close(listener);  /* the payload must never hold it */
+    /* The supervisor has taken the listener: from now on not dumpable, so the payload (same
+     * kernel uid) cannot read or write our memory or forge our reports. */
+    prctl(PR_SET_DUMPABLE, 0);
+    sbx_zygote_serve(p, sigfd, devnull);
 }

@@ -470,6 +470,24 @@ out:
     return rc;
 }
 
+int sbx_mounts_private_proc(sbx_error *err)
+{
+    /* Stacked on /proc for a moment, opened, then detached: the fd keeps the instance usable
+     * while the mount is nowhere in the tree (the /proc below is back as it was). No hidepid:
+     * its holder (init, then only the supervisor) sees every process of the pid ns. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return sbx_fail(err, SBX_E_SETUP, errno, "mounting a private procfs: %s", strerror(errno));
+    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int e = errno;
+    if (umount2("/proc", MNT_DETACH) < 0) {
+        e = errno;
+        if (fd >= 0) close(fd);
+        return sbx_fail(err, SBX_E_SETUP, e, "detaching the private procfs: %s", strerror(e));
+    }
+    if (fd < 0) return sbx_fail(err, SBX_E_SETUP, e, "opening the private procfs: %s", strerror(e));
+    return fd;
+}
+
 int sbx_mounts_seal_proc(sbx_error *err)
 {
     if (mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) < 0 ||

@@ -1,6 +1,7 @@
-/* sbx.c — the supervisor: sbx_open (clone, maps, handshake), the shared poll round,
- * sbx_close, sbx_kill_all. Runs in the caller's process and namespaces; never enters the
+/* sbx.c — the supervisor: sbx_open (clone, maps, handshake, taking the listener), the shared
+ * poll round, sbx_close, sbx_kill_all. Runs in the caller's process and namespaces; never enters the
  * sandbox. Every fd created here is O_CLOEXEC, and init closes whatever it inherits. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -77,13 +78,24 @@ static int notifier_poll_fd(const struct sbx *sb)
     return sb->notifier && !sb->notifier_done ? sbx_notifier_fd(sb->notifier) : -1;
 }
 
-static int handle_zygote(struct sbx *sb, struct sbx_pump *pm, sbx_error *err)
+/* init is gone: note how (its wait status, without reaping it: free_sbx does). */
+static void mark_dead(struct sbx *sb)
+{
+    sb->dead = 1;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (sb->init_status || sb->init_pidfd < 0) return;
+    if (waitid((idtype_t)P_PIDFD, (id_t)sb->init_pidfd, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid)
+        sb->init_status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : (si.si_status & 0x7f);
+}
+
+static int handle_report(struct sbx *sb, struct sbx_pump *pm, sbx_error *err)
 {
     struct sbx_msg m = {0};
-    if (sbx_msg_recv(sb->zyg_sock, &m, NULL, 0, NULL, NULL) < 0) {
+    if (sbx_msg_recv(sb->sock, &m, NULL, 0, NULL, NULL) < 0) {
         if (errno == EAGAIN || errno == EINTR) return 0;
-        sb->dead = 1;
-        return sbx_fail(err, SBX_E_INTERNAL, errno, "the sandbox's zygote is gone");
+        mark_dead(sb);
+        return sbx_fail(err, SBX_E_INTERNAL, errno, "the sandbox's init is gone");
     }
     switch (m.type) {
     case SBX_MSG_STARTED:
@@ -135,7 +147,7 @@ int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err
     struct pollfd pf[3 + 4 + SBX_MAX_STALE];
     int nf = 0, nfd = notifier_poll_fd(sb);
     pf[nf++] = (struct pollfd){sb->init_pidfd, POLLIN, 0};
-    pf[nf++] = (struct pollfd){sb->zyg_sock, POLLIN, 0};
+    pf[nf++] = (struct pollfd){sb->sock, POLLIN, 0};
     if (nfd >= 0) pf[nf++] = (struct pollfd){nfd, POLLIN, 0};
     int base = nf;
     for (int i = 0; pm && i < pm->nextra && i < 4; i++) pf[nf++] = pm->extra[i];
@@ -157,15 +169,15 @@ int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err
             sb->notifier_done = 1;  /* POLLHUP: no filtered task left, stop polling it */
         }
     }
-    /* Zygote reports before init's death: the last exits arrive just before it. */
+    /* Reports before init's death: the last exits arrive just before it. */
     if (pf[1].revents & POLLIN) {
-        if (handle_zygote(sb, pm, err) < 0) return -1;
+        if (handle_report(sb, pm, err) < 0) return -1;
     } else if (pf[1].revents & (POLLHUP | POLLERR)) {
-        sb->dead = 1;
-        return sbx_fail(err, SBX_E_INTERNAL, EPIPE, "the sandbox's zygote is gone");
+        mark_dead(sb);
+        return sbx_fail(err, SBX_E_INTERNAL, EPIPE, "the sandbox's init is gone");
     }
-    if (pf[0].revents) {
-        sb->dead = 1;
+    if (pf[0].revents && !(pf[1].revents & POLLIN)) {
+        mark_dead(sb);
         return sbx_fail(err, SBX_E_INTERNAL, ECHILD, "the sandbox's init died");
     }
     return 0;
@@ -217,46 +229,80 @@ static int open_seeds(const struct sbx_config *cfg, uid_t uid, gid_t gid, int *f
     return 0;
 }
 
-/* Wait for init's READY (with the listener) or an error from init or the zygote. */
-static int await_ready(struct sbx *sb, int *listener, sbx_error *err)
+/* Wait until init announces its filter (INSTALLING, with the private procfs fd) or fails. */
+static int await_installing(struct sbx *sb, sbx_error *err)
 {
     uint64_t deadline = sbx_now_ns() + (uint64_t)SETUP_TIMEOUT_MS * 1000000ull;
     for (;;) {
-        struct pollfd pf[3] = {{sb->init_sock, POLLIN, 0}, {sb->zyg_sock, POLLIN, 0}, {sb->init_pidfd, POLLIN, 0}};
+        struct pollfd pf[2] = {{sb->sock, POLLIN, 0}, {sb->init_pidfd, POLLIN, 0}};
         uint64_t now = sbx_now_ns();
         if (now >= deadline) return sbx_fail(err, SBX_E_SETUP, ETIMEDOUT, "sandbox setup timed out");
-        int n = poll(pf, 3, (int)((deadline - now) / 1000000ull) + 1);
+        int n = poll(pf, 2, (int)((deadline - now) / 1000000ull) + 1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return sbx_fail(err, SBX_E_INTERNAL, errno, "poll: %s", strerror(errno));
-        struct sbx_msg m = {0};
-        /* The zygote's own error is the precise one: read it first. */
-        if (pf[1].revents & POLLIN) {
-            if (sbx_msg_recv(sb->zyg_sock, &m, NULL, 0, NULL, NULL) >= 0 && m.type == SBX_MSG_ERROR)
-                return sbx_fail(err, (sbx_errkind)m.kind, m.sys_errno, "%s", m.text);
-        }
         if (pf[0].revents & POLLIN) {
+            struct sbx_msg m = {0};
             int fds[1], nfds = 1;
-            if (sbx_msg_recv(sb->init_sock, &m, NULL, 0, fds, &nfds) < 0)
+            if (sbx_msg_recv(sb->sock, &m, NULL, 0, fds, &nfds) < 0)
                 return sbx_fail(err, SBX_E_SETUP, errno, "sandbox init died during setup");
             if (m.type == SBX_MSG_ERROR) {
-                struct pollfd zp = {sb->zyg_sock, POLLIN, 0};
-                struct sbx_msg zm = {0};
-                if (poll(&zp, 1, 50) > 0 && sbx_msg_recv(sb->zyg_sock, &zm, NULL, 0, NULL, NULL) >= 0 &&
-                    zm.type == SBX_MSG_ERROR)
-                    m = zm;
                 for (int i = 0; i < nfds; i++) close(fds[i]);
                 return sbx_fail(err, (sbx_errkind)m.kind, m.sys_errno, "%s", m.text);
             }
-            if (m.type == SBX_MSG_READY) {
-                sb->zygote_pid = m.a;
-                *listener = nfds ? fds[0] : -1;
+            if (m.type == SBX_MSG_INSTALLING) {
+                sb->procfd = nfds ? fds[0] : -1;
                 return 0;
             }
             for (int i = 0; i < nfds; i++) close(fds[i]);
-        } else if (pf[0].revents || pf[2].revents) {
+        } else if (pf[0].revents || pf[1].revents) {
             return sbx_fail(err, SBX_E_SETUP, EPIPE, "sandbox init died during setup");
         }
     }
+}
+
+/* The listener's number in init's fd table (host /proc), or -1 while it is not there yet. */
+static int listener_number(pid_t pid)
+{
+    char dir[64], target[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int found = -1;
+    struct dirent *de;
+    while (found < 0 && (de = readdir(d))) {
+        ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        if (!strcmp(target, "anon_inode:seccomp notify")) found = atoi(de->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* init is loading its filter: wait (bounded) for the listener to appear in its fd table and take
+ * it (pidfd_getfd). Fails closed: no listener, no sandbox. With SBX_TRACE_ALL init's next calls
+ * wait for us; it asks nothing before GO. */
+static int take_listener(struct sbx *sb, sbx_error *err)
+{
+    for (int tries = 0; tries < 5000; tries++) {
+        int num = listener_number(sb->init_pid);
+        if (num >= 0) {
+            int fd = (int)syscall(SYS_pidfd_getfd, sb->init_pidfd, num, 0);
+            if (fd < 0)
+                return sbx_fail(err, SBX_E_SETUP, errno, "taking the sandbox's seccomp listener (pidfd_getfd): %s",
+                                strerror(errno));
+            return fd;
+        }
+        struct pollfd pf[2] = {{sb->sock, POLLIN, 0}, {sb->init_pidfd, POLLIN, 0}};
+        if (poll(pf, 2, 1) > 0) {
+            struct sbx_msg m = {0};
+            if ((pf[0].revents & POLLIN) && sbx_msg_recv(sb->sock, &m, NULL, 0, NULL, NULL) >= 0 &&
+                m.type == SBX_MSG_ERROR)
+                return sbx_fail(err, (sbx_errkind)m.kind, m.sys_errno, "%s", m.text);
+            return sbx_fail(err, SBX_E_SETUP, EPIPE, "sandbox init died while loading its filter");
+        }
+    }
+    return sbx_fail(err, SBX_E_SETUP, ETIMEDOUT, "the sandbox's seccomp listener did not appear");
 }
 
 static void free_sbx(struct sbx *sb)
@@ -271,25 +317,18 @@ static void free_sbx(struct sbx *sb)
         close(sb->init_pidfd);
     }
     for (int i = 0; i < sb->nstale; i++) close(sb->stale[i]);
-    if (sb->init_sock >= 0) close(sb->init_sock);
-    if (sb->zyg_sock >= 0) close(sb->zyg_sock);
+    if (sb->sock >= 0) close(sb->sock);
+    if (sb->procfd >= 0) close(sb->procfd);
     free(sb);
 }
 
 static int start_init(struct sbx *sb, struct sbx_plan *plan, sbx_error *err)
 {
-    int isv[2], zsv[2];
+    int isv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, isv) < 0)
         return sbx_fail(err, SBX_E_INTERNAL, errno, "socketpair: %s", strerror(errno));
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, zsv) < 0) {
-        int e = errno;
-        close(isv[0]); close(isv[1]);
-        return sbx_fail(err, SBX_E_INTERNAL, e, "socketpair: %s", strerror(e));
-    }
-    sb->init_sock = isv[0];
-    sb->zyg_sock = zsv[0];
-    plan->init_sock = isv[1];
-    plan->zyg_sock = zsv[1];
+    sb->sock = isv[0];
+    plan->sock = isv[1];
     /* Raw clone, no CLONE_VM: the child gets a copy of our memory and stack (like fork) and never
      * returns from sbx_init_main. Exit signal 0: the caller's SIGCHLD handling never sees init. */
     int pidfd = -1;
@@ -298,12 +337,10 @@ static int start_init(struct sbx *sb, struct sbx_plan *plan, sbx_error *err)
     long pid = syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0UL);
     if (pid == 0) {
         close(isv[0]);
-        close(zsv[0]);
         sbx_init_main(plan);
     }
     int e = errno;
     close(isv[1]);
-    close(zsv[1]);
     if (pid < 0) {
         sbx_fail(err, SBX_E_USERNS, e, "clone (new namespaces): %s", strerror(e));
         sbx_userns_diagnose(err);
@@ -322,7 +359,7 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
     struct sbx *sb = calloc(1, sizeof *sb);
     if (!sb) return sbx_fail(err, SBX_E_INTERNAL, ENOMEM, "out of memory");
     sb->t0 = sbx_now_ns();
-    sb->init_pidfd = sb->init_sock = sb->zyg_sock = -1;
+    sb->init_pidfd = sb->sock = sb->procfd = -1;
     sb->slot = -1;
     sb->on_event = cfg->on_event;
     sb->event_ctx = cfg->event_ctx;
@@ -348,21 +385,19 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
         sbx_userns_diagnose(err);
         goto fail;
     }
-    if (sbx_msg_send(sb->init_sock, &go, NULL, 0, NULL, 0) < 0) {
+    if (sbx_msg_send(sb->sock, &go, NULL, 0, NULL, 0) < 0) {
         sbx_fail(err, SBX_E_SETUP, errno, "sandbox init died before setup");
         goto fail;
     }
-    if (await_ready(sb, &listener, err) < 0) {
+    if (await_installing(sb, err) < 0 || (listener = take_listener(sb, err)) < 0) {
         if (err->sys_errno == EPERM || err->sys_errno == EACCES) sbx_userns_diagnose(err);
         goto fail;
     }
-    if (listener >= 0) {
-        /* The notifier owns the listener from here on (sbx_notifier_free closes it). */
-        sb->notifier = sbx_notifier_new(listener, cfg->flags, sb->t0, cfg->on_event, cfg->event_ctx, err);
-        if (!sb->notifier) { close(listener); goto fail; }
-    }
-    if (sbx_msg_send(sb->zyg_sock, &go, NULL, 0, NULL, 0) < 0) {
-        sbx_fail(err, SBX_E_SETUP, errno, "the sandbox's zygote died during setup");
+    /* The notifier owns the listener from here on (sbx_notifier_free closes it). */
+    sb->notifier = sbx_notifier_new(listener, cfg->flags, sb->t0, cfg->on_event, cfg->event_ctx, err);
+    if (!sb->notifier) { close(listener); goto fail; }
+    if (sbx_msg_send(sb->sock, &go, NULL, 0, NULL, 0) < 0) {
+        sbx_fail(err, SBX_E_SETUP, errno, "sandbox init died during setup");
         goto fail;
     }
     sb->note_cgroup = (cfg->limits.memory_bytes || cfg->limits.pids) ? 1 : 0;
@@ -375,14 +410,24 @@ fail:
 
 /* ---- sbx_close --------------------------------------------------------------------------- */
 
+/* Payload processes: every pid of the sandbox's pid ns but init, read from the private procfs
+ * init handed us (it has no hidepid). */
 static int count_leftovers(struct sbx *sb)
 {
-    struct sbx_msg m = {.type = SBX_MSG_COUNT};
-    if (sbx_msg_send(sb->init_sock, &m, NULL, 0, NULL, 0) < 0) return -1;
-    struct pollfd pf = {sb->init_sock, POLLIN, 0};
-    if (poll(&pf, 1, 1000) <= 0) return -1;
-    if (sbx_msg_recv(sb->init_sock, &m, NULL, 0, NULL, NULL) < 0 || m.type != SBX_MSG_COUNT) return -1;
-    return m.a;
+    if (sb->procfd < 0) return -1;
+    int fd = openat(sb->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) { if (fd >= 0) close(fd); return -1; }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 1) continue;
+        n++;
+    }
+    closedir(d);
+    return n;
 }
 
 int sbx_close(struct sbx *sb, unsigned grace_ms, struct sbx_close_status *cs, sbx_error *err)

@@ -190,7 +190,7 @@ static const struct tcase cases[] = {
      "setuid/setresuid/setgid are allowed by the filter and refused by the kernel (no CAP_SETUID): nothing to log"},
     {"caps", X_OPEN, "/proc/self/status", 0, 0, NULL},
     /* resources */
-    {"core_dump", X_NONE, NULL, 0, 0, "getrlimit/setrlimit and a crash are not events; the helper's checks are the assertion"},
+    {"core_dump", X_DENIED, "prlimit64", 0, 0, NULL},  /* the refused change of RLIMIT_CORE */
     {"fork_bomb", X_NONE, NULL, 0, T_FORK,
      "fork/clone without namespace flags is allowed and not observed; the helper asserts the limit stopped it"},
     {"mem_bomb", X_NONE, NULL, 0, T_MEM, "mmap is not observed; the helper asserts the limit stopped it"},
@@ -409,11 +409,15 @@ static int stamp_same(struct fstamp *f, char *why, size_t cap)
     return same;
 }
 
-/* Live (non-zombie) processes named like the helper ("sbxesc", or "escape" before prctl), and
- * live children of ours other than the bystander (the sandbox's init must be gone too). */
+/* Live (non-zombie) processes of this run: the helper names itself "sbxe-<our pid>" (so other
+ * runs of the suite on the same host are never touched), and live children of ours other than
+ * the bystander (the sandbox's init must be gone too). */
 static int survivors(pid_t *list, int cap)
 {
     int n = 0;
+    char me[32];
+    snprintf(me, sizeof me, "sbxe-%d", (int)getpid());
+    me[15] = 0;  /* the kernel keeps 15 characters of a name */
     DIR *d = opendir("/proc");
     if (!d) return 0;
     const struct dirent *de;
@@ -432,7 +436,7 @@ static int survivors(pid_t *list, int cap)
         const char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
         if (!lp || !rp || rp[1] != ' ') continue;
         size_t cl = (size_t)(rp - lp - 1);
-        int named = (cl == 6 && !strncmp(lp + 1, "sbxesc", 6)) || (cl == 6 && !strncmp(lp + 1, "escape", 6));
+        int named = cl == strlen(me) && !strncmp(lp + 1, me, cl);
         int ppid = 0;
         if (sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid() && pid != g_bystander) named = 1;
         if (named && rp[2] != 'Z' && rp[2] != 'X') {
@@ -687,9 +691,8 @@ static void print_indented(const char *tag, const char *text)
 
 /* ---- one case ---------------------------------------------------------------------------- */
 
-static void run_case(void **state)
+static void run_case_flags(const struct tcase *tc, int trace_all)
 {
-    const struct tcase *tc = *state;
     int rootless = !strcmp(tu_mode(), "rootless");
     char *suid_dir = NULL;
 
@@ -732,7 +735,7 @@ static void run_case(void **state)
 
     int shm_id = -1;
     if (tc->flags & T_SHM_SENTINEL) {
-        shm_id = shmget(0x5b5e5c00 + (getpid() & 0xff), 4096, IPC_CREAT | IPC_EXCL | 0600);
+        shm_id = shmget(0x5b000000 | (getpid() & 0xffffff), 4096, IPC_CREAT | IPC_EXCL | 0600);
         assert_true(shm_id >= 0);
     }
 
@@ -765,6 +768,7 @@ static void run_case(void **state)
     if (tc->flags & T_FORK) { cfg.limits.nproc = 64; cfg.limits.pids = 64; }
     if (tc->flags & T_MEM) { cfg.limits.address_space = 512 * MIB; cfg.limits.memory_bytes = 512 * MIB; }
     if (tc->flags & T_DISK) { areas[0].max_bytes = 32 * MIB; areas[0].max_inodes = 4096; cfg.limits.file_size = 128 * MIB; }
+    if (trace_all || getenv("ESCAPE_TRACE_ALL")) cfg.flags |= SBX_TRACE_ALL;
     struct recs recs = {0};
     cfg.on_event = on_event;
     cfg.event_ctx = &recs;
@@ -840,7 +844,12 @@ static void run_case(void **state)
     for (int i = 0; i < 20 && (ns = survivors(surv, 16)) > 0; i++) sleep_ms(50);
     if (ns > 0) {
         size_t n = strlen(fails);
-        snprintf(fails + n, sizeof fails - n, "%d process(es) of the run survived sbx_close (e.g. pid %d); ", ns, (int)surv[0]);
+        char what[512] = "", sp[64];
+        snprintf(sp, sizeof sp, "/proc/%d/stat", (int)surv[0]);
+        char *st0 = tu_read_file(sp, NULL);
+        if (st0) { snprintf(what, sizeof what, "%.200s", st0); free(st0); }
+        what[strcspn(what, "\n")] = 0;
+        snprintf(fails + n, sizeof fails - n, "%d process(es) of the run survived sbx_close (e.g. %s); ", ns, what);
         for (int i = 0; i < ns && i < 16; i++) kill(surv[i], SIGKILL);
         if (tc->flags & T_DETACHED) sleep_ms(3500);  /* let a survivor's deadline pass before looking */
     }
@@ -866,6 +875,8 @@ static void run_case(void **state)
         snprintf(fails + n, sizeof fails - n, "the bystander host process (pid %d) died; ", (int)g_bystander);
         g_bystander = -1;
     }
+
+    if (getenv("ESCAPE_DUMP")) dump_events(&recs);  /* debugging: every event of the case */
 
     /* 3. the event stream */
     if (ran && !skipped) {
@@ -907,6 +918,17 @@ static void run_case(void **state)
         print_message("skip %s: %s\n", tc->name, skip_why);
         skip();
     }
+}
+
+static void run_case(void **state) { run_case_flags(*state, 0); }
+
+/* The same case under SBX_TRACE_ALL: a different filter program (every allowed call notified),
+ * so the argument rules and the deny-list are checked again there. */
+static void run_case_traced(void **state) { run_case_flags(*state, 1); }
+
+static int filter_case(const struct tcase *tc)
+{
+    return tc->x == X_DENIED || tc->x == X_DENIED_FOREIGN || tc->x == X_SOCKET;
 }
 
 /* ---- group ------------------------------------------------------------------------------ */
@@ -961,22 +983,34 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         return 2;
     }
-    /* ESCAPE_CASES=a,b,c runs only those (for debugging); the suite runs them all. */
+    /* ESCAPE_CASES=a,b,c runs only those (for debugging); the suite runs them all, and every
+     * case that tests the filter once more under SBX_TRACE_ALL ("name@trace_all"). */
     const char *only = getenv("ESCAPE_CASES");
-    struct CMUnitTest tests[NCASES];
+    static struct CMUnitTest tests[2 * NCASES];
+    static char traced_names[NCASES][64];
     size_t n = 0;
-    for (size_t i = 0; i < NCASES; i++) {
-        if (only && *only) {
-            size_t l = strlen(cases[i].name);
-            const char *p = only;
-            int hit = 0;
-            while ((p = strstr(p, cases[i].name))) {
-                if ((p == only || p[-1] == ',') && (p[l] == ',' || p[l] == 0)) { hit = 1; break; }
-                p += l;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < NCASES; i++) {
+            if (pass == 1 && !filter_case(&cases[i])) continue;
+            char name[64];
+            snprintf(name, sizeof name, pass ? "%s@trace_all" : "%s", cases[i].name);
+            if (only && *only) {
+                size_t l = strlen(name);
+                const char *p = only;
+                int hit = 0;
+                while ((p = strstr(p, name))) {
+                    if ((p == only || p[-1] == ',') && (p[l] == ',' || p[l] == 0)) { hit = 1; break; }
+                    p += l;
+                }
+                if (!hit) continue;
             }
-            if (!hit) continue;
+            if (pass) {
+                snprintf(traced_names[i], sizeof traced_names[i], "%s", name);
+                tests[n++] = (struct CMUnitTest){traced_names[i], run_case_traced, NULL, NULL, (void *)&cases[i]};
+            } else {
+                tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
+            }
         }
-        tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
     }
     return _cmocka_run_group_tests("escape", tests, n, group_setup, group_teardown);
 }

@@ -112,7 +112,7 @@ static void exit_code_and_stdout(void **state)
     assert_int_equal(st.out.total, 6);
     assert_true(st.end_ns >= st.start_ns);
     sbx_status_free(&st);
-    assert_true(f->exits >= 1);  /* the zygote reported the exit */
+    assert_true(f->exits >= 1);  /* init reported the exit */
 }
 
 static void payload_identity(void **state)
@@ -267,32 +267,54 @@ static void timeout_kills(void **state)
     sbx_status_free(&st);
 }
 
-static void stopped_zygote_cannot_hang_a_timeout(void **state)
+/* Run sh -c script, then check the same sandbox still runs a command. */
+static void then_still_runs(struct fixture *f, const char *script, const char *want_out)
 {
-    struct fixture *f = *state;
     struct sbx_status st;
-    uint64_t t = (uint64_t)time(NULL);
-    /* The payload shares the zygote's kernel uid and may stop it (until seccomp refuses that):
-     * the timeout must still return, by ending the sandbox. */
-    run_sh(f->sb, "kill -STOP 2 2>/dev/null; sleep 20", 300, &st);
-    assert_true(st.timed_out);
-    assert_true((uint64_t)time(NULL) - t < 10);
+    run_sh(f->sb, script, 10000, &st);
+    assert_false(st.timed_out);
+    if (want_out) assert_string_equal(st.out.data, want_out);
+    sbx_status_free(&st);
+    assert_string_equal(sh_ok(f, "echo still", &st), "still\n");
     sbx_status_free(&st);
 }
 
-static void killed_zygote_is_an_error_not_a_hang(void **state)
+/* The sandbox's init (pid 1, the zygote) shares the payload's kernel uid, but as init of its pid
+ * namespace it gets no signal from inside it that it does not handle, and it handles none. */
+static void payload_signals_spare_init(void **state)
 {
     struct fixture *f = *state;
-    const char *argv[] = {"/bin/sh", "-c", "kill -9 2; sleep 5", NULL};
-    struct sbx_command cmd = {.argv = argv, .envp = ENV, .cwd = "/"};
+    then_still_runs(f, "kill -9 -1; echo after", "after\n");
+    then_still_runs(f, "kill -STOP 1; sleep 0.1; echo stopped?", "stopped?\n");
+    then_still_runs(f, "for s in KILL STOP TERM INT HUP USR1 USR2 CHLD QUIT ALRM PIPE IO; do kill -$s 1 || echo no $s; "
+                       "done; sleep 0.1; echo sent", "sent\n");
+    /* SIGIO path without kill(): F_SETOWN(1) + F_SETSIG(SIGKILL) + O_ASYNC on a pipe, then make
+     * it readable (F_SETOWN 8, F_SETSIG 10, F_GETFL 3, F_SETFL 4, O_ASYNC 0x2000). */
+    then_still_runs(f, "perl -e 'pipe(R, W) or die; fcntl(R, 8, 1) or die \"setown $!\"; "
+                       "fcntl(R, 10, 9) or die \"setsig $!\"; my $fl = fcntl(R, 3, 0); "
+                       "fcntl(R, 4, $fl | 0x2000) or die \"async $!\"; syswrite(W, \"x\"); "
+                       "select(undef, undef, undef, 0.2); print \"sigio\\n\"'", "sigio\n");
+    /* From a grandchild (it kills the command's shell too: that is the payload's business). */
+    then_still_runs(f, "sh -c 'kill -9 -1'; echo unreachable", NULL);
+}
+
+/* A command's own view: its pid in the sandbox's namespace only, its parent pid 1 (init). */
+static void pid_view(void **state)
+{
+    struct fixture *f = *state;
     struct sbx_status st;
-    sbx_error err = {0};
-    assert_int_equal(sbx_exec(f->sb, &cmd, &st, &err), -1);
-    assert_non_null(strstr(err.msg, "sandbox"));
-    assert_int_equal(sbx_exec(f->sb, &cmd, &st, &err), -1);
-    struct sbx_close_status cs;
-    assert_int_equal(sbx_close(f->sb, 100, &cs, &err), 0);
-    f->sb = NULL;
+    const char *out = sh_ok(f, "echo $$; grep -E '^(NSpid|PPid):' /proc/$$/status | tr '\\t' ' '", &st);
+    int pid = atoi(out);
+    assert_true(pid > 1);
+    char want[128];
+    snprintf(want, sizeof want, "%d\nPPid: 1\nNSpid: %d\n", pid, pid);
+    assert_string_equal(out, want);
+    sbx_status_free(&st);
+    /* pid 1 exists (kill -0 reaches it: same uid) yet stays invisible in /proc (hidepid, not
+     * dumpable): only the payload's own processes are listed. */
+    assert_string_equal(sh_ok(f, "kill -0 1 && echo init; ls /proc | grep -qx 1 || echo hidden", &st),
+                        "init\nhidden\n");
+    sbx_status_free(&st);
 }
 
 static void output_cap(void **state)
@@ -414,22 +436,64 @@ static int count_in_ns(const char *ns)
     return n;
 }
 
-/* Host pid of the init whose sandbox has a leftover: init = our child, zygote = its child,
- * orphans are the zygote's children. Fills ns with the leftover's pid namespace. */
+/* Host pid of the init whose sandbox has a leftover: init = our child (pid 1 inside, also the
+ * zygote), orphans are its children. Fills ns with the leftover's pid namespace. */
 static int find_leftover(int parent, char *ns, size_t cap)
 {
     for (int i = 0; i < 500; i++) {
         int inits[16], ni = children_of(parent, inits, 16);
         for (int a = 0; a < ni; a++) {
-            int zs[4], nz = children_of(inits[a], zs, 4);
-            for (int b = 0; b < nz; b++) {
-                int os[4];
-                if (children_of(zs[b], os, 4) > 0 && pidns_of(os[0], ns, cap) == 0) return inits[a];
-            }
+            int os[4];
+            if (children_of(inits[a], os, 4) > 0 && pidns_of(os[0], ns, cap) == 0) return inits[a];
         }
         usleep(10000);
     }
     return -1;
+}
+
+/* init dies while a command runs (here: killed from the host): sbx_exec still returns the
+ * command's status (killed) and the output it had written; later calls fail; sbx_close cleans up. */
+static void init_death_keeps_the_status(void **state)
+{
+    (void)state;
+    struct sbx_config cfg = {0};
+    struct sbx *sb;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    pid_t me = getpid();
+    pid_t killer = fork();
+    if (killer == 0) {
+        usleep(500000);
+        /* Our child whose NSpid ends in 1 (status is world-readable; rootless init, not
+         * dumpable, hides its ns links from us). */
+        int kids[16], n = children_of(me, kids, 16);
+        for (int i = 0; i < n; i++) {
+            char p[64], nb[64];
+            snprintf(p, sizeof p, "/proc/%d/status", kids[i]);
+            char *status = tu_read_file(p, NULL);
+            const char *nspid = status ? status_field(status, "NSpid:", nb, sizeof nb) : NULL;
+            const char *tab = nspid ? strrchr(nspid, '\t') : NULL;
+            if (tab && !strcmp(tab, "\t1")) kill(kids[i], SIGKILL);
+            free(status);
+        }
+        _exit(0);
+    }
+    struct sbx_status st;
+    const char *argv[] = {"/bin/sh", "-c", "echo before; echo err >&2; sleep 20", NULL};
+    struct sbx_command cmd = {.argv = argv, .envp = ENV, .cwd = "/", .timeout_ms = 15000};
+    uint64_t t = (uint64_t)time(NULL);
+    assert_int_equal(sbx_exec(sb, &cmd, &st, &err), 0);
+    waitpid(killer, NULL, 0);
+    assert_true((uint64_t)time(NULL) - t < 10);
+    assert_false(st.exited);
+    assert_false(st.timed_out);
+    assert_int_equal(st.term_signal, SIGKILL);
+    assert_string_equal(st.out.data, "before\n");
+    assert_string_equal(st.err.data, "err\n");
+    sbx_status_free(&st);
+    assert_int_equal(sbx_exec(sb, &cmd, &st, &err), -1);
+    struct sbx_close_status cs;
+    assert_int_equal(sbx_close(sb, 100, &cs, &err), 0);
 }
 
 static void leftovers_counted_and_killed(void **state)
@@ -730,11 +794,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_fd_leaks, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_program_is_127, setup, teardown),
         cmocka_unit_test_setup_teardown(timeout_kills, setup, teardown),
-        cmocka_unit_test_setup_teardown(stopped_zygote_cannot_hang_a_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(killed_zygote_is_an_error_not_a_hang, setup, teardown),
+        cmocka_unit_test_setup_teardown(payload_signals_spare_init, setup, teardown),
+        cmocka_unit_test_setup_teardown(pid_view, setup, teardown),
         cmocka_unit_test_setup_teardown(output_cap, setup, teardown),
         cmocka_unit_test(small_cap_config),
         cmocka_unit_test_setup_teardown(node_works, setup, teardown),
+        cmocka_unit_test(init_death_keeps_the_status),
         cmocka_unit_test(leftovers_counted_and_killed),
         cmocka_unit_test(grace_lets_leftovers_finish),
         cmocka_unit_test_setup_teardown(chatty_leftover_is_not_killed_by_sigpipe, setup, teardown),
