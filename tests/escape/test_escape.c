@@ -75,6 +75,7 @@ enum {
     T_TOCTOU_BASE = 8192, /* like T_TOCTOU, the decoy being /tmp/passwd (relative opens) */
     T_TOCTOU_NET = 16384, /* compare where connects really went with the logged addresses */
     T_SHM_SENTINEL = 32768, /* a System V shm segment on the host the sandbox must not list */
+    T_HOSTSOCK = 65536, /* unix sockets listening on host paths in the watched folder */
     T_PROMPT = 256,     /* sbx_exec must return when the command exits, not when its leftovers do */
     T_MEMCG = 512,      /* needs memory_bytes (cgroup v2): an escape is a skip when the library says
                            in a note that no delegated cgroup v2 exists here */
@@ -106,6 +107,7 @@ static const struct tcase cases[] = {
     {"abstract_x11", X_NET, "@/tmp/.X11-unix/X0", 0, 0, NULL},
     {"abstract_harness", X_NET, "@scriptbox-test-{PID}", 0, 0, NULL},
     {"unix_host_sockets", X_NET, "/run/docker.sock", 0, 0, NULL},
+    {"unix_host_path", X_NET, "{HOSTDIR}/host.sock", 0, T_HOSTSOCK, NULL},
     {"seed_hostile", X_OPEN, "/seed/plain", 0, T_SEED, NULL},
     /* reading what was not bound */
     {"read_root", X_OPEN, "/root", 0, 0, NULL},
@@ -689,6 +691,40 @@ static void print_indented(const char *tag, const char *text)
     }
 }
 
+/* Unix sockets on host paths (HOSTDIR/host.sock stream, HOSTDIR/host.dsock datagram). */
+static int host_unix_sockets(const char *hostdir, int *stream, int *dgram)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/host.sock", hostdir);
+    *stream = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (*stream < 0 || bind(*stream, (struct sockaddr *)&a, sizeof a) < 0 || listen(*stream, 16) < 0) return -1;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/host.dsock", hostdir);
+    *dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (*dgram < 0 || bind(*dgram, (struct sockaddr *)&a, sizeof a) < 0) return -1;
+    chmod(hostdir, 0777);
+    return 0;
+}
+
+static void check_host_unix(const char *hostdir, int stream, int dgram, char *fails, size_t cap)
+{
+    int c, hits = 0;
+    while ((c = accept4(stream, NULL, NULL, SOCK_CLOEXEC)) >= 0) { close(c); hits++; }
+    char b[64];
+    int d = 0;
+    while (recv(dgram, b, sizeof b, MSG_DONTWAIT) >= 0) d++;
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/bound.sock", hostdir);
+    int bound = access(p, F_OK) == 0;
+    size_t n = strlen(fails);
+    if (hits || d || bound)
+        snprintf(fails + n, cap - n, "ESCAPE: host unix sockets reached (%d connection(s), %d datagram(s)%s); ", hits, d,
+                 bound ? ", a socket file bound in the host folder" : "");
+    close(stream);
+    close(dgram);
+}
+
 /* ---- one case ---------------------------------------------------------------------------- */
 
 static void run_case_flags(const struct tcase *tc, int trace_all)
@@ -733,6 +769,10 @@ static void run_case_flags(const struct tcase *tc, int trace_all)
     char seed[PATH_MAX + 16] = "";
     if (tc->flags & T_SEED) assert_int_equal(make_hostile_seed(hostdir, sentinel, seed, sizeof seed), 0);
 
+    int hs_stream = -1, hs_dgram = -1;
+    if (tc->flags & T_HOSTSOCK) {
+        assert_int_equal(host_unix_sockets(hostdir, &hs_stream, &hs_dgram), 0);
+    }
     int shm_id = -1;
     if (tc->flags & T_SHM_SENTINEL) {
         shm_id = shmget(0x5b000000 | (getpid() & 0xffffff), 4096, IPC_CREAT | IPC_EXCL | 0600);
@@ -905,6 +945,7 @@ static void run_case_flags(const struct tcase *tc, int trace_all)
                  !opened ? err.msg : status.out.data && *status.out.data ? status.out.data : "helper exit 77");
 
     if (shm_id >= 0) shmctl(shm_id, IPC_RMID, NULL);
+    if (tc->flags & T_HOSTSOCK) check_host_unix(hostdir, hs_stream, hs_dgram, fails, sizeof fails);
     sbx_status_free(&status);
     free(recs.v);
     tu_rm_rf(hostdir);

@@ -967,6 +967,43 @@ static int c_seed_hostile(void)
     return OK("hostile seed: the symlink was not followed, no fifo, no device node, no set-id bits");
 }
 
+/* Unix sockets by *host* path: the harness listens on HOSTDIR/host.sock (stream) and
+ * HOSTDIR/host.dsock (datagram). Inside, HOSTDIR does not exist: whoever performs connect,
+ * sendto or bind for us must resolve the path in the sandbox's mount namespace, not the host's. */
+static int c_unix_host_path(void)
+{
+    if (!*g_hostdir) return CANT("no host folder given");
+    char msg[1024] = "";
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/host.sock", g_hostdir);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return OK("socket(AF_UNIX): %s", en(errno));
+    int r = connect(s, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(s);
+    if (r == 0) return ESCAPED("connected to the host's unix socket %s", a.sun_path);
+    appendf(msg, sizeof msg, "connect %s: %s", a.sun_path, en(e));
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/host.dsock", g_hostdir);
+    s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return OK("%s; socket(AF_UNIX, DGRAM): %s", msg, en(errno));
+    ssize_t n = sendto(s, "sbxesc", 6, 0, (struct sockaddr *)&a, sizeof a);
+    e = errno;
+    close(s);
+    if (n >= 0) return ESCAPED("sent a datagram to the host's unix socket %s", a.sun_path);
+    appendf(msg, sizeof msg, "; sendto %s: %s", a.sun_path, en(e));
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/bound.sock", g_hostdir);
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return OK("%s; socket(AF_UNIX): %s", msg, en(errno));
+    r = bind(s, (struct sockaddr *)&a, sizeof a);
+    e = errno;
+    close(s);
+    if (r == 0) return ESCAPED("bound a unix socket at %s (the harness checks the host folder)", a.sun_path);
+    appendf(msg, sizeof msg, "; bind %s: %s", a.sun_path, en(e));
+    return OK("%s", msg);
+}
+
 static int c_fd_leak(void)
 {
     char msg[2048] = "";
@@ -2145,7 +2182,7 @@ static const struct ecase cases[] = {
     {"net_tcp_out", c_net_tcp_out}, {"net_ipv6", c_net_ipv6}, {"net_raw", c_net_raw},
     {"net_packet", c_net_packet}, {"net_netlink_audit", c_net_netlink_audit},
     {"net_netlink_uevent", c_net_netlink_uevent}, {"net_vsock", c_net_vsock}, {"net_exotic", c_net_exotic}, {"ctl_netlink_route", c_ctl_netlink_route},
-    {"abstract_x11", c_abstract_x11}, {"unix_host_sockets", c_unix_host_sockets}, {"seed_hostile", c_seed_hostile}, {"abstract_harness", c_abstract_harness},
+    {"abstract_x11", c_abstract_x11}, {"unix_host_sockets", c_unix_host_sockets}, {"unix_host_path", c_unix_host_path}, {"seed_hostile", c_seed_hostile}, {"abstract_harness", c_abstract_harness},
     {"read_root", c_read_root}, {"read_home", c_read_home}, {"read_shadow", c_read_shadow},
     {"proc_sup_environ", c_proc_sup_environ}, {"proc_sup_root", c_proc_sup_root},
     {"proc_sup_mem", c_proc_sup_mem}, {"proc_init_root", c_proc_init_root},
