@@ -24,6 +24,7 @@ size_t sbx_wire_escape(const uint8_t *raw, size_t len, unsigned flags, char *out
 {
     int escape_dot = (flags & SBX_WIRE_ESCAPE_DOT) != 0;
     size_t o = 0;
+    if (cap == 0) return 0;
     for (size_t i = 0; i < len; i++) {
         uint8_t b = raw[i];
         size_t need = byte_needs_escape(b, escape_dot) ? 4 : 1;

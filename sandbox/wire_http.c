@@ -328,8 +328,9 @@ static int hex_value(uint8_t c)
     return -1;
 }
 
-/* "HEX [; ext...] CRLF": at most 16 significant hex digits (no overflow, no sign); extensions
- * are skipped but may hold no control byte but HTAB; the line is bounded. */
+/* "HEX [BWS ; ext...] CRLF": at most 16 significant hex digits (no overflow, no sign); anything
+ * after the digits but spaces and a ';' extension is refused; extensions are skipped but may
+ * hold no control byte but HTAB; the line is bounded by the caller's input window. */
 static result parse_chunk_size(const struct input *in, size_t *pos, uint64_t *size)
 {
     size_t i = *pos, significant = 0;
@@ -341,10 +342,11 @@ static result parse_chunk_size(const struct input *in, size_t *pos, uint64_t *si
         *size = *size << 4 | (uint64_t)h;
         i++;
     }
+    if (i == *pos) return i == in->len ? out_of_bytes(in) : SBX_WIRE_MALFORMED;
+    while (i < in->len && is_ows(in->p[i])) i++;        /* BWS before ';' */
     if (i == in->len) return out_of_bytes(in);
-    if (i == *pos) return SBX_WIRE_MALFORMED;
-    if (in->p[i] != '\r' && in->p[i] != ';' && !is_ows(in->p[i])) return SBX_WIRE_MALFORMED;
-    while (i < in->len && is_field_value_char(in->p[i])) i++;
+    if (in->p[i] == ';')                                 /* extensions: skipped, not read */
+        while (i < in->len && is_field_value_char(in->p[i])) i++;
     result r = expect_crlf(in, i);
     if (r != SBX_WIRE_OK) return r;
     *pos = i + 2;

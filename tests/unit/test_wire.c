@@ -661,6 +661,8 @@ static void http_chunk_sizes_are_bounded(void **state)
     assert_int_equal(http(CHUNKED_HEAD "+1\r\na\r\n0\r\n\r\n", &req), SBX_WIRE_MALFORMED);
     assert_int_equal(http(CHUNKED_HEAD "0x1\r\na\r\n0\r\n\r\n", &req), SBX_WIRE_MALFORMED);
     assert_int_equal(http(CHUNKED_HEAD "\r\n", &req), SBX_WIRE_MALFORMED);
+    assert_int_equal(http(CHUNKED_HEAD "3 junk\r\nabc\r\n0\r\n\r\n", &req), SBX_WIRE_MALFORMED);
+    assert_int_equal(http(CHUNKED_HEAD "3 \r\nabc\r\n0\r\n\r\n", &req), SBX_WIRE_OK);
     assert_int_equal(http(CHUNKED_HEAD "3\r\nabcX\r\n0\r\n\r\n", &req), SBX_WIRE_MALFORMED);
     assert_int_equal(http(CHUNKED_HEAD "3\nabc\r\n0\r\n\r\n", &req), SBX_WIRE_MALFORMED);
     assert_int_equal(http(CHUNKED_HEAD "0000000000000000000000003\r\nabc\r\n0\r\n\r\n", &req),
