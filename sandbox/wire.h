@@ -121,8 +121,8 @@ enum sbx_wire_dns_transport { SBX_WIRE_DNS_UDP, SBX_WIRE_DNS_TCP };
  * Build the reply to q into out[0..cap): same id and opcode, QR=1, RA=1, RD and CD copied,
  * the question echoed, then at most one answer record (owner = a pointer to the question) and,
  * when the query had EDNS, an OPT record advertising SBX_WIRE_DNS_EDNS_SIZE. For UDP a reply
- * larger than the requester allows (512 without EDNS, else min(its size, ours)) is cut to the
- * header and question with TC=1, so the client retries over TCP. For TCP the 2-byte length
+ * larger than the requester allows (512 without EDNS, else min(its size, ours)) or than cap is
+ * cut to the header, question and OPT with TC=1, so the client retries over TCP. For TCP the 2-byte length
  * prefix is written first. Returns 0 and *out_len, or -1 (nothing usable in out) when cap is too
  * small for even the truncated form or the answer is invalid (bad name, unknown type, TXT too
  * long, rcode > 15).
@@ -180,8 +180,10 @@ struct sbx_wire_http_header {
  * Content-Length values that disagree are MALFORMED; Transfer-Encoding must end in "chunked"
  * (appearing once), otherwise MALFORMED. With both Transfer-Encoding and Content-Length the body
  * is read as chunked and te_and_cl is set (a smuggling attempt worth reporting). Chunk sizes are
- * hex without sign, at most 16 significant digits; chunk extensions and trailers are skipped
- * within SBX_WIRE_HTTP_MAX_CHUNK_LINE / SBX_WIRE_HTTP_MAX_TRAILERS.
+ * hex without sign, at most 16 significant digits, followed only by spaces/tabs and ';'
+ * extensions; extensions and trailers are validated and skipped (not exposed) within
+ * SBX_WIRE_HTTP_MAX_CHUNK_LINE / SBX_WIRE_HTTP_MAX_TRAILERS. A request with neither header has
+ * no body. A missing Host is not an error (has_host = 0).
  *
  * NOT_PROTO: the first bytes cannot start an HTTP/1.x request line (not a method token followed
  * by SP, or a version other than HTTP/1.x, e.g. the HTTP/2 preface or a TLS record).
