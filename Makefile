@@ -128,6 +128,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= dns http tls
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN) -Isandbox
 WIRE_SRC     := $(wildcard sandbox/wire*.c)
@@ -141,4 +142,4 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(WIRE_SRC) sandbox/wire.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(WIRE_SRC)
 
 fuzz-run: fuzz
-	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) "$(FUZZ_TARGETS)"

@@ -42,7 +42,7 @@ static void round_trip(const struct sbx_wire_dns_query *q, const struct sbx_wire
     CHECK(info.rcode == a->rcode);
     CHECK(memcmp(msg + SBX_WIRE_DNS_HEADER, q->qname_wire, q->qname_wire_len) == 0);
     /* A CNAME to the escaped text must encode back to the very same wire name. */
-    if (a->type == SBX_WIRE_DNS_CNAME && info.ancount == 1) {
+    if (a->type == SBX_WIRE_DNS_CNAME && a->u.target == q->name && info.ancount == 1) {
         size_t at = SBX_WIRE_DNS_HEADER + q->qname_wire_len + RDATA_OFFSET_AFTER_QNAME;
         CHECK(at + q->qname_wire_len <= len);
         CHECK(memcmp(msg + at, q->qname_wire, q->qname_wire_len) == 0);
@@ -76,6 +76,28 @@ static void answer_all_ways(const struct sbx_wire_dns_query *q, const uint8_t *d
     round_trip(q, &a, SBX_WIRE_DNS_UDP, 4096);
 }
 
+/* Names the caller passes may come from attacker bytes too (an echoed label): encode the input
+ * as name text in answers to a fixed query. */
+static void answer_with_text_names(const uint8_t *data, size_t size)
+{
+    static const uint8_t query[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                                   "\x03npm\x00\x00\x05\x00\x01";
+    struct sbx_wire_dns_query q;
+    struct sbx_wire_dns_answer a;
+    char text[1100];
+    size_t n = size < sizeof text - 1 ? size : sizeof text - 1;
+    memcpy(text, data, n);
+    text[n] = '\0';
+    CHECK(sbx_wire_dns_parse_query(query, sizeof query - 1, &q) == SBX_WIRE_OK);
+    memset(&a, 0, sizeof a);
+    a.type = SBX_WIRE_DNS_CNAME;
+    a.u.target = text;
+    round_trip(&q, &a, SBX_WIRE_DNS_UDP, 4096);
+    a.type = SBX_WIRE_DNS_MX;
+    a.u.mx.exchange = text;
+    round_trip(&q, &a, SBX_WIRE_DNS_TCP, 600);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sbx_wire_dns_query q;
@@ -86,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(sbx_wire_dns_parse_query(data, size - 1, &q) == SBX_WIRE_MALFORMED);
         sbx_wire_dns_parse_query(data, size, &q);
         answer_all_ways(&q, data, size);
+    } else {
+        answer_with_text_names(data, size);
     }
     sbx_wire_result r = sbx_wire_dns_parse_query_tcp(data, size, &q, &consumed);
     if (r == SBX_WIRE_OK) {
