@@ -134,7 +134,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 WIRE_SRC     := $(wildcard sandbox/wire*.c)
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: fuzz fuzz-run
+.PHONY: fuzz fuzz-run fuzz-clean
 fuzz: $(FUZZ_BINS)
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(WIRE_SRC) sandbox/wire.h
@@ -143,3 +143,6 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(WIRE_SRC) sandbox/wire.h
 
 fuzz-run: fuzz
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) "$(FUZZ_TARGETS)"
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
