@@ -33,7 +33,7 @@ HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all deps test check check-asan bench clean install demo realworld help lint
+.PHONY: all deps test check check-asan bench clean install demo help lint
 all: $(BIN)
 
 help:
@@ -44,6 +44,7 @@ help:
 	@echo "make check-asan the whole suite under ASan/UBSan"
 	@echo "make lint       cppcheck over src/ sandbox/ tests/"
 	@echo "make bench      speed and memory ratios (bench/)"
+	@echo "make fuzz-run   libFuzzer over the wire parsers (FUZZ_SECONDS=600)"
 	@echo "make install    install to $(PREFIX)"
 
 deps:
@@ -108,9 +109,6 @@ lint:
 
 bench: all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b" $(BIN); done; true
-
-realworld: all
-	@sh tests/realworld/run.sh $(BIN)
 
 install: all
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scriptbox
