@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "wire.h"
+#include "wire_reader.h"
 
 enum {
     FLAG_QR = 0x8000, FLAG_TC = 0x0200, FLAG_RD = 0x0100, FLAG_RA = 0x0080,
@@ -12,45 +13,6 @@ enum {
     RDATA_MAX = TXT_MAX + TXT_MAX / 255 + 1,   /* TXT data plus one length byte per string */
     TCP_MAX = 65535,
 };
-
-/* ---- Bounded reader --------------------------------------------------------------------- */
-
-struct reader {
-    const uint8_t *p;
-    size_t len, off;
-};
-
-static int rd_bytes(struct reader *r, size_t n, const uint8_t **out)
-{
-    if (n > r->len - r->off) return -1;
-    *out = r->p + r->off;
-    r->off += n;
-    return 0;
-}
-
-static int rd_u8(struct reader *r, uint8_t *v)
-{
-    const uint8_t *b;
-    if (rd_bytes(r, 1, &b) < 0) return -1;
-    *v = b[0];
-    return 0;
-}
-
-static int rd_u16(struct reader *r, uint16_t *v)
-{
-    const uint8_t *b;
-    if (rd_bytes(r, 2, &b) < 0) return -1;
-    *v = (uint16_t)((unsigned)b[0] << 8 | b[1]);
-    return 0;
-}
-
-static int rd_u32(struct reader *r, uint32_t *v)
-{
-    const uint8_t *b;
-    if (rd_bytes(r, 4, &b) < 0) return -1;
-    *v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-    return 0;
-}
 
 /* ---- Query ------------------------------------------------------------------------------ */
 

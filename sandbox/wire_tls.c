@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "wire.h"
+#include "wire_reader.h"
 
 enum {
     CT_HANDSHAKE = 22,
@@ -20,34 +21,20 @@ enum {
 
 typedef sbx_wire_result result;
 
-/* ---- Bounded reader --------------------------------------------------------------------- */
-
-struct reader {
-    const uint8_t *p;
-    size_t len, off;
-};
-
-static int rd_bytes(struct reader *r, size_t n, const uint8_t **out)
+/* TLS lengths and codes are read into size_t. */
+static int rd_size8(struct reader *r, size_t *v)
 {
-    if (n > r->len - r->off) return -1;
-    *out = r->p + r->off;
-    r->off += n;
+    uint8_t b;
+    if (rd_u8(r, &b) < 0) return -1;
+    *v = b;
     return 0;
 }
 
-static int rd_u8(struct reader *r, size_t *v)
+static int rd_size16(struct reader *r, size_t *v)
 {
-    const uint8_t *b;
-    if (rd_bytes(r, 1, &b) < 0) return -1;
-    *v = b[0];
-    return 0;
-}
-
-static int rd_u16(struct reader *r, size_t *v)
-{
-    const uint8_t *b;
-    if (rd_bytes(r, 2, &b) < 0) return -1;
-    *v = (size_t)b[0] << 8 | b[1];
+    uint16_t b;
+    if (rd_u16(r, &b) < 0) return -1;
+    *v = b;
     return 0;
 }
 
@@ -56,7 +43,7 @@ static int rd_vector(struct reader *r, int len_bytes, size_t min, size_t max, st
 {
     size_t n;
     const uint8_t *b;
-    if ((len_bytes == 1 ? rd_u8(r, &n) : rd_u16(r, &n)) < 0) return -1;
+    if ((len_bytes == 1 ? rd_size8(r, &n) : rd_size16(r, &n)) < 0) return -1;
     if (n < min || n > max || rd_bytes(r, n, &b) < 0) return -1;
     sub->p = b;
     sub->len = n;
@@ -106,7 +93,7 @@ static int read_server_name(struct reader *ext, struct sbx_wire_tls_hello *h)
     while (!rd_done(&list)) {
         size_t type;
         struct reader name;
-        if (rd_u8(&list, &type) < 0 || rd_vector(&list, 2, 1, 0xFFFF, &name) < 0) return -1;
+        if (rd_size8(&list, &type) < 0 || rd_vector(&list, 2, 1, 0xFFFF, &name) < 0) return -1;
         if (type != SNI_HOST_NAME) continue;
         if (h->has_sni || name.len > SNI_RAW_MAX) return -1;
         h->has_sni = 1;
@@ -147,7 +134,7 @@ static int read_supported_versions(struct reader *ext, struct sbx_wire_tls_hello
     h->has_supported_versions = 1;
     while (!rd_done(&list)) {
         size_t v;
-        if (rd_u16(&list, &v) < 0) return -1;
+        if (rd_size16(&list, &v) < 0) return -1;
         if (v == TLS13) h->tls13 = 1;
         if (!is_grease(v) && v > h->max_version) h->max_version = (uint16_t)v;
     }
@@ -177,7 +164,7 @@ static int read_extensions(struct reader *r, struct sbx_wire_tls_hello *h)
     while (!rd_done(&all)) {
         size_t type;
         struct reader ext;
-        if (rd_u16(&all, &type) < 0 || rd_vector(&all, 2, 0, 0xFFFF, &ext) < 0) return -1;
+        if (rd_size16(&all, &type) < 0 || rd_vector(&all, 2, 0, 0xFFFF, &ext) < 0) return -1;
         if (seen_before(&seen, type)) return -1;
         h->nextensions++;
         int rc = 0;
@@ -195,7 +182,7 @@ static result parse_hello_body(const uint8_t *body, size_t len, struct sbx_wire_
     struct reader r = {body, len, 0}, v;
     size_t version;
     const uint8_t *random;
-    if (rd_u16(&r, &version) < 0 || rd_bytes(&r, 32, &random) < 0) return SBX_WIRE_MALFORMED;
+    if (rd_size16(&r, &version) < 0 || rd_bytes(&r, 32, &random) < 0) return SBX_WIRE_MALFORMED;
     if (rd_vector(&r, 1, 0, 32, &v) < 0) return SBX_WIRE_MALFORMED;            /* session id */
     if (rd_vector(&r, 2, 2, 0xFFFE, &v) < 0 || v.len % 2) return SBX_WIRE_MALFORMED;
     if (rd_vector(&r, 1, 1, 0xFF, &v) < 0) return SBX_WIRE_MALFORMED;          /* compression */

@@ -20,16 +20,14 @@
 #define PKG_DIR "/home/dev/project/node_modules/observe-all"
 
 struct ctx {
-    char *tmp, *out;
-    cJSON *events;   /* array of every event of the run */
+    struct tu_dirs dirs;   /* dirs.tmp: scriptbox's private TMPDIR; dirs.out: the test's files */
+    cJSON *events;         /* array of every event of the run */
 };
 
 static int setup(void **state)
 {
     struct ctx *c = calloc(1, sizeof *c);
-    c->tmp = tu_mkdtemp();
-    c->out = tu_mkdtemp();
-    setenv("TMPDIR", c->tmp, 1);
+    tu_dirs_open(&c->dirs);
     *state = c;
     return 0;
 }
@@ -37,12 +35,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct ctx *c = *state;
-    unsetenv("TMPDIR");
     cJSON_Delete(c->events);
-    tu_rm_rf(c->tmp);
-    tu_rm_rf(c->out);
-    free(c->tmp);
-    free(c->out);
+    tu_dirs_close(&c->dirs);
     free(c);
     return 0;
 }
@@ -71,11 +65,11 @@ static void run_observe_all(struct ctx *c)
 {
     char cmd[8192], events[4096], report[4096];
     snprintf(cmd, sizeof cmd, "cp -R %s %s/observe-all && cp %s %s/observe-all/ && chmod -R a+rX %s",
-             tu_src("tests/fixtures/packages/observe-all"), c->out, tu_build("tests/helpers/observe_probe"), c->out, c->out);
+             tu_src("tests/fixtures/packages/observe-all"), c->dirs.out, tu_build("tests/helpers/observe_probe"), c->dirs.out, c->dirs.out);
     sh(cmd);
-    snprintf(events, sizeof events, "%s/events.jsonl", c->out);
-    snprintf(report, sizeof report, "%s/report.json", c->out);
-    snprintf(cmd, sizeof cmd, "%s/observe-all", c->out);
+    snprintf(events, sizeof events, "%s/events.jsonl", c->dirs.out);
+    snprintf(report, sizeof report, "%s/report.json", c->dirs.out);
+    snprintf(cmd, sizeof cmd, "%s/observe-all", c->dirs.out);
     const char *argv[] = {tu_build("scriptbox"), "analyze", cmd, "--format", "json", "--output", report,
                           "--events", events, NULL};
     struct tu_run r;
@@ -201,11 +195,11 @@ static void hostile_output_neither_stalls_nor_corrupts(void **state)
 {
     struct ctx *c = *state;
     char report[4096];
-    snprintf(report, sizeof report, "%s/report.json", c->out);
+    snprintf(report, sizeof report, "%s/report.json", c->dirs.out);
     char pkg[4096];
-    snprintf(pkg, sizeof pkg, "%s/noisy", c->out);
+    snprintf(pkg, sizeof pkg, "%s/noisy", c->dirs.out);
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cp -R %s %s && chmod -R a+rX %s", tu_src("tests/fixtures/packages/noisy-output"), pkg, c->out);
+    snprintf(cmd, sizeof cmd, "cp -R %s %s && chmod -R a+rX %s", tu_src("tests/fixtures/packages/noisy-output"), pkg, c->dirs.out);
     sh(cmd);
     const char *argv[] = {tu_build("scriptbox"), "analyze", pkg, "--format", "json", "--output", report,
                           "--timeout", "60", NULL};
