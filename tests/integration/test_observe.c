@@ -178,6 +178,28 @@ static void net_events_decode_ipv4_ipv6_and_udp(void **state)
     assert_int_equal(cJSON_GetObjectItem(udp, "bytes")->valueint, 5);
 }
 
+/* Calls from a worker thread (node's getaddrinfo) are observed like any other: the resolver
+ * connect is an attempt, never a refusal. */
+static void worker_thread_sockets_are_observed_not_refused(void **state)
+{
+    struct ctx *c = *state;
+    run_observe_all(c);
+    const cJSON *e;
+    bool resolver = false;
+    cJSON_ArrayForEach(e, c->events) {
+        if (!strcmp(s(e, "kind"), "denied") && s(e, "syscall") && strcmp(s(e, "syscall"), "ptrace")) {
+            dump_kind(c, "denied");
+            fail_msg("unexpected refusal of %s", s(e, "syscall"));
+        }
+        const cJSON *a = cJSON_GetObjectItem(e, "addr");
+        if (!strcmp(s(e, "kind"), "net") && a && cJSON_GetObjectItem(a, "port") &&
+            cJSON_GetObjectItem(a, "port")->valueint == 53)
+            resolver = true;
+    }
+    if (!resolver) dump_kind(c, "net");
+    assert_true(resolver);
+}
+
 static void denied_ptrace_is_an_event(void **state)
 {
     struct ctx *c = *state;
@@ -237,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(exec_events_carry_full_argv, setup, teardown),
         cmocka_unit_test_setup_teardown(open_events_show_read_and_outside_write, setup, teardown),
         cmocka_unit_test_setup_teardown(net_events_decode_ipv4_ipv6_and_udp, setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_thread_sockets_are_observed_not_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(denied_ptrace_is_an_event, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_output_neither_stalls_nor_corrupts, setup, teardown),
     };
