@@ -33,7 +33,7 @@ HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all deps test check check-asan bench clean install demo realworld help lint
+.PHONY: all deps test check check-asan bench clean install demo help lint
 all: $(BIN)
 
 help:
@@ -44,6 +44,7 @@ help:
 	@echo "make check-asan the whole suite under ASan/UBSan"
 	@echo "make lint       cppcheck over src/ sandbox/ tests/"
 	@echo "make bench      speed and memory ratios (bench/)"
+	@echo "make fuzz-run   libFuzzer over the wire parsers (FUZZ_SECONDS=600)"
 	@echo "make install    install to $(PREFIX)"
 
 deps:
@@ -109,15 +110,37 @@ lint:
 bench: all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b" $(BIN); done; true
 
-realworld: all
-	@sh tests/realworld/run.sh $(BIN)
-
 install: all
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scriptbox
 	install -d $(DESTDIR)$(PREFIX)/share/scriptbox/rules
 	cp -R rules/. $(DESTDIR)$(PREFIX)/share/scriptbox/rules/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- Wire-parser fuzzing (libFuzzer, clang; not part of `make`/`make test`) -----------------
+# `make fuzz` builds build-fuzz/fuzz_{dns,http,tls}; `make fuzz-run FUZZ_SECONDS=600` runs them
+# one after another and prints one line per target (tests/fuzz/README.md).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= dns http tls
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN) -Isandbox
+WIRE_SRC     := $(wildcard sandbox/wire*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-run fuzz-clean
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(WIRE_SRC) sandbox/wire.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(WIRE_SRC)
+
+fuzz-run: fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) "$(FUZZ_TARGETS)"
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)

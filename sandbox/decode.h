@@ -146,6 +146,9 @@ void sbx_openproxy_free(struct sbx_openproxy *p);
 
 /* The target's umask (from /proc/PID/status), or -1. */
 int sbx_proc_umask(pid_t pid);
+/* One read of /proc/PID/status into buf; a pointer just past the field name ("Umask:",
+ * "NStgid:") or NULL when unreadable or absent. */
+const char *sbx_proc_status_field(int pid, const char *name, char *buf, size_t cap);
 
 /* ---- observed calls (decode_calls.c) ---- */
 

@@ -86,14 +86,7 @@ int sbx_path_absolute(pid_t pid, int dirfd, const char *path, char *out, size_t 
 
 int sbx_proc_umask(pid_t pid)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    const char *p = strstr(buf, "\nUmask:");
-    return p ? (int)strtol(p + 7, NULL, 8) : -1;
+    char buf[4096];
+    const char *p = sbx_proc_status_field((int)pid, "Umask:", buf, sizeof buf);
+    return p ? (int)strtol(p, NULL, 8) : -1;
 }

@@ -54,20 +54,29 @@ static int read_stat(int fd, int *ppid, unsigned long long *start)
     return 0;
 }
 
+/* One read of /proc/PID/status into buf; a pointer just past "Name:" (e.g. "NStgid:") or NULL. */
+const char *sbx_proc_status_field(int pid, const char *name, char *buf, size_t cap)
+{
+    char path[64], key[32];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    snprintf(key, sizeof key, "\n%s", name);
+    const char *line = strstr(buf, key);
+    return line ? line + strlen(key) : NULL;
+}
+
 /* Last NStgid value and the number of values. 0 or -1. */
 static int read_nstgid(int host, int *ns_tgid, int *levels)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", host);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *line = strstr(buf, "\nNStgid:");
+    char buf[4096];
+    const char *line = sbx_proc_status_field(host, "NStgid:", buf, sizeof buf);
     if (!line) return -1;
-    char *p = line + 8, *end;
+    char *p = (char *)line, *end;
     int count = 0;
     for (;;) {
         long v = strtol(p, &end, 10);

@@ -297,8 +297,10 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
  * The pidfd is checked against the notification id, so a reused tid is never asked. */
 static int take_target_fd(struct sbx_notifier *n, pid_t tid, int fd)
 {
+    /* A non-leader thread (node resolves names on a libuv worker) needs a thread pidfd: since
+     * 6.9 pidfd_open answers ENOENT for it without PIDFD_THREAD (older kernels: EINVAL). */
     int pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
-    if (pidfd < 0 && errno == EINVAL) pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
     if (pidfd < 0) return -1;
     int copy = -1;
     if (!id_valid(n)) errno = ESRCH;

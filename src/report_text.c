@@ -116,7 +116,10 @@ static void show_verdict(struct jsonw *out, const cJSON *r, const struct style *
     const char *col = !strcmp(v, "clean") ? st->green : !strcmp(v, "malicious") ? st->red : st->yellow;
     int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "findings"));
     printf_out(out, "verdict: %s%s%s", st->bold, col, v);
-    printf_out(out, "%s — %d finding%s\n\n", st->reset, n, n == 1 ? "" : "s");
+    printf_out(out, "%s — %d finding%s", st->reset, n, n == 1 ? "" : "s");
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(r, "rules");
+    if (rules && num(rules, "loaded") == 0) printf_out(out, " %s(no rules loaded yet: read what it did below)%s", st->dim, st->reset);
+    jw_raw(out, "\n\n", 2);
 }
 
 static void show_header(struct jsonw *out, const cJSON *r, const struct style *st)

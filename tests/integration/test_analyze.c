@@ -23,35 +23,24 @@
 
 #include "testutil.h"
 
-struct ctx {
-    char *tmp;       /* private TMPDIR for scriptbox */
-    char *out;       /* where tests put tarballs and reports */
-};
-
+/* Each test's state: tmp is scriptbox's private TMPDIR, out holds tarballs and reports. */
 static int setup(void **state)
 {
-    struct ctx *c = calloc(1, sizeof *c);
-    c->tmp = tu_mkdtemp();
-    c->out = tu_mkdtemp();
-    setenv("TMPDIR", c->tmp, 1);
+    struct tu_dirs *c = calloc(1, sizeof *c);
+    tu_dirs_open(c);
     *state = c;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct ctx *c = *state;
-    unsetenv("TMPDIR");
-    tu_rm_rf(c->tmp);
-    tu_rm_rf(c->out);
-    free(c->tmp);
-    free(c->out);
-    free(c);
+    tu_dirs_close(*state);
+    free(*state);
     return 0;
 }
 
 /* Pack tests/fixtures/packages/NAME as npm does (one top folder "package/"). */
-static const char *pack(struct ctx *c, const char *name)
+static const char *pack(struct tu_dirs *c, const char *name)
 {
     static char path[4096];
     char transform[256];
@@ -78,7 +67,7 @@ static int count_entries(const char *dir)
     return n;
 }
 
-static cJSON *analyze_json(struct ctx *c, const char *target, int expect_status)
+static cJSON *analyze_json(struct tu_dirs *c, const char *target, int expect_status)
 {
     char report[4096];
     snprintf(report, sizeof report, "%s/report.json", c->out);
@@ -103,7 +92,7 @@ static const cJSON *get(const cJSON *o, const char *key)
 
 static void benign_postinstall_reports_phase_exit_and_output(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     cJSON *j = analyze_json(c, pack(c, "benign-postinstall"), 0);
     assert_string_equal(get(j, "schema")->valuestring, "scriptbox.report/v1");
     const cJSON *pkg = get(j, "package");
@@ -125,7 +114,7 @@ static void benign_postinstall_reports_phase_exit_and_output(void **state)
 
 static void folder_target_runs_the_same(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     /* The folder must not be modified by the run: writes happen inside the sandbox only. */
     char copy[4096], cmd[8192];
     snprintf(copy, sizeof copy, "%s/folder", c->out);
@@ -144,7 +133,7 @@ static void folder_target_runs_the_same(void **state)
 
 static void no_scripts_means_no_sandbox_and_clean(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     cJSON *j = analyze_json(c, pack(c, "no-scripts"), 0);
     assert_int_equal(cJSON_GetArraySize(get(j, "phases")), 0);
     assert_true(cJSON_IsNull(get(get(j, "sandbox"), "mode")));
@@ -154,7 +143,7 @@ static void no_scripts_means_no_sandbox_and_clean(void **state)
 
 static void failing_script_stops_later_ones_like_npm(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     cJSON *j = analyze_json(c, pack(c, "all-phases"), 0);
     const cJSON *phases = get(j, "phases");
     assert_int_equal(cJSON_GetArraySize(phases), 3);
@@ -171,7 +160,7 @@ static void failing_script_stops_later_ones_like_npm(void **state)
 
 static void text_and_sarif_formats(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     const char *tgz = pack(c, "benign-postinstall");
     const char *argv[] = {tu_build("scriptbox"), "analyze", tgz, NULL};
     struct tu_run r;
@@ -197,7 +186,7 @@ static void text_and_sarif_formats(void **state)
 
 static void keep_workdir_keeps_it(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "benign-postinstall"), "--keep-workdir", NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
@@ -209,7 +198,7 @@ static void keep_workdir_keeps_it(void **state)
 
 static void events_file_is_json_lines(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     char events[4096];
     snprintf(events, sizeof events, "%s/events.jsonl", c->out);
     const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "benign-postinstall"), "--format", "json",
@@ -235,7 +224,7 @@ static void events_file_is_json_lines(void **state)
 
 static void usage_and_input_errors_exit_2(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     struct tu_run r;
     const char *missing[] = {tu_build("scriptbox"), "analyze", "/nonexistent/pkg.tgz", NULL};
     assert_int_equal(tu_run(missing, &r), 0);
@@ -275,7 +264,7 @@ static void usage_and_input_errors_exit_2(void **state)
  * (exit 0) or a one-line refusal (exit 2), and never a byte outside the work folder. */
 static void hostile_tarballs_are_reported_or_refused(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_dirs *c = *state;
     static const char *const hostile[] = {
         "traversal.tgz", "absolute.tgz", "symlink-escape.tgz", "symlink-etc.tgz", "symlink-through.tgz",
         "hardlink.tgz", "chardev.tgz", "fifo.tgz", "setuid.tgz", "collision.tgz", "names.tgz",
@@ -334,7 +323,7 @@ static bool process_with_marker(const char *marker)
     return found;
 }
 
-static void interrupt_with(struct ctx *c, int sig)
+static void interrupt_with(struct tu_dirs *c, int sig)
 {
     const char *tgz = pack(c, "slow-postinstall");
     pid_t pid = fork();

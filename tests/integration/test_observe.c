@@ -20,16 +20,14 @@
 #define PKG_DIR "/home/dev/project/node_modules/observe-all"
 
 struct ctx {
-    char *tmp, *out;
-    cJSON *events;   /* array of every event of the run */
+    struct tu_dirs dirs;   /* dirs.tmp: scriptbox's private TMPDIR; dirs.out: the test's files */
+    cJSON *events;         /* array of every event of the run */
 };
 
 static int setup(void **state)
 {
     struct ctx *c = calloc(1, sizeof *c);
-    c->tmp = tu_mkdtemp();
-    c->out = tu_mkdtemp();
-    setenv("TMPDIR", c->tmp, 1);
+    tu_dirs_open(&c->dirs);
     *state = c;
     return 0;
 }
@@ -37,12 +35,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct ctx *c = *state;
-    unsetenv("TMPDIR");
     cJSON_Delete(c->events);
-    tu_rm_rf(c->tmp);
-    tu_rm_rf(c->out);
-    free(c->tmp);
-    free(c->out);
+    tu_dirs_close(&c->dirs);
     free(c);
     return 0;
 }
@@ -71,11 +65,11 @@ static void run_observe_all(struct ctx *c)
 {
     char cmd[8192], events[4096], report[4096];
     snprintf(cmd, sizeof cmd, "cp -R %s %s/observe-all && cp %s %s/observe-all/ && chmod -R a+rX %s",
-             tu_src("tests/fixtures/packages/observe-all"), c->out, tu_build("tests/helpers/observe_probe"), c->out, c->out);
+             tu_src("tests/fixtures/packages/observe-all"), c->dirs.out, tu_build("tests/helpers/observe_probe"), c->dirs.out, c->dirs.out);
     sh(cmd);
-    snprintf(events, sizeof events, "%s/events.jsonl", c->out);
-    snprintf(report, sizeof report, "%s/report.json", c->out);
-    snprintf(cmd, sizeof cmd, "%s/observe-all", c->out);
+    snprintf(events, sizeof events, "%s/events.jsonl", c->dirs.out);
+    snprintf(report, sizeof report, "%s/report.json", c->dirs.out);
+    snprintf(cmd, sizeof cmd, "%s/observe-all", c->dirs.out);
     const char *argv[] = {tu_build("scriptbox"), "analyze", cmd, "--format", "json", "--output", report,
                           "--events", events, NULL};
     struct tu_run r;
@@ -184,6 +178,28 @@ static void net_events_decode_ipv4_ipv6_and_udp(void **state)
     assert_int_equal(cJSON_GetObjectItem(udp, "bytes")->valueint, 5);
 }
 
+/* Calls from a worker thread (node's getaddrinfo) are observed like any other: the resolver
+ * connect is an attempt, never a refusal. */
+static void worker_thread_sockets_are_observed_not_refused(void **state)
+{
+    struct ctx *c = *state;
+    run_observe_all(c);
+    const cJSON *e;
+    bool resolver = false;
+    cJSON_ArrayForEach(e, c->events) {
+        if (!strcmp(s(e, "kind"), "denied") && s(e, "syscall") && strcmp(s(e, "syscall"), "ptrace")) {
+            dump_kind(c, "denied");
+            fail_msg("unexpected refusal of %s", s(e, "syscall"));
+        }
+        const cJSON *a = cJSON_GetObjectItem(e, "addr");
+        if (!strcmp(s(e, "kind"), "net") && a && cJSON_GetObjectItem(a, "port") &&
+            cJSON_GetObjectItem(a, "port")->valueint == 53)
+            resolver = true;
+    }
+    if (!resolver) dump_kind(c, "net");
+    assert_true(resolver);
+}
+
 static void denied_ptrace_is_an_event(void **state)
 {
     struct ctx *c = *state;
@@ -201,11 +217,11 @@ static void hostile_output_neither_stalls_nor_corrupts(void **state)
 {
     struct ctx *c = *state;
     char report[4096];
-    snprintf(report, sizeof report, "%s/report.json", c->out);
+    snprintf(report, sizeof report, "%s/report.json", c->dirs.out);
     char pkg[4096];
-    snprintf(pkg, sizeof pkg, "%s/noisy", c->out);
+    snprintf(pkg, sizeof pkg, "%s/noisy", c->dirs.out);
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cp -R %s %s && chmod -R a+rX %s", tu_src("tests/fixtures/packages/noisy-output"), pkg, c->out);
+    snprintf(cmd, sizeof cmd, "cp -R %s %s && chmod -R a+rX %s", tu_src("tests/fixtures/packages/noisy-output"), pkg, c->dirs.out);
     sh(cmd);
     const char *argv[] = {tu_build("scriptbox"), "analyze", pkg, "--format", "json", "--output", report,
                           "--timeout", "60", NULL};
@@ -243,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(exec_events_carry_full_argv, setup, teardown),
         cmocka_unit_test_setup_teardown(open_events_show_read_and_outside_write, setup, teardown),
         cmocka_unit_test_setup_teardown(net_events_decode_ipv4_ipv6_and_udp, setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_thread_sockets_are_observed_not_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(denied_ptrace_is_an_event, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_output_neither_stalls_nor_corrupts, setup, teardown),
     };

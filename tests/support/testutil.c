@@ -133,6 +133,23 @@ void tu_rm_rf(const char *path)
     if (path) nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
 }
 
+void tu_dirs_open(struct tu_dirs *d)
+{
+    d->tmp = tu_mkdtemp();
+    d->out = tu_mkdtemp();
+    setenv("TMPDIR", d->tmp, 1);
+}
+
+void tu_dirs_close(struct tu_dirs *d)
+{
+    unsetenv("TMPDIR");
+    tu_rm_rf(d->tmp);
+    tu_rm_rf(d->out);
+    free(d->tmp);
+    free(d->out);
+    d->tmp = d->out = NULL;
+}
+
 const char *tu_mode(void)
 {
     const char *m = getenv("SCRIPTBOX_TEST_MODE");

@@ -27,6 +27,14 @@ char *tu_read_file(const char *path, size_t *len);   /* NULL if unreadable */
 cJSON *tu_read_json(const char *path);
 char *tu_mkdtemp(void);                               /* fresh private dir under TMPDIR */
 void tu_rm_rf(const char *path);
+/* A private TMPDIR for the program under test (so a test can check nothing is left there) and a
+ * scratch folder for the test's own files. open sets TMPDIR; close unsets it and removes both. */
+struct tu_dirs {
+    char *tmp, *out;
+};
+void tu_dirs_open(struct tu_dirs *d);
+void tu_dirs_close(struct tu_dirs *d);
+
 /* "root" or "rootless", from SCRIPTBOX_TEST_MODE. */
 const char *tu_mode(void);
 
