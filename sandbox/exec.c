@@ -156,6 +156,16 @@ static int check_command(const struct sbx_command *cmd, sbx_error *err)
     return 0;
 }
 
+/* Pipes made by host root are root's, mode 0600: a script reopening its own stdout by path
+ * (`> /dev/stderr`, /proc/self/fd/1) would get EACCES. Give them to the sandbox's uid, as they
+ * would belong to the user running npm. Rootless they already are the caller's. */
+static void give_pipes_to_sandbox(int out_w, int err_w)
+{
+    if (geteuid() != 0) return;
+    (void)!fchown(out_w, SBX_ROOT_MAPPED_UID, SBX_ROOT_MAPPED_GID);
+    (void)!fchown(err_w, SBX_ROOT_MAPPED_UID, SBX_ROOT_MAPPED_GID);
+}
+
 int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *st, sbx_error *err)
 {
     memset(st, 0, sizeof *st);
@@ -173,6 +183,7 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
         sbx_fail(err, SBX_E_INTERNAL, errno, "pipe: %s", strerror(errno));
         goto out;
     }
+    give_pipes_to_sandbox(po[1], pe[1]);
     fcntl(po[0], F_SETFL, O_NONBLOCK);
     fcntl(pe[0], F_SETFL, O_NONBLOCK);
     cap[0].fd = po[0];

@@ -158,6 +158,18 @@ static void failing_script_stops_later_ones_like_npm(void **state)
     cJSON_Delete(j);
 }
 
+/* `> /dev/stderr` reopens the capture pipe by path: it must work as root and rootless. */
+static void scripts_can_reopen_their_stdio_by_path(void **state)
+{
+    struct tu_dirs *c = *state;
+    cJSON *j = analyze_json(c, pack(c, "dev-stdio"), 0);
+    const cJSON *p = cJSON_GetArrayItem(get(j, "phases"), 0);
+    assert_string_equal(get(p, "status")->valuestring, "ok");
+    assert_string_equal(get(get(p, "stdout"), "text")->valuestring, "to-stdout\nvia-fd\n");
+    assert_string_equal(get(get(p, "stderr"), "text")->valuestring, "to-stderr\n");
+    cJSON_Delete(j);
+}
+
 static void text_and_sarif_formats(void **state)
 {
     struct tu_dirs *c = *state;
@@ -369,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(folder_target_runs_the_same, setup, teardown),
         cmocka_unit_test_setup_teardown(no_scripts_means_no_sandbox_and_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_script_stops_later_ones_like_npm, setup, teardown),
+        cmocka_unit_test_setup_teardown(scripts_can_reopen_their_stdio_by_path, setup, teardown),
         cmocka_unit_test_setup_teardown(text_and_sarif_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(keep_workdir_keeps_it, setup, teardown),
         cmocka_unit_test_setup_teardown(events_file_is_json_lines, setup, teardown),
