@@ -284,6 +284,12 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
         ev->path = s->real;
     }
     emit(n, ev);
+    if (s->call.flags & O_PATH) {
+        /* ADDFD cannot hand over an O_PATH file. Such an fd gives no access to content (every
+         * later use that reads is an open of its own, logged), so the kernel may redo this one. */
+        close(rc);
+        return answer(n, 0, 1);
+    }
     int sent = answer_with_fd(n, rc, s->call.flags);
     close(rc);
     return sent;
@@ -311,6 +317,26 @@ static int take_target_fd(struct sbx_notifier *n, pid_t tid, int fd)
     return copy;
 }
 
+/* A blocking connect we started and that is still in progress: wait for it ourselves and answer
+ * with its result. Never CONTINUE here: if our attempt failed before the kernel re-ran the call,
+ * the kernel would read the address again, and another thread may have swapped it. Inside the
+ * sandbox's network namespace every address is local or unreachable, so this is short; the
+ * bound only guards against the unexpected (then ETIMEDOUT, as a blocking connect would say). */
+enum { CONNECT_WAIT_MS = 1000 };
+
+static int finish_connect(int sock)
+{
+    struct pollfd pf = {sock, POLLOUT, 0};
+    int r;
+    do r = poll(&pf, 1, CONNECT_WAIT_MS);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) return -ETIMEDOUT;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (r < 0 || getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+    return -err;
+}
+
 /*
  * connect/bind/sendto/sendmsg with an address: performed on the target's own socket
  * (pidfd_getfd) with the address bytes we logged. AF_INET/AF_INET6 connect and send: by us (the
@@ -319,8 +345,7 @@ static int take_target_fd(struct sbx_notifier *n, pid_t tid, int fd)
  * paths resolve in the caller's mount namespace and root with the caller's credentials, and
  * binding low ports or netlink checks use the caller's capabilities, which the proxy shares with
  * the target and we exceed. Blocking: see notify_openproxy.c (sock_connect, SBX_PROXY_SEND). A
- * blocking connect still in progress is answered CONTINUE: the kernel then waits for the
- * connection we started (a connect on a connecting socket ignores its address). A send that
+ * blocking connect still in progress is finished by us (finish_connect), never continued. A send that
  * would block a blocking caller continues too, marked "address unverified".
  */
 static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
@@ -367,10 +392,7 @@ static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
         rc = proxy_call(n, tid);
     }
     if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
-    if (rc == -EINPROGRESS && c->op == SBX_PROXY_CONNECT && blocking) {
-        emit(n, ev);
-        return answer(n, 0, 1);
-    }
+    if (rc == -EINPROGRESS && c->op == SBX_PROXY_CONNECT && blocking) rc = finish_connect(c->dirfd2);
     if (rc == -EAGAIN && c->op == SBX_PROXY_SEND && blocking && !(c->flags & MSG_DONTWAIT)) {
         snprintf(s->detail, sizeof s->detail, "address unverified (would block: continued)");
         ev->detail = s->detail;

@@ -365,6 +365,19 @@ static void node_works(void **state)
     sbx_status_free(&st);
 }
 
+/* O_PATH opens cannot be handed over with ADDFD; they must still work (glibc and python use
+ * them, e.g. for fchmodat and os.open(O_PATH)). */
+static void o_path_opens_work(void **state)
+{
+    struct fixture *f = *state;
+    if (access("/usr/bin/python3", X_OK) != 0) skip();
+    struct sbx_status st;
+    assert_string_equal(sh_ok(f, "python3 -c 'import os; fd = os.open(\"/etc/passwd\", os.O_PATH); "
+                                 "print(os.fstat(fd).st_size > 0)'", &st),
+                        "True\n");
+    sbx_status_free(&st);
+}
+
 /* ---- process accounting from the host ------------------------------------------------------ */
 
 static int ppid_of(int pid)
@@ -798,6 +811,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pid_view, setup, teardown),
         cmocka_unit_test_setup_teardown(output_cap, setup, teardown),
         cmocka_unit_test(small_cap_config),
+        cmocka_unit_test_setup_teardown(o_path_opens_work, setup, teardown),
         cmocka_unit_test_setup_teardown(node_works, setup, teardown),
         cmocka_unit_test(init_death_keeps_the_status),
         cmocka_unit_test(leftovers_counted_and_killed),
