@@ -6,6 +6,7 @@
  * .env, wallets, browsers, discord, shell) → honeypot_build().
  */
 #include "honeypot.h"
+#include "jsonw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,72 +124,19 @@ static void random_bytes(struct hp_ctx *c, unsigned char *out, size_t n)
     if (!c->failed && rng_bytes(&c->rng, out, n) < 0) fail_write(c, EIO, "random numbers");
 }
 
-/* ---- text buffers -------------------------------------------------------------------- */
+/* ---- text buffers (struct jsonw from jsonw.h) --------------------------------------- */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_put(struct sbuf *b, const void *data, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    char small[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        sb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_put(b, big, (size_t)n);
-    free(big);
-}
-
-static void sb_base64(struct sbuf *b, const unsigned char *p, size_t n, const char *alphabet, bool pad)
+static void sb_base64(struct jsonw *b, const unsigned char *p, size_t n, const char *alphabet, bool pad)
 {
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
         size_t chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
         char q[4];
         for (size_t k = 0; k < 4; k++) q[k] = k < chars ? alphabet[(v >> (18 - 6 * k)) & 63] : '=';
-        sb_put(b, q, pad ? 4 : chars);
+        jw_raw(b, q, pad ? 4 : chars);
     }
 }
 
-static void sb_free(struct sbuf *b) { free(b->p); }
 
 /* ---- files, never through a link ------------------------------------------------------ */
 
@@ -252,12 +200,12 @@ static void write_file(struct hp_ctx *c, int base, const char *rel, mode_t mode,
     else c->hp->nfiles++;
 }
 
-static void write_text(struct hp_ctx *c, int base, const char *rel, mode_t mode, struct sbuf *b)
+static void write_text(struct hp_ctx *c, int base, const char *rel, mode_t mode, struct jsonw *b)
 {
-    if (b->oom) fail_write(c, ENOMEM, rel);
-    else write_file(c, base, rel, mode, b->p ? b->p : "", b->len);
-    sb_free(b);
-    *b = (struct sbuf){0};
+    if (b->failed) fail_write(c, ENOMEM, rel);
+    else write_file(c, base, rel, mode, b->buf ? b->buf : "", b->len);
+    jw_free(b);
+    *b = (struct jsonw){0};
 }
 
 static void make_dir(struct hp_ctx *c, int base, const char *rel, mode_t mode)
@@ -339,10 +287,10 @@ static void add_env(struct hp_ctx *c, const char *name, const char *prefix, cons
 
 static void build_npmrc(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     const char *tok = canary_new(c, BASE62, 36, HOME_SRC(".npmrc"));
-    sb_printf(&b, "//%s/:_authToken=npm_%s\n", c->registry_host, tok);
-    sb_printf(&b, "init-author-name=%s\ninit-license=MIT\nsave-exact=true\nfund=false\n", c->user);
+    jw_printf(&b, "//%s/:_authToken=npm_%s\n", c->registry_host, tok);
+    jw_printf(&b, "init-author-name=%s\ninit-license=MIT\nsave-exact=true\nfund=false\n", c->user);
     write_text(c, c->home_fd, ".npmrc", 0600, &b);
     make_dir(c, c->home_fd, ".npm/_cacache", 0755);
     make_dir(c, c->home_fd, ".npm/_logs", 0755);
@@ -350,18 +298,18 @@ static void build_npmrc(struct hp_ctx *c)
 
 static void build_git(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     const char *ghp = canary_new(c, BASE62, 36, HOME_SRC(".git-credentials"));
-    sb_printf(&b, "https://%s:ghp_%s@%s\n", c->user, ghp, c->git_host);
+    jw_printf(&b, "https://%s:ghp_%s@%s\n", c->user, ghp, c->git_host);
     write_text(c, c->home_fd, ".git-credentials", 0600, &b);
-    sb_printf(&b, "[user]\n\tname = %s\n\temail = %s@example.com\n[credential]\n\thelper = store\n"
+    jw_printf(&b, "[user]\n\tname = %s\n\temail = %s@example.com\n[credential]\n\thelper = store\n"
                   "[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n", c->user, c->user);
     write_text(c, c->home_fd, ".gitconfig", 0644, &b);
     const char *gho = canary_new(c, BASE62, 36, HOME_SRC(".config/gh/hosts.yml"));
-    sb_printf(&b, "%s:\n    users:\n        %s:\n            oauth_token: gho_%s\n    git_protocol: https\n"
+    jw_printf(&b, "%s:\n    users:\n        %s:\n            oauth_token: gho_%s\n    git_protocol: https\n"
                   "    oauth_token: gho_%s\n    user: %s\n", c->git_host, c->user, gho, gho, c->user);
     write_text(c, c->home_fd, ".config/gh/hosts.yml", 0600, &b);
-    sb_printf(&b, "version: \"1\"\ngit_protocol: https\neditor:\nprompt: enabled\npager:\n");
+    jw_printf(&b, "version: \"1\"\ngit_protocol: https\neditor:\nprompt: enabled\npager:\n");
     write_text(c, c->home_fd, ".config/gh/config.yml", 0600, &b);
 }
 
@@ -370,11 +318,11 @@ static void build_git(struct hp_ctx *c)
 /* An "openssh-key-v1" block: the real binary header base64'd, then random base64 with the
  * canary placed inside one 70-char line (so it reads as is in the file, and decodes from a
  * base64 copy of the file). Not a usable key. */
-static void ssh_private_key(struct hp_ctx *c, struct sbuf *b, const char *type, size_t body_chars, const char *canary)
+static void ssh_private_key(struct hp_ctx *c, struct jsonw *b, const char *type, size_t body_chars, const char *canary)
 {
     /* 15 + 4+4 ("none") + 4+4 ("none") + 4 (kdf options) + 4 (one key) = 39 bytes, a multiple of 3. */
     static const unsigned char header[] = "openssh-key-v1\0\0\0\0\4none\0\0\0\4none\0\0\0\0\0\0\0\1";
-    struct sbuf body = {0};
+    struct jsonw body = {0};
     sb_base64(&body, header, sizeof header - 1, B64_STD, false);
     unsigned char pub[64];
     random_bytes(c, pub, sizeof pub);
@@ -396,29 +344,29 @@ static void ssh_private_key(struct hp_ctx *c, struct sbuf *b, const char *type, 
     random_chars(c, B64_STD, filler, fill);
     size_t before = canary_at > body.len ? canary_at - body.len : 0;
     if (before > fill) before = fill;
-    sb_put(&body, filler, before);
-    sb_put(&body, canary, clen);
-    sb_put(&body, filler + before, fill - before);
-    sb_printf(b, "-----BEGIN OPENSSH PRIVATE KEY-----\n");
-    for (size_t i = 0; i < body.len && !body.oom; i += 70) {
-        sb_put(b, body.p + i, body.len - i < 70 ? body.len - i : 70);
-        sb_put(b, "\n", 1);
+    jw_raw(&body, filler, before);
+    jw_raw(&body, canary, clen);
+    jw_raw(&body, filler + before, fill - before);
+    jw_printf(b, "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    for (size_t i = 0; i < body.len && !body.failed; i += 70) {
+        jw_raw(b, body.buf + i, body.len - i < 70 ? body.len - i : 70);
+        jw_raw(b, "\n", 1);
     }
-    sb_printf(b, "-----END OPENSSH PRIVATE KEY-----\n");
-    if (body.oom) b->oom = true;
-    sb_free(&body);
+    jw_printf(b, "-----END OPENSSH PRIVATE KEY-----\n");
+    if (body.failed) b->failed = true;
+    jw_free(&body);
 }
 
-static void ssh_public_key(struct hp_ctx *c, struct sbuf *b, const char *prefix, size_t chars)
+static void ssh_public_key(struct hp_ctx *c, struct jsonw *b, const char *prefix, size_t chars)
 {
     char key[1024];
     random_chars(c, B64_STD, key, chars);
-    sb_printf(b, "%s%s %s@" "dev-workstation\n", prefix, key, c->user);
+    jw_printf(b, "%s%s %s@" "dev-workstation\n", prefix, key, c->user);
 }
 
 static void build_ssh(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, ".ssh", 0700);
     const char *rsa = canary_new(c, BASE62, 44, HOME_SRC(".ssh/id_rsa"));
     ssh_private_key(c, &b, "ssh-rsa", 2590, rsa);
@@ -432,16 +380,16 @@ static void build_ssh(struct hp_ctx *c)
     write_text(c, c->home_fd, ".ssh/id_ed25519.pub", 0644, &b);
     char hk[64];
     random_chars(c, B64_STD, hk, 43);
-    sb_printf(&b, "%s ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s\n", c->git_host, hk);
+    jw_printf(&b, "%s ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s\n", c->git_host, hk);
     write_text(c, c->home_fd, ".ssh/known_hosts", 0644, &b);
-    sb_printf(&b, "Host %s\n    User git\n    IdentityFile ~/.ssh/id_ed25519\n    IdentitiesOnly yes\n\n"
+    jw_printf(&b, "Host %s\n    User git\n    IdentityFile ~/.ssh/id_ed25519\n    IdentitiesOnly yes\n\n"
                   "Host *\n    AddKeysToAgent yes\n    ServerAliveInterval 60\n", c->git_host);
     write_text(c, c->home_fd, ".ssh/config", 0600, &b);
 }
 
 /* ---- cloud: aws, docker, kube --------------------------------------------------------------- */
 
-static void aws_key_pair(struct hp_ctx *c, struct sbuf *b, const char *src, const char *section)
+static void aws_key_pair(struct hp_ctx *c, struct jsonw *b, const char *src, const char *section)
 {
     /* The whole key id is its canary (20 chars, 16 random). The secret is 40 chars; base62 is
      * a subset of its real alphabet. */
@@ -449,81 +397,81 @@ static void aws_key_pair(struct hp_ctx *c, struct sbuf *b, const char *src, cons
     aws_key_id(c, id);
     canary_given(c, id, "%s (%s aws_access_key_id)", src, section);
     const char *secret = canary_new(c, BASE62, 40, "%s (%s aws_secret_access_key)", src, section);
-    sb_printf(b, "aws_access_key_id = %s\naws_secret_access_key = %s\n", id, secret);
+    jw_printf(b, "aws_access_key_id = %s\naws_secret_access_key = %s\n", id, secret);
 }
 
 static void build_aws(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, ".aws", 0755);
-    sb_printf(&b, "[default]\n");
+    jw_printf(&b, "[default]\n");
     aws_key_pair(c, &b, HOME_SRC(".aws/credentials"), "default");
-    sb_printf(&b, "\n[prod]\n");
+    jw_printf(&b, "\n[prod]\n");
     aws_key_pair(c, &b, HOME_SRC(".aws/credentials"), "prod");
     write_text(c, c->home_fd, ".aws/credentials", 0600, &b);
-    sb_printf(&b, "[default]\nregion = us-east-1\noutput = json\n\n[profile deploy]\nregion = eu-west-1\n");
+    jw_printf(&b, "[default]\nregion = us-east-1\noutput = json\n\n[profile deploy]\nregion = eu-west-1\n");
     aws_key_pair(c, &b, HOME_SRC(".aws/config"), "deploy");
     write_text(c, c->home_fd, ".aws/config", 0600, &b);
 }
 
 static void build_docker(struct hp_ctx *c)
 {
-    struct sbuf b = {0}, auth = {0};
+    struct jsonw b = {0}, auth = {0};
     make_dir(c, c->home_fd, ".docker", 0700);
     const char *pat = canary_new(c, BASE62, 27, HOME_SRC(".docker/config.json"));
     char plain[128];
     int n = snprintf(plain, sizeof plain, "%s:dckr_pat_%s", c->user, pat);
     sb_base64(&auth, (const unsigned char *)plain, (size_t)n, B64_STD, true);
-    sb_printf(&b, "{\n\t\"auths\": {\n\t\t\"%s\": {\n\t\t\t\"auth\": \"%s\"\n\t\t}\n\t}\n}", c->git_host,
-              auth.p ? auth.p : "");
-    if (auth.oom) b.oom = true;
-    sb_free(&auth);
+    jw_printf(&b, "{\n\t\"auths\": {\n\t\t\"%s\": {\n\t\t\t\"auth\": \"%s\"\n\t\t}\n\t}\n}", c->git_host,
+              auth.buf ? auth.buf : "");
+    if (auth.failed) b.failed = true;
+    jw_free(&auth);
     write_text(c, c->home_fd, ".docker/config.json", 0600, &b);
 }
 
 /* A service-account JWT: header.payload.signature, base64url; the canary is the token id. */
-static void kube_token(struct hp_ctx *c, struct sbuf *b, const char *jti)
+static void kube_token(struct hp_ctx *c, struct jsonw *b, const char *jti)
 {
     char kid[48], json[512];
     random_chars(c, B64_URL, kid, 43);
     int n = snprintf(json, sizeof json, "{\"alg\":\"RS256\",\"kid\":\"%s\"}", kid);
     sb_base64(b, (const unsigned char *)json, (size_t)n, B64_URL, false);
-    sb_put(b, ".", 1);
+    jw_raw(b, ".", 1);
     n = snprintf(json, sizeof json,
                  "{\"aud\":[\"https://kubernetes.default.svc\"],\"exp\":1893456000,\"iat\":1735689600,"
                  "\"iss\":\"https://kubernetes.default.svc\",\"jti\":\"%s\",\"nbf\":1735689600,"
                  "\"sub\":\"system:serviceaccount:default:deployer\"}", jti);
     sb_base64(b, (const unsigned char *)json, (size_t)n, B64_URL, false);
-    sb_put(b, ".", 1);
+    jw_raw(b, ".", 1);
     char sig[400];
     random_chars(c, B64_URL, sig, 342);
-    sb_put(b, sig, strlen(sig));
+    jw_raw(b, sig, strlen(sig));
 }
 
 static void build_kube(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, ".kube", 0750);
     /* certificate-authority-data is base64 of a PEM certificate: "LS0tLS1CRUdJTi...". */
-    struct sbuf pem = {0};
+    struct jsonw pem = {0};
     char line[65];
-    sb_printf(&pem, "-----BEGIN CERTIFICATE-----\nMIIDBTCCAe2gAwIBAgIIU");
+    jw_printf(&pem, "-----BEGIN CERTIFICATE-----\nMIIDBTCCAe2gAwIBAgIIU");
     random_chars(c, B64_STD, line, 43);
-    sb_printf(&pem, "%s\n", line);
+    jw_printf(&pem, "%s\n", line);
     for (int i = 0; i < 16; i++) {
         random_chars(c, B64_STD, line, 64);
-        sb_printf(&pem, "%s\n", line);
+        jw_printf(&pem, "%s\n", line);
     }
-    sb_printf(&pem, "-----END CERTIFICATE-----\n");
-    sb_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ");
-    sb_base64(&b, (const unsigned char *)(pem.p ? pem.p : ""), pem.len, B64_STD, true);
-    if (pem.oom) b.oom = true;
-    sb_free(&pem);
-    sb_printf(&b, "\n    server: https://k8s.example.com:6443\n  name: prod\ncontexts:\n- context:\n"
+    jw_printf(&pem, "-----END CERTIFICATE-----\n");
+    jw_printf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ");
+    sb_base64(&b, (const unsigned char *)(pem.buf ? pem.buf : ""), pem.len, B64_STD, true);
+    if (pem.failed) b.failed = true;
+    jw_free(&pem);
+    jw_printf(&b, "\n    server: https://k8s.example.com:6443\n  name: prod\ncontexts:\n- context:\n"
                   "    cluster: prod\n    user: deployer\n  name: prod\ncurrent-context: prod\n"
                   "preferences: {}\nusers:\n- name: deployer\n  user:\n    token: ");
     kube_token(c, &b, canary_new(c, BASE62, 32, HOME_SRC(".kube/config")));
-    sb_printf(&b, "\n");
+    jw_printf(&b, "\n");
     write_text(c, c->home_fd, ".kube/config", 0600, &b);
 }
 
@@ -531,23 +479,23 @@ static void build_kube(struct hp_ctx *c)
 
 static void build_dotenv(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     char src[CANARY_SOURCE_MAX];
     size_t hl = strlen(c->home);
     if (!strncmp(c->project, c->home, hl) && c->project[hl] == '/') snprintf(src, sizeof src, "file:~%s/.env", c->project + hl);
     else snprintf(src, sizeof src, "file:%s/.env", c->project);
-    sb_printf(&b, "NODE_ENV=development\nPORT=3000\n");
-    sb_printf(&b, "DATABASE_URL=postgres://app:%s@db.internal:5432/app\n", canary_new(c, BASE62, 24, "%s (DATABASE_URL)", src));
-    sb_printf(&b, "REDIS_URL=redis://default:%s@cache.internal:6379/0\n", canary_new(c, BASE62, 24, "%s (REDIS_URL)", src));
-    sb_printf(&b, "JWT_SECRET=%s\n", canary_new(c, BASE62, 48, "%s (JWT_SECRET)", src));
-    sb_printf(&b, "SESSION_SECRET=%s\n", canary_new(c, BASE62, 40, "%s (SESSION_SECRET)", src));
-    sb_printf(&b, "STRIPE_SECRET_KEY=sk_live_%s\n", canary_new(c, BASE62, 24, "%s (STRIPE_SECRET_KEY)", src));
-    sb_printf(&b, "OPENAI_API_KEY=sk-proj-%s\n", canary_new(c, BASE62, 48, "%s (OPENAI_API_KEY)", src));
+    jw_printf(&b, "NODE_ENV=development\nPORT=3000\n");
+    jw_printf(&b, "DATABASE_URL=postgres://app:%s@db.internal:5432/app\n", canary_new(c, BASE62, 24, "%s (DATABASE_URL)", src));
+    jw_printf(&b, "REDIS_URL=redis://default:%s@cache.internal:6379/0\n", canary_new(c, BASE62, 24, "%s (REDIS_URL)", src));
+    jw_printf(&b, "JWT_SECRET=%s\n", canary_new(c, BASE62, 48, "%s (JWT_SECRET)", src));
+    jw_printf(&b, "SESSION_SECRET=%s\n", canary_new(c, BASE62, 40, "%s (SESSION_SECRET)", src));
+    jw_printf(&b, "STRIPE_SECRET_KEY=sk_live_%s\n", canary_new(c, BASE62, 24, "%s (STRIPE_SECRET_KEY)", src));
+    jw_printf(&b, "OPENAI_API_KEY=sk-proj-%s\n", canary_new(c, BASE62, 48, "%s (OPENAI_API_KEY)", src));
     char team[16], bot[16];
     random_chars(c, DIGITS, team, 11);
     random_chars(c, DIGITS, bot, 13);
-    sb_printf(&b, "SLACK_BOT_TOKEN=xoxb-%s-%s-%s\n", team, bot, canary_new(c, BASE62, 24, "%s (SLACK_BOT_TOKEN)", src));
-    sb_printf(&b, "SENTRY_DSN=https://%s@o0.ingest.example.com/1\n", canary_new(c, HEX, 32, "%s (SENTRY_DSN)", src));
+    jw_printf(&b, "SLACK_BOT_TOKEN=xoxb-%s-%s-%s\n", team, bot, canary_new(c, BASE62, 24, "%s (SLACK_BOT_TOKEN)", src));
+    jw_printf(&b, "SENTRY_DSN=https://%s@o0.ingest.example.com/1\n", canary_new(c, HEX, 32, "%s (SENTRY_DSN)", src));
     write_text(c, c->project_fd, ".env", 0644, &b);
 }
 
@@ -556,14 +504,14 @@ static void build_dotenv(struct hp_ctx *c)
 static void build_solana(struct hp_ctx *c)
 {
     /* A keypair file is 64 numbers: the secret half carries the canary's bytes. */
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     const char *k = canary_new(c, BASE62, 32, HOME_SRC(".config/solana/id.json"));
     unsigned char pub[32];
     random_bytes(c, pub, sizeof pub);
-    sb_put(&b, "[", 1);
+    jw_raw(&b, "[", 1);
     for (size_t i = 0; i < 64; i++)
-        sb_printf(&b, "%s%u", i ? "," : "", i < 32 ? (unsigned)(unsigned char)k[i] : (unsigned)pub[i - 32]);
-    sb_put(&b, "]", 1);
+        jw_printf(&b, "%s%u", i ? "," : "", i < 32 ? (unsigned)(unsigned char)k[i] : (unsigned)pub[i - 32]);
+    jw_raw(&b, "]", 1);
     write_text(c, c->home_fd, ".config/solana/id.json", 0600, &b);
 }
 
@@ -579,7 +527,7 @@ static void hex_of(const unsigned char *p, size_t n, char *out)
 static void build_ethereum(struct hp_ctx *c)
 {
     /* Keystore v3; the ciphertext is the hex of the canary. */
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, ".ethereum/keystore", 0700);
     char addr[41], iv[33], salt[65], mac[65], cipher[65], uuid[33], name[128];
     random_chars(c, HEX, addr, 40);
@@ -590,7 +538,7 @@ static void build_ethereum(struct hp_ctx *c)
     snprintf(name, sizeof name, ".ethereum/keystore/UTC--2024-03-14T09-26-53.184927431Z--%s", addr);
     const char *k = canary_new(c, BASE62, 32, "file:~/%s", name);
     hex_of((const unsigned char *)k, strlen(k), cipher);
-    sb_printf(&b, "{\"address\":\"%s\",\"crypto\":{\"cipher\":\"aes-128-ctr\",\"ciphertext\":\"%s\","
+    jw_printf(&b, "{\"address\":\"%s\",\"crypto\":{\"cipher\":\"aes-128-ctr\",\"ciphertext\":\"%s\","
                   "\"cipherparams\":{\"iv\":\"%s\"},\"kdf\":\"scrypt\",\"kdfparams\":{\"dklen\":32,\"n\":262144,"
                   "\"p\":1,\"r\":8,\"salt\":\"%s\"},\"mac\":\"%s\"},\"id\":\"%.8s-%.4s-4%.3s-a%.3s-%.12s\",\"version\":3}",
               addr, cipher, iv, salt, mac, uuid, uuid + 8, uuid + 12, uuid + 15, uuid + 18);
@@ -599,12 +547,12 @@ static void build_ethereum(struct hp_ctx *c)
 
 static void build_electrum(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, ".electrum/wallets", 0700);
     char xpub[96];
     random_chars(c, BASE58, xpub, 95);
     const char *xprv = canary_new(c, BASE58, 95, HOME_SRC(".electrum/wallets/default_wallet"));
-    sb_printf(&b, "{\n    \"addr_history\": {},\n    \"keystore\": {\n        \"pw_hash_version\": 1,\n"
+    jw_printf(&b, "{\n    \"addr_history\": {},\n    \"keystore\": {\n        \"pw_hash_version\": 1,\n"
                   "        \"type\": \"bip32\",\n        \"xprv\": \"xprv9s21ZrQH143K%s\",\n"
                   "        \"xpub\": \"xpub661MyMwAqRbc%s\"\n    },\n    \"seed_type\": \"segwit\",\n"
                   "    \"seed_version\": 52,\n    \"use_encryption\": false,\n    \"wallet_type\": \"standard\"\n}\n",
@@ -613,7 +561,7 @@ static void build_electrum(struct hp_ctx *c)
 }
 
 /* An encrypted-looking binary blob: magic, random bytes, the canary's bytes inside. */
-static void binary_blob(struct hp_ctx *c, struct sbuf *b, const void *magic, size_t mlen, size_t size, const char *canary)
+static void binary_blob(struct hp_ctx *c, struct jsonw *b, const void *magic, size_t mlen, size_t size, const char *canary)
 {
     unsigned char noise[8192];
     if (size > sizeof noise) size = sizeof noise;
@@ -622,12 +570,12 @@ static void binary_blob(struct hp_ctx *c, struct sbuf *b, const void *magic, siz
     if (at + clen > size) size = at + clen;
     memcpy(noise, magic, mlen);
     memcpy(noise + at, canary, clen);
-    sb_put(b, noise, size);
+    jw_raw(b, (const char *)noise, size);
 }
 
 static void build_exodus(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     static const char seco[] = "SECO\0\0\0\1\0\0\0\0seco-v0-scrypt-aes";
     make_dir(c, c->home_fd, ".config/Exodus/exodus.wallet", 0700);
     binary_blob(c, &b, seco, sizeof seco - 1, 420,
@@ -636,14 +584,14 @@ static void build_exodus(struct hp_ctx *c)
     binary_blob(c, &b, seco, sizeof seco - 1, 300,
                 canary_new(c, BASE62, 32, HOME_SRC(".config/Exodus/exodus.wallet/info.seco")));
     write_text(c, c->home_fd, ".config/Exodus/exodus.wallet/info.seco", 0600, &b);
-    sb_printf(&b, "{\"passphrase\":\"%s\"}",
+    jw_printf(&b, "{\"passphrase\":\"%s\"}",
               canary_new(c, BASE62, 32, HOME_SRC(".config/Exodus/exodus.wallet/passphrase.json")));
     write_text(c, c->home_fd, ".config/Exodus/exodus.wallet/passphrase.json", 0600, &b);
 }
 
 /* A LevelDB log with one put: 7-byte block header, batch header, key and value. Checksums are
  * random: only the shape matters to a scanner. */
-static void leveldb_log(struct hp_ctx *c, struct sbuf *b, const char *key, size_t klen, const char *value)
+static void leveldb_log(struct hp_ctx *c, struct jsonw *b, const char *key, size_t klen, const char *value)
 {
     size_t vlen = strlen(value);
     unsigned char head[7 + 12 + 1];
@@ -656,26 +604,26 @@ static void leveldb_log(struct hp_ctx *c, struct sbuf *b, const char *key, size_
     head[7] = 3;    /* sequence */
     head[15] = 1;   /* one record */
     head[19] = 1;   /* a put */
-    sb_put(b, head, sizeof head);
+    jw_raw(b, (const char *)head, sizeof head);
     unsigned char varint[2] = {(unsigned char)(0x80 | (klen & 0x7f)), (unsigned char)(klen >> 7)};
-    sb_put(b, varint, 2);
-    sb_put(b, key, klen);
+    jw_raw(b, (const char *)varint, 2);
+    jw_raw(b, key, klen);
     varint[0] = (unsigned char)(0x80 | (vlen & 0x7f));
     varint[1] = (unsigned char)(vlen >> 7);
-    sb_put(b, varint, 2);
-    sb_put(b, value, vlen);
+    jw_raw(b, (const char *)varint, 2);
+    jw_raw(b, value, vlen);
 }
 
 /* Chromium and Electron keep their profile stores private: folders 0700, files 0600. */
 static void leveldb_files(struct hp_ctx *c, const char *dir, const char *key, size_t klen, const char *value)
 {
     char path[512];
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, dir, 0700);
     leveldb_log(c, &b, key, klen, value);
     snprintf(path, sizeof path, "%s/000003.log", dir);
     write_text(c, c->home_fd, path, 0600, &b);
-    sb_printf(&b, "MANIFEST-000001\n");
+    jw_printf(&b, "MANIFEST-000001\n");
     snprintf(path, sizeof path, "%s/CURRENT", dir);
     write_text(c, c->home_fd, path, 0600, &b);
 }
@@ -693,7 +641,7 @@ static void build_atomic(struct hp_ctx *c)
 static void build_bitcoin(struct hp_ctx *c)
 {
     /* Berkeley DB btree file: magic 0x00053162 at offset 12, a "mkey" record with the canary. */
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, ".bitcoin", 0700);
     unsigned char page[8192] = {0};
     static const unsigned char magic[] = {0x62, 0x31, 0x05, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x10};
@@ -704,7 +652,7 @@ static void build_bitcoin(struct hp_ctx *c)
     memcpy(page + 4096 + 64 + sizeof mkey - 1, k, strlen(k));
     memcpy(page + 4096 + 200, "\x0a" "defaultkey", 11);
     random_bytes(c, page + 4096 + 240, 256);
-    sb_put(&b, page, sizeof page);
+    jw_raw(&b, (const char *)page, sizeof page);
     write_text(c, c->home_fd, ".bitcoin/wallet.dat", 0600, &b);
 }
 
@@ -722,7 +670,7 @@ static const char *const BROWSER_PROFILES[][2] = {
 };
 
 /* "SQLite format 3" placeholder with one row-ish record holding the canary. */
-static void sqlite_placeholder(struct sbuf *b, const char *row, const char *canary)
+static void sqlite_placeholder(struct jsonw *b, const char *row, const char *canary)
 {
     unsigned char page[4096] = {0};
     memcpy(page, "SQLite format 3", 16);
@@ -732,7 +680,7 @@ static void sqlite_placeholder(struct sbuf *b, const char *row, const char *cana
     memcpy(page + 3000, row, rlen);
     memcpy(page + 3000 + rlen, "v10", 3);
     memcpy(page + 3003 + rlen, canary, clen);
-    sb_put(b, page, sizeof page);
+    jw_raw(b, (const char *)page, sizeof page);
 }
 
 static void build_extension_store(struct hp_ctx *c, const char *profile, const struct extension *e)
@@ -757,7 +705,7 @@ static void build_extension_store(struct hp_ctx *c, const char *profile, const s
 static void build_browser(struct hp_ctx *c, size_t which, const struct extension *ext, size_t next)
 {
     char profile[256], path[512];
-    struct sbuf b = {0};
+    struct jsonw b = {0};
     make_dir(c, c->home_fd, BROWSER_PROFILES[which][0], 0700);
     snprintf(profile, sizeof profile, "%s/%s", BROWSER_PROFILES[which][0], BROWSER_PROFILES[which][1]);
     make_dir(c, c->home_fd, profile, 0700);
@@ -780,12 +728,12 @@ static void build_discord(struct hp_ctx *c)
     char uid[24], mid[8], value[160];
     random_chars(c, DIGITS, uid, 18);
     uid[0] = '1';
-    struct sbuf id64 = {0};
+    struct jsonw id64 = {0};
     sb_base64(&id64, (const unsigned char *)uid, 18, B64_URL, false);
     random_chars(c, B64_URL, mid, 6);
     const char *k = canary_new(c, BASE62, 38, HOME_SRC(".config/discord/Local Storage/leveldb/000003.log"));
-    snprintf(value, sizeof value, "\1\"%s.%s.%s\"", id64.p ? id64.p : "", mid, k);
-    sb_free(&id64);
+    snprintf(value, sizeof value, "\1\"%s.%s.%s\"", id64.buf ? id64.buf : "", mid, k);
+    jw_free(&id64);
     leveldb_files(c, ".config/discord/Local Storage/leveldb", key, sizeof key - 1, value);
 }
 
@@ -793,14 +741,14 @@ static void build_discord(struct hp_ctx *c)
 
 static void build_shell(struct hp_ctx *c)
 {
-    struct sbuf b = {0};
-    sb_printf(&b, "# ~/.bashrc: executed by bash(1) for non-login shells.\n\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\n\n"
+    struct jsonw b = {0};
+    jw_printf(&b, "# ~/.bashrc: executed by bash(1) for non-login shells.\n\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\n\n"
                   "HISTCONTROL=ignoreboth\nHISTSIZE=1000\nHISTFILESIZE=2000\nshopt -s histappend\nshopt -s checkwinsize\n\n"
                   "alias ll='ls -alF'\nalias la='ls -A'\nalias gs='git status'\n\n"
                   "export NVM_DIR=\"$HOME/.nvm\"\n[ -s \"$NVM_DIR/nvm.sh\" ] && . \"$NVM_DIR/nvm.sh\"\n"
                   "export PATH=\"$HOME/.local/bin:$PATH\"\n");
     write_text(c, c->home_fd, ".bashrc", 0644, &b);
-    sb_printf(&b, "# ~/.profile: executed by the command interpreter for login shells.\n\n"
+    jw_printf(&b, "# ~/.profile: executed by the command interpreter for login shells.\n\n"
                   "if [ -n \"$BASH_VERSION\" ]; then\n    if [ -f \"$HOME/.bashrc\" ]; then\n\t. \"$HOME/.bashrc\"\n    fi\nfi\n\n"
                   "if [ -d \"$HOME/bin\" ] ; then\n    PATH=\"$HOME/bin:$PATH\"\nfi\n");
     write_text(c, c->home_fd, ".profile", 0644, &b);

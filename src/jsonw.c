@@ -2,6 +2,7 @@
 #include "jsonstr.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,22 @@ void jw_raw(struct jsonw *jw, const char *s, size_t n)
     memcpy(jw->buf + jw->len, s, n);
     jw->len += n;
     jw->buf[jw->len] = 0;
+}
+
+void jw_printf(struct jsonw *jw, const char *fmt, ...)
+{
+    char small[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) { jw->failed = true; return; }
+    if ((size_t)n < sizeof small) { jw_raw(jw, small, (size_t)n); return; }
+    if (!reserve(jw, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(jw->buf + jw->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    jw->len += (size_t)n;
 }
 
 void jw_begin(struct jsonw *jw) { jw_raw(jw, "{", 1); jw->need_comma = false; }

@@ -1,5 +1,6 @@
 /*
- * jsonw.h — a small append-only JSON writer for the hot path (one event = one line).
+ * jsonw.h — a small append-only JSON writer for the hot path (one event = one line), whose
+ * buffer also serves plain text (jw_raw, jw_printf) for the text report and honeypot files.
  *
  * Strings are written from untrusted bytes with the same rules as jsonstr.h: valid UTF-8 kept,
  * control characters as \u00HH, NUL and invalid bytes as the text "\xHH". Allocation failure
@@ -22,6 +23,8 @@ struct jsonw {
 void jw_reset(struct jsonw *jw);
 void jw_free(struct jsonw *jw);
 void jw_raw(struct jsonw *jw, const char *s, size_t n);
+/* printf-formatted text appended as is (no JSON escaping): for text built in the same buffer. */
+void jw_printf(struct jsonw *jw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jw_begin(struct jsonw *jw);                 /* { */
 void jw_end(struct jsonw *jw);                   /* } */
 void jw_key(struct jsonw *jw, const char *key);  /* "key": (handles commas) */

@@ -43,17 +43,6 @@ static void printable(struct jsonw *out, const char *s, size_t n)
     }
 }
 
-static void printf_out(struct jsonw *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void printf_out(struct jsonw *out, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0) jw_raw(out, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
 static void show_output(struct jsonw *out, const cJSON *stream, const struct style *st)
 {
     const char *text = str(stream, "text");
@@ -63,31 +52,31 @@ static void show_output(struct jsonw *out, const cJSON *stream, const struct sty
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         lines++;
         if (shown < SHOW_OUTPUT_LINES) {
-            printf_out(out, "      %s│%s ", st->dim, st->reset);
+            jw_printf(out, "      %s│%s ", st->dim, st->reset);
             printable(out, p, len > SHOW_LINE_CHARS ? SHOW_LINE_CHARS : len);
             jw_raw(out, len > SHOW_LINE_CHARS ? "…\n" : "\n", len > SHOW_LINE_CHARS ? 4 : 1);
             shown++;
         }
         p += len + (nl != NULL);
     }
-    if (lines > shown) printf_out(out, "      %s│ (%d more lines)%s\n", st->dim, lines - shown, st->reset);
+    if (lines > shown) jw_printf(out, "      %s│ (%d more lines)%s\n", st->dim, lines - shown, st->reset);
 }
 
 static void show_phases(struct jsonw *out, const cJSON *r, const struct style *st)
 {
     const cJSON *phases = cJSON_GetObjectItemCaseSensitive(r, "phases");
     if (!cJSON_GetArraySize(phases)) {
-        printf_out(out, "install scripts: none (npm would run nothing for this package)\n");
+        jw_printf(out, "install scripts: none (npm would run nothing for this package)\n");
         return;
     }
-    printf_out(out, "%sinstall scripts%s\n", st->bold, st->reset);
+    jw_printf(out, "%sinstall scripts%s\n", st->bold, st->reset);
     const cJSON *p;
     cJSON_ArrayForEach(p, phases) {
         const char *status = str(p, "status");
         const char *col = !strcmp(status, "ok") ? st->green : st->yellow;
-        printf_out(out, "  %-12s %s%-8s%s", str(p, "name"), col, status, st->reset);
+        jw_printf(out, "  %-12s %s%-8s%s", str(p, "name"), col, status, st->reset);
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(p, "exit_code");
-        if (cJSON_IsNumber(code)) printf_out(out, " exit %-3d %6.0f ms  ", code->valueint, num(p, "duration_ms"));
+        if (cJSON_IsNumber(code)) jw_printf(out, " exit %-3d %6.0f ms  ", code->valueint, num(p, "duration_ms"));
         else jw_raw(out, "  ", 2);
         const char *script = str(p, "script");
         printable(out, script, strlen(script) > 100 ? 100 : strlen(script));
@@ -105,7 +94,7 @@ static void show_findings(struct jsonw *out, const cJSON *r, const struct style 
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings")) {
         const char *sev = str(f, "severity");
         const char *col = (!strcmp(sev, "critical") || !strcmp(sev, "high")) ? st->red : st->yellow;
-        printf_out(out, "  %s%-8s%s %s  %s[%s]%s\n", col, sev, st->reset, str(f, "title"), st->dim,
+        jw_printf(out, "  %s%-8s%s %s  %s[%s]%s\n", col, sev, st->reset, str(f, "title"), st->dim,
                    str(f, "rule_id"), st->reset);
     }
 }
@@ -115,10 +104,10 @@ static void show_verdict(struct jsonw *out, const cJSON *r, const struct style *
     const char *v = str(r, "verdict");
     const char *col = !strcmp(v, "clean") ? st->green : !strcmp(v, "malicious") ? st->red : st->yellow;
     int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "findings"));
-    printf_out(out, "verdict: %s%s%s", st->bold, col, v);
-    printf_out(out, "%s — %d finding%s", st->reset, n, n == 1 ? "" : "s");
+    jw_printf(out, "verdict: %s%s%s", st->bold, col, v);
+    jw_printf(out, "%s — %d finding%s", st->reset, n, n == 1 ? "" : "s");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(r, "rules");
-    if (rules && num(rules, "loaded") == 0) printf_out(out, " %s(no rules loaded yet: read what it did below)%s", st->dim, st->reset);
+    if (rules && num(rules, "loaded") == 0) jw_printf(out, " %s(no rules loaded yet: read what it did below)%s", st->dim, st->reset);
     jw_raw(out, "\n\n", 2);
 }
 
@@ -126,16 +115,16 @@ static void show_header(struct jsonw *out, const cJSON *r, const struct style *s
 {
     const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(r, "package");
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(pkg, "source");
-    printf_out(out, "%sscriptbox%s ", st->bold, st->reset);
+    jw_printf(out, "%sscriptbox%s ", st->bold, st->reset);
     const char *name = str(pkg, "name");
     printable(out, name, strlen(name));
     jw_raw(out, "@", 1);
     const char *ver = str(pkg, "version");
     printable(out, ver, strlen(ver));
-    printf_out(out, "  %s(%s %s", st->dim, str(src, "kind"), str(src, "path"));
+    jw_printf(out, "  %s(%s %s", st->dim, str(src, "kind"), str(src, "path"));
     const char *integ = str(pkg, "integrity");
-    if (*integ) printf_out(out, ", %.24s…", integ);
-    printf_out(out, ")%s\n", st->reset);
+    if (*integ) jw_printf(out, ", %.24s…", integ);
+    jw_printf(out, ")%s\n", st->reset);
 }
 
 enum { SHOW_LIST_ITEMS = 5 };
@@ -154,10 +143,10 @@ static void show_attempt(struct jsonw *out, const cJSON *a)
 {
     const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "addr");
     const char *where = str(addr, "address");
-    printf_out(out, "         %-8s ", str(a, "syscall"));
+    jw_printf(out, "         %-8s ", str(a, "syscall"));
     printable(out, where, strlen(where) > 100 ? 100 : strlen(where));
-    if (num(addr, "port")) printf_out(out, " port %.0f", num(addr, "port"));
-    printf_out(out, "  (%s)\n", str(a, "phase"));
+    if (num(addr, "port")) jw_printf(out, " port %.0f", num(addr, "port"));
+    jw_printf(out, "  (%s)\n", str(a, "phase"));
 }
 
 static void show_attempts(struct jsonw *out, const cJSON *r)
@@ -168,13 +157,13 @@ static void show_attempts(struct jsonw *out, const cJSON *r)
     cJSON_ArrayForEach(a, list) counts[attempt_rank(a)]++;
     int listed = counts[0] + counts[1];
     if (!listed && !counts[2]) return;
-    printf_out(out, "network  %d attempt%s (nothing left the sandbox)", listed, listed == 1 ? "" : "s");
-    if (counts[2]) printf_out(out, "; %d netlink call%s", counts[2], counts[2] == 1 ? "" : "s");
+    jw_printf(out, "network  %d attempt%s (nothing left the sandbox)", listed, listed == 1 ? "" : "s");
+    if (counts[2]) jw_printf(out, "; %d netlink call%s", counts[2], counts[2] == 1 ? "" : "s");
     jw_raw(out, "\n", 1);
     for (int rank = 0; rank < 2; rank++)
         cJSON_ArrayForEach(a, list) {
             if (attempt_rank(a) != rank) continue;
-            if (shown++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", listed - SHOW_LIST_ITEMS); return; }
+            if (shown++ == SHOW_LIST_ITEMS) { jw_printf(out, "         … %d more\n", listed - SHOW_LIST_ITEMS); return; }
             show_attempt(out, a);
         }
 }
@@ -184,12 +173,12 @@ static void show_outside_writes(struct jsonw *out, const cJSON *r)
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "files"), "writes_outside_package");
     int n = cJSON_GetArraySize(list), i = 0;
     if (!n) return;
-    printf_out(out, "files    %d write%s outside the package\n", n, n == 1 ? "" : "s");
+    jw_printf(out, "files    %d write%s outside the package\n", n, n == 1 ? "" : "s");
     const cJSON *w;
     cJSON_ArrayForEach(w, list) {
-        if (i++ == SHOW_LIST_ITEMS) { printf_out(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
+        if (i++ == SHOW_LIST_ITEMS) { jw_printf(out, "         … %d more\n", n - SHOW_LIST_ITEMS); break; }
         const char *p = str(w, "path");
-        printf_out(out, "         %-8s ", str(w, "syscall"));
+        jw_printf(out, "         %-8s ", str(w, "syscall"));
         printable(out, p, strlen(p) > 120 ? 120 : strlen(p));
         jw_raw(out, "\n", 1);
     }
@@ -200,11 +189,11 @@ static void show_denied(struct jsonw *out, const cJSON *r)
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "denied"), "calls");
     int n = cJSON_GetArraySize(list), i = 0;
     if (!n) return;
-    printf_out(out, "denied   %d call%s refused by the sandbox:", n, n == 1 ? "" : "s");
+    jw_printf(out, "denied   %d call%s refused by the sandbox:", n, n == 1 ? "" : "s");
     const cJSON *d;
     cJSON_ArrayForEach(d, list) {
-        if (i++ == SHOW_LIST_ITEMS * 2) { printf_out(out, " …"); break; }
-        printf_out(out, " %s", str(d, "syscall"));
+        if (i++ == SHOW_LIST_ITEMS * 2) { jw_printf(out, " …"); break; }
+        jw_printf(out, " %s", str(d, "syscall"));
     }
     jw_raw(out, "\n", 1);
 }
@@ -214,14 +203,14 @@ static void show_footer(struct jsonw *out, const cJSON *r)
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "unpack");
     if (cJSON_IsObject(u)) {
         int issues = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(u, "issues"));
-        printf_out(out, "\nunpack   %.0f files, %.0f bytes, %d issue%s\n", num(u, "files"), num(u, "bytes"),
+        jw_printf(out, "\nunpack   %.0f files, %.0f bytes, %d issue%s\n", num(u, "files"), num(u, "bytes"),
                    issues, issues == 1 ? "" : "s");
         const cJSON *it;
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(u, "issues")) {
-            printf_out(out, "         %s: ", str(it, "kind"));
+            jw_printf(out, "         %s: ", str(it, "kind"));
             const char *e = str(it, "entry");
             printable(out, e, strlen(e) > 120 ? 120 : strlen(e));
-            printf_out(out, " (%s)\n", str(it, "detail"));
+            jw_printf(out, " (%s)\n", str(it, "detail"));
         }
     } else {
         jw_raw(out, "\n", 1);
@@ -230,15 +219,15 @@ static void show_footer(struct jsonw *out, const cJSON *r)
     show_outside_writes(out, r);
     show_denied(out, r);
     int nprocs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "processes"));
-    if (nprocs) printf_out(out, "procs    %d process%s ran\n", nprocs, nprocs == 1 ? "" : "es");
+    if (nprocs) jw_printf(out, "procs    %d process%s ran\n", nprocs, nprocs == 1 ? "" : "es");
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(r, "events");
-    printf_out(out, "events   %.0f observed", num(ev, "count"));
+    jw_printf(out, "events   %.0f observed", num(ev, "count"));
     const char *saved = str(ev, "saved_to");
-    if (*saved) printf_out(out, ", saved to %s", saved);
+    if (*saved) jw_printf(out, ", saved to %s", saved);
     jw_raw(out, "\n", 1);
     const cJSON *sb = cJSON_GetObjectItemCaseSensitive(r, "sandbox");
     const char *mode = str(sb, "mode");
-    if (*mode) printf_out(out, "sandbox  %s, %.0f process(es) left behind and killed\n", mode, num(sb, "leftover_processes"));
+    if (*mode) jw_printf(out, "sandbox  %s, %.0f process(es) left behind and killed\n", mode, num(sb, "leftover_processes"));
 }
 
 char *report_render_text(const cJSON *report, bool color)

@@ -113,9 +113,8 @@ void world_build(struct world *w, const struct manifest *m, const struct host_no
 {
     memset(w, 0, sizeof *w);
     snprintf(w->package_dir, sizeof w->package_dir, WORLD_PROJECT "/node_modules/%s", m->name);
-    size_t nbinds = 0;
     if (!under_usr(h->prefix)) {
-        w->binds[nbinds++] = (struct sbx_bind){h->prefix, h->prefix, 0};
+        w->binds[w->nbinds++] = (struct sbx_bind){h->prefix, h->prefix, 0};
         snprintf(w->system_path, sizeof w->system_path, "%s/bin:", h->prefix);
     }
     strncat(w->system_path, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -143,7 +142,6 @@ void world_build(struct world *w, const struct manifest *m, const struct host_no
         .system_path = w->system_path,
         .extra = NULL,
     };
-    (void)nbinds;
 }
 
 void world_sbx_config(const struct world *w, struct sbx_config *cfg)
@@ -153,7 +151,7 @@ void world_sbx_config(const struct world *w, struct sbx_config *cfg)
     cfg->payload_uid = WORLD_UID;
     cfg->payload_gid = WORLD_UID;
     cfg->binds = w->binds;
-    cfg->nbinds = w->binds[0].host_path ? 1 : 0;
+    cfg->nbinds = w->nbinds;
     cfg->tmpfs = w->tmpfs;
     cfg->ntmpfs = 4;
     cfg->files = w->files;

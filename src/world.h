@@ -49,6 +49,7 @@ struct world {
     char system_path[PATH_MAX * 2];
     char passwd[256], group[256];
     struct sbx_bind binds[1];
+    size_t nbinds;
     struct sbx_tmpfs tmpfs[4];
     struct sbx_file files[2];
     struct lifecycle_world lw;
