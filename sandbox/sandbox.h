@@ -90,12 +90,43 @@ typedef enum {
     SBX_EV_DENIED,     /* refused by policy: syscall, raw args, decoded detail */
     SBX_EV_PROC_EXIT,  /* a process of the sandbox ended: pid, exit_code or term_signal */
     SBX_EV_NOTE,       /* supervisor remark: truncation, limit reached, lost events */
+    SBX_EV_DNS,        /* fake internet: a DNS query and the answer given (dns.*) */
+    SBX_EV_PAYLOAD,    /* fake internet: what one connection or datagram carried (payload.*) */
+    SBX_EV_KIND_COUNT  /* not an event: the number of kinds */
 } sbx_event_kind;
 
 struct sbx_sockaddr {
     int family;          /* AF_INET, AF_INET6, AF_UNIX, or 0 when none */
     char addr[128];      /* numeric address, or unix path ('@' prefix for abstract) */
     unsigned port;
+};
+
+/* SBX_EV_DNS. */
+struct sbx_dns_event {
+    const char *name;        /* query name as dotted text, "\\DDD" escapes for odd bytes, no final dot */
+    unsigned qtype;          /* 1 A, 28 AAAA, 16 TXT, 15 MX, 5 CNAME, ... */
+    const char *answer;      /* "127.1.0.7", "::ffff:127.1.0.7", TXT/MX/CNAME text, "" when none */
+    const char *transport;   /* "udp" | "tcp" */
+};
+
+/* SBX_EV_PAYLOAD: one per TCP connection (at its end, or when its capture is full) or per UDP
+ * datagram. ev->addr is the destination the package used; ev->pid the process that connected
+ * (0 when unknown). Pointers are valid during the callback only. */
+struct sbx_payload_event {
+    const char *transport;   /* "tcp" | "udp" */
+    const char *proto;       /* "http", "https" (TLS intercepted, request decrypted), "tls" (not
+                                decrypted: see tls_error), "dns" (a datagram to port 53 that was
+                                not a query we answer), "raw" */
+    const char *dns_name;    /* the name our DNS answered with this address, or NULL (literal IP) */
+    const unsigned char *data;  /* captured bytes (decrypted for https), at most the per-flow cap */
+    size_t len;
+    uint64_t total;          /* bytes the flow carried (counted past the cap) */
+    const char *http_method, *http_target, *http_host;   /* http/https, else NULL */
+    const char *http_headers;   /* "name: value\n" per header, names lower-case, escaped */
+    const unsigned char *http_body;   /* decoded (de-chunked) body, bounded; NULL when none */
+    size_t http_body_len;
+    const char *tls_sni, *tls_alpn;   /* from the ClientHello, or NULL */
+    const char *tls_error;   /* handshake with our CA failed (pinning, untrusted CA): why */
 };
 
 struct sbx_event {
@@ -117,6 +148,11 @@ struct sbx_event {
     int arch_native;              /* denied: 0 when the call came through a foreign ABI */
     int exit_code, term_signal;   /* proc_exit */
     const char *detail;           /* human-readable decode, or NULL */
+    uint64_t conn_id;             /* net/payload/dns: one id per fake-internet flow, 0 = none. A
+                                     connect or send event and the payload events of the same flow
+                                     carry the same id. */
+    struct sbx_dns_event dns;             /* dns */
+    struct sbx_payload_event payload;     /* payload */
 };
 
 typedef void (*sbx_event_fn)(void *ctx, const struct sbx_event *ev);
@@ -125,6 +161,35 @@ typedef void (*sbx_event_fn)(void *ctx, const struct sbx_event *ev);
 
 enum {
     SBX_TRACE_ALL = 1,   /* notify (and log) every syscall, not just the observed set: slow */
+};
+
+/* ---- Fake internet --------------------------------------------------------------------- */
+
+/* A certificate authority made fresh for one run; its private key lives only in this process's
+ * memory. The sandbox trusts it (SBX_CA_BUNDLE_PATH) and the fake internet mints a leaf
+ * certificate per SNI with it, so HTTPS requests are decrypted and recorded. */
+struct sbx_ca;
+int sbx_ca_create(struct sbx_ca **out, sbx_error *err);
+const char *sbx_ca_cert_pem(const struct sbx_ca *ca);   /* NUL-terminated PEM */
+void sbx_ca_free(struct sbx_ca *ca);
+
+/* Where the sandbox's system CA bundle is (holding only the run's CA when one is given): point
+ * NODE_EXTRA_CA_CERTS, SSL_CERT_FILE and REQUESTS_CA_BUNDLE at it. */
+#define SBX_CA_BUNDLE_PATH "/etc/ssl/certs/ca-certificates.crt"
+/* The resolver written into the sandbox's /etc/resolv.conf. */
+#define SBX_FAKENET_RESOLVER "10.0.2.3"
+
+/*
+ * With `enabled`, every IPv4 and IPv6 address is local to the sandbox's network namespace, DNS
+ * questions are answered (A/AAAA with a distinct loopback address per name), every connect
+ * finds a listener and every datagram a socket, and what arrives is reported as SBX_EV_PAYLOAD.
+ * Nothing ever leaves the namespace. Without it, the network has only `lo` and connects fail.
+ */
+struct sbx_fakenet {
+    int enabled;
+    const struct sbx_ca *ca;  /* TLS interception when set (must outlive the sandbox) */
+    size_t flow_bytes;        /* captured per connection or datagram; 0 = 64 KiB */
+    size_t run_bytes;         /* captured per sandbox in all; 0 = 16 MiB */
 };
 
 struct sbx_config {
@@ -137,6 +202,7 @@ struct sbx_config {
     unsigned flags;                    /* SBX_TRACE_* */
     sbx_event_fn on_event;             /* may be NULL */
     void *event_ctx;
+    struct sbx_fakenet fakenet;        /* zero: no fake internet */
 };
 
 struct sbx_command {

@@ -31,7 +31,7 @@ struct event_log {
     uint64_t seq;
     uint64_t dropped;
     const char *phase;         /* current lifecycle phase (static string) */
-    uint64_t by_kind[SBX_EV_NOTE + 1];
+    uint64_t by_kind[SBX_EV_KIND_COUNT];
     struct syscall_count syscalls[EVENTS_MAX_SYSCALLS];
     size_t nsyscalls;
 };

@@ -100,7 +100,7 @@ static cJSON *events_json(const struct report_input *in)
     cJSON *kinds = cJSON_AddObjectToObject(j, "by_kind");
     cJSON *calls = cJSON_AddObjectToObject(j, "syscall_counts");
     if (!l) return j;
-    for (int k = 0; k <= SBX_EV_NOTE; k++)
+    for (int k = 0; k < SBX_EV_KIND_COUNT; k++)
         if (l->by_kind[k]) cJSON_AddNumberToObject(kinds, event_kind_name((sbx_event_kind)k), (double)l->by_kind[k]);
     for (size_t i = 0; i < l->nsyscalls; i++)
         cJSON_AddNumberToObject(calls, l->syscalls[i].name, (double)l->syscalls[i].count);

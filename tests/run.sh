@@ -10,6 +10,7 @@ cd "$ROOT" || exit 2
 UNPRIV_UID=${SCRIPTBOX_TEST_UID:-65534}
 pass=0 fail=0 skip=0
 failed_names=""
+failure_details=""
 
 # run_suite MODE BINARY [runner...]: run one cmocka binary, tally its TAP lines.
 run_suite() {
@@ -24,7 +25,17 @@ run_suite() {
   p=$((p - ps))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or exited non-zero without a TAP failure
   pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-  [ "$f" -gt 0 ] && failed_names="$failed_names $name"
+  if [ "$f" -gt 0 ]; then
+    failed_names="$failed_names $name"
+    # Keep each failing case with the few lines before it (cmocka prints the reason there), so the
+    # closing lines, often all a CI log keeps, name the case and the reason.
+    detail=$(printf '%s\n' "$out" | awk -v n="$name" '
+      /^not ok [0-9]+/ && !/# (SKIP|skip)/ { for (i = 0; i < 4; i++) if (buf[i] != "") print "[" n "] " substr(buf[i], 1, 400); print "[" n "] " $0 }
+      { buf[0] = buf[1]; buf[1] = buf[2]; buf[2] = buf[3]; buf[3] = $0 }')
+    [ -z "$detail" ] && detail="[$name] exited with status $rc: $(printf '%s\n' "$out" | tail -n 3 | tr '\n' ' ' | cut -c1-400)"
+    failure_details="$failure_details$detail
+"
+  fi
 }
 
 tally_case() {  # tally_case NAME RESULT(pass|fail|skip) [reason]
@@ -68,6 +79,9 @@ else
   tally_case lint:cppcheck skip "cppcheck not installed"
 fi
 
-[ -n "$failed_names" ] && echo "failed:$failed_names"
+if [ -n "$failed_names" ]; then
+  printf '%s' "$failure_details"
+  echo "failed:$failed_names"
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
