@@ -673,9 +673,11 @@ static int make_hostile_seed(const char *hostdir, const char *sentinel, char *se
     if (fd < 0) return -1;
     close(fd);
     if (chmod(p, 02755) < 0) return -1;
-    if (geteuid() == 0) {
+    if (geteuid() == 0) {  /* a container without CAP_MKNOD cannot make one: the rest still counts */
         snprintf(p, sizeof p, "%s/mem", seed);
-        if (mknod(p, S_IFCHR | 0644, makedev(1, 1)) < 0) return -1;
+        if (mknod(p, S_IFCHR | 0644, makedev(1, 1)) < 0)
+            print_message("  seed: no /dev/mem node in the seed (mknod: %s); the other hostile entries are checked\n",
+                          strerror(errno));
     }
     return 0;
 }
