@@ -430,9 +430,23 @@ static void read_reports_a_close_as_zero(void **state)
     p.cfd = -1;
     assert_int_equal(tlsmitm_read(p.sc, buf, sizeof buf, &want), 0);
     assert_int_equal(ERR_peek_error(), 0);
-    /* Writing to it fails without SIGPIPE. */
     assert_int_equal(tlsmitm_write(p.sc, "x", 1, &want), -1);
     assert_int_not_equal(errno, EAGAIN);
+    pair_close(&p);
+    /* Writing to a client that is gone (not read yet): EPIPE, no SIGPIPE (SIG_DFL here). */
+    pair_open(&p, f, NULL, "c.example", NULL, "127.1.0.7", NULL, 0, 0);
+    handshake_ok(&p);
+    close(p.cfd);
+    p.cfd = -1;
+    assert_int_equal(tlsmitm_write(p.sc, "x", 1, &want), -1);
+    assert_int_equal(errno, EPIPE);
+    assert_int_equal(ERR_peek_error(), 0);
+    pair_close(&p);
+    /* conn_free's close_notify to a client that is gone: no SIGPIPE either. */
+    pair_open(&p, f, NULL, "d.example", NULL, "127.1.0.7", NULL, 0, 0);
+    handshake_ok(&p);
+    close(p.cfd);
+    p.cfd = -1;
     pair_close(&p);
 }
 
