@@ -271,7 +271,9 @@ static int fdbio_destroy(BIO *b)
 
 static BIO_METHOD *fdbio_method(void)
 {
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sbx-fd");
+    /* No BIO_get_new_index(): one per tlsmitm would use up the 8-bit index space over a long
+     * life. The type is only informational for a BIO nobody looks up. */
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "sbx-fd");
     if (!m) return NULL;
     if (BIO_meth_set_write_ex(m, fdbio_write) != 1 || BIO_meth_set_read_ex(m, fdbio_read) != 1 ||
         BIO_meth_set_ctrl(m, fdbio_ctrl) != 1 || BIO_meth_set_create(m, fdbio_create) != 1 ||
