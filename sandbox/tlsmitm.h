@@ -46,9 +46,11 @@ enum tlsmitm_state tlsmitm_handshake(struct tlsmitm_conn *c, char *why, size_t w
 
 /* Decrypted application bytes: > 0 bytes read, 0 on a clean close (or a peer that just went
  * away), -1 with errno EAGAIN (call again when the fd is readable/writable, as *want says:
- * TLSMITM_WANT_READ or TLSMITM_WANT_WRITE) or another errno on a failure. */
+ * TLSMITM_WANT_READ or TLSMITM_WANT_WRITE) or another errno on a failure. Read until EAGAIN
+ * before polling again: decrypted bytes can wait inside the TLS layer with nothing on the fd. */
 ssize_t tlsmitm_read(struct tlsmitm_conn *c, void *buf, size_t cap, enum tlsmitm_state *want);
-/* Best effort, for our short 503 answer: returns bytes written or -1 (EAGAIN as for read). */
+/* Best effort, for our short 503 answer: returns bytes written or -1 (EAGAIN as for read; then
+ * call again with the same bytes). A peer that is gone is -1 with EPIPE (never SIGPIPE). */
 ssize_t tlsmitm_write(struct tlsmitm_conn *c, const void *buf, size_t len, enum tlsmitm_state *want);
 
 /* The ALPN protocol selected, or NULL. */
