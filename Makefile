@@ -73,20 +73,24 @@ $(BIN): $(BUILD)/src/main.o $(LIBAPP) $(LIBSBX)
 
 $(BUILD)/tests/%: tests/%.c $(SUPPORT_SRC) $(LIBAPP) $(LIBSBX)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/support $(LDFLAGS) -o $@ $< $(SUPPORT_SRC) $(LIBAPP) $(LIBSBX) $(LDLIBS) -lcmocka
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -Itests/support $(LDFLAGS) -o $@ $< $(SUPPORT_SRC) $(LIBAPP) $(LIBSBX) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -static -o $@ $<
+	@$(if $(Q),echo "  HELPER  $@")
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -static -o $@ $<
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # sbxrun opens sandboxes: it links libsbx (other tools stay standalone).
 $(BUILD)/tests/tools/sbxrun: tests/tools/sbxrun.c $(LIBSBX)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSBX) $(LDLIBS)
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSBX) $(LDLIBS)
 
 tests-build: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(TOOL_BINS)
 
