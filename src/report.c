@@ -102,6 +102,7 @@ static cJSON *events_json(const struct report_input *in)
     if (!l) return j;
     for (int k = 0; k < SBX_EV_KIND_COUNT; k++)
         if (l->by_kind[k]) cJSON_AddNumberToObject(kinds, event_kind_name((sbx_event_kind)k), (double)l->by_kind[k]);
+    if (l->nexfil) cJSON_AddNumberToObject(kinds, "exfil", (double)l->nexfil);
     for (size_t i = 0; i < l->nsyscalls; i++)
         cJSON_AddNumberToObject(calls, l->syscalls[i].name, (double)l->syscalls[i].count);
     return j;
