@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "jsonstr.h"
+#include "report_network.h"
 #include "summary.h"
 
 /* Output kept in the report per stream; the full capture is bounded by the sandbox already. */
@@ -156,7 +157,8 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
         .package_dir = in->package_dir ? in->package_dir : "/nonexistent",
         .phases = windows, .nphases = n,
     };
-    return summary_add(r, &si);
+    if (summary_add(r, &si) < 0) return -1;
+    return report_network_add(r, si.events, si.events_len);
 }
 
 cJSON *report_build(const struct report_input *in)
