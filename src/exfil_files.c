@@ -52,8 +52,9 @@ void exfil_watch_free(struct exfil_watch *w)
 bool exfil_watch_is_ours(struct exfil_watch *w, const struct sbx_event *ev)
 {
     if (w->collector_pid && ev->pid == w->collector_pid) {
-        if (ev->kind == SBX_EV_PROC_EXIT && !w->collecting) w->collector_pid = 0;   /* its last event */
-        return w->collecting || ev->kind == SBX_EV_PROC_EXIT;
+        if (ev->kind != SBX_EV_PROC_EXIT) return w->collecting;
+        w->collector_pid = 0;   /* its last event (it may come after sbx_exec returned) */
+        return true;
     }
     if (!w->collecting || ev->kind != SBX_EV_EXEC || !ev->argv || !w->nonce[0]) return false;
     for (int i = 0; i < 4; i++)
