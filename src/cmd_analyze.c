@@ -400,6 +400,20 @@ static void collect_written(struct analyze_run *r, struct sbx *sb, const struct 
         fprintf(stderr, "scriptbox: warning: written files not scanned for secrets: %s\n", e.msg);
 }
 
+/* The world's sandbox, with the fake internet (and the run's CA) and our event callback. */
+static void configure_sandbox(struct analyze_run *r, const struct world *w, struct sbx_config *cfg)
+{
+    world_sbx_config(w, cfg);
+    cfg->fakenet = (struct sbx_fakenet){.enabled = 1, .ca = r->env.ca};
+    if (!r->env.ca) progress("warning:", r->env.ca_note);
+    if (r->opt.trace_all) {
+        cfg->flags |= SBX_TRACE_ALL;
+        fputs("scriptbox: --trace all logs every system call; the run will be much slower\n", stderr);
+    }
+    cfg->on_event = on_event;
+    cfg->event_ctx = r;
+}
+
 static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
 {
     struct host_node node;
@@ -412,15 +426,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     w.lw.extra = r->env.env;
     exfil_watch_init(&r->watch, WORLD_HOME, WORLD_PROJECT, r->package_dir);
     struct sbx_config cfg;
-    world_sbx_config(&w, &cfg);
-    cfg.fakenet = (struct sbx_fakenet){.enabled = 1, .ca = r->env.ca};
-    if (!r->env.ca) progress("warning:", r->env.ca_note);
-    if (r->opt.trace_all) {
-        cfg.flags |= SBX_TRACE_ALL;
-        fputs("scriptbox: --trace all logs every system call; the run will be much slower\n", stderr);
-    }
-    cfg.on_event = on_event;
-    cfg.event_ctx = r;
+    configure_sandbox(r, &w, &cfg);
     struct sbx *sb = NULL;
     sbx_error se = {0};
     progress("building", "the sandbox");
