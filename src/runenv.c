@@ -92,7 +92,7 @@ static const char *url_host(const char *url, char *buf, size_t cap)
 {
     const char *p = strstr(url, "://");
     p = p ? p + 3 : url;
-    size_t n = strcspn(p, "/?# \t\r\n");
+    size_t n = strcspn(p, "/?#");
     if (!n || n >= cap) return NULL;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '-' && p[i] != ':') return NULL;
@@ -112,7 +112,8 @@ static const char *npmrc_registry(char *text)
         while (*v == ' ' || *v == '\t') v++;
         if (*v != '=') continue;
         for (v++; *v == ' ' || *v == '\t'; v++) {}
-        v[strcspn(v, "\r")] = 0;
+        size_t len = strlen(v);
+        while (len && (v[len - 1] == '\r' || v[len - 1] == ' ' || v[len - 1] == '\t')) v[--len] = 0;
         found = v;   /* the last one wins, as in npm's ini parser */
     }
     return found;
