@@ -103,7 +103,7 @@ struct event_scan {
     struct scan *s;
     struct exfil_record base;    /* ref_seq, t_ns, pid, ppid, phase, where */
     struct canary_hits hits;
-    const struct canary *seen[64];
+    const struct canary *seen[512];   /* >= HONEYPOT_MAX_CANARIES */
     size_t nseen;
 };
 
