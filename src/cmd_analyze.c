@@ -19,9 +19,11 @@
 
 #include "commands.h"
 #include "events.h"
+#include "exfil.h"
 #include "lifecycle.h"
 #include "manifest.h"
 #include "report.h"
+#include "runenv.h"
 #include "unpack.h"
 #include "workdir.h"
 #include "world.h"
@@ -38,6 +40,7 @@ struct analyze_opts {
     enum severity fail_on;
     bool keep_workdir;
     bool trace_all;
+    bool ci;
     struct unpack_limits limits;
 };
 
@@ -56,6 +59,9 @@ struct analyze_run {
     struct step_outcome outcomes[LIFECYCLE_MAX_STEPS];
     size_t noutcomes;
     struct event_log events;
+    struct runenv env;              /* honeypot, CA, extra environment */
+    bool have_env;
+    struct exfil_watch watch;       /* files written outside the package; our collector */
     char package_dir[PATH_MAX];     /* inside the sandbox */
     const char *sandbox_mode;
     int leftovers;
@@ -120,7 +126,7 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
-       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE };
+       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI };
 
 static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
 {
@@ -146,6 +152,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
         return 0;
     }
     case OPT_KEEP: o->keep_workdir = true; return 0;
+    case OPT_CI: o->ci = true; return 0;
     case OPT_TRACE:
         if (strcmp(arg, "all") && strcmp(arg, "default"))
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--trace takes 'all' or 'default', not '%s'", arg);
@@ -174,7 +181,7 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
         {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
-        {"trace", required_argument, NULL, OPT_TRACE}, {NULL, 0, NULL, 0},
+        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI}, {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
     unpack_limits_default(&o->limits);
@@ -256,24 +263,41 @@ static int write_project_manifest(struct analyze_run *r, int project_fd, struct 
     return 0;
 }
 
+/* The honeypot in both seeds, the run's CA and the scripts' extra environment. */
+static int build_runenv(struct analyze_run *r, int home_fd, int project_fd, struct sb_error *err)
+{
+    char registry[256], rules[PATH_MAX];
+    struct runenv_opts o = {
+        .home_fd = home_fd, .project_fd = project_fd, .ci = r->opt.ci,
+        .registry_host = runenv_registry_host(registry, sizeof registry),
+        .rules_dir = runenv_rules_dir(rules, sizeof rules),
+        .home = WORLD_HOME, .project = WORLD_PROJECT, .user = WORLD_USER,
+        .home_seed = r->seed_home, .project_seed = r->seed_project,
+    };
+    if (runenv_build(&r->env, &o, err) < 0) return -1;
+    r->have_env = true;
+    return 0;
+}
+
 /* Seeds of the sandbox's writable areas: HOME, the project with an empty mount point for the
- * package (it gets its own tmpfs, seeded from the unpacked or given folder). */
+ * package (it gets its own tmpfs, seeded from the unpacked or given folder), the honeypot in
+ * both. */
 static int prepare_seeds(struct analyze_run *r, struct sb_error *err)
 {
     char rel[512];
-    int fd = workdir_mkdirs(&r->wd, "home", err);
-    if (fd < 0) return -1;
-    close(fd);
     snprintf(rel, sizeof rel, "project/node_modules/%s", r->manifest.name);
-    fd = workdir_mkdirs(&r->wd, rel, err);
+    int fd = workdir_mkdirs(&r->wd, rel, err);
     if (fd < 0) return -1;
     close(fd);
+    int home_fd = workdir_mkdirs(&r->wd, "home", err);
+    if (home_fd < 0) return -1;
     int project_fd = workdir_mkdirs(&r->wd, "project", err);
-    if (project_fd < 0) return -1;
-    int rc = write_project_manifest(r, project_fd, err);
-    close(project_fd);
     snprintf(r->seed_home, sizeof r->seed_home, "%s/home", r->wd.path);
     snprintf(r->seed_project, sizeof r->seed_project, "%s/project", r->wd.path);
+    int rc = project_fd < 0 ? -1 : write_project_manifest(r, project_fd, err);
+    if (rc == 0) rc = build_runenv(r, home_fd, project_fd, err);
+    if (project_fd >= 0) close(project_fd);
+    close(home_fd);
     return rc;
 }
 
@@ -357,6 +381,39 @@ static int run_steps(struct analyze_run *r, struct sbx *sb, const struct world *
     return 0;
 }
 
+/* Every event goes to the stream, except our own collector's; writes are remembered. */
+static void on_event(void *ctx, const struct sbx_event *ev)
+{
+    struct analyze_run *r = ctx;
+    if (exfil_watch_is_ours(&r->watch, ev)) return;
+    event_log_add(&r->events, ev);
+    exfil_watch_note(&r->watch, ev, r->events.seq, r->events.phase);
+}
+
+/* Read the files the package wrote outside its folder before the sandbox (and they) go away. */
+static void collect_written(struct analyze_run *r, struct sbx *sb, const struct host_node *node)
+{
+    if (interrupted) return;
+    const struct exfil_seed seeds[] = {{WORLD_PROJECT, r->seed_project}, {WORLD_HOME, r->seed_home}};
+    struct sb_error e = {0};
+    if (exfil_collect(&r->watch, sb, node->node_path, seeds, 2, &e) < 0)
+        fprintf(stderr, "scriptbox: warning: written files not scanned for secrets: %s\n", e.msg);
+}
+
+/* The world's sandbox, with the fake internet (and the run's CA) and our event callback. */
+static void configure_sandbox(struct analyze_run *r, const struct world *w, struct sbx_config *cfg)
+{
+    world_sbx_config(w, cfg);
+    cfg->fakenet = (struct sbx_fakenet){.enabled = 1, .ca = r->env.ca};
+    if (!r->env.ca) progress("warning:", r->env.ca_note);
+    if (r->opt.trace_all) {
+        cfg->flags |= SBX_TRACE_ALL;
+        fputs("scriptbox: --trace all logs every system call; the run will be much slower\n", stderr);
+    }
+    cfg->on_event = on_event;
+    cfg->event_ctx = r;
+}
+
 static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
 {
     struct host_node node;
@@ -366,14 +423,10 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     world_build(&w, &r->manifest, &node, &seeds);
     snprintf(r->package_dir, sizeof r->package_dir, "%s", w.package_dir);
     if (r->have_unpack) w.lw.integrity = r->unpack.integrity;
+    w.lw.extra = r->env.env;
+    exfil_watch_init(&r->watch, WORLD_HOME, WORLD_PROJECT, r->package_dir);
     struct sbx_config cfg;
-    world_sbx_config(&w, &cfg);
-    if (r->opt.trace_all) {
-        cfg.flags |= SBX_TRACE_ALL;
-        fputs("scriptbox: --trace all logs every system call; the run will be much slower\n", stderr);
-    }
-    cfg.on_event = event_log_add;
-    cfg.event_ctx = &r->events;
+    configure_sandbox(r, &w, &cfg);
     struct sbx *sb = NULL;
     sbx_error se = {0};
     progress("building", "the sandbox");
@@ -382,6 +435,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
     int rc = run_steps(r, sb, &w, err);
     event_log_set_phase(&r->events, "teardown");
+    collect_written(r, sb, &node);
     struct sbx_close_status cs = {0};
     sbx_error ce = {0};
     unsigned grace = interrupted ? 0 : r->opt.grace_s * 1000;
@@ -395,6 +449,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
 
 static int finish_report(struct analyze_run *r, struct sb_error *err)
 {
+    if (r->have_env && exfil_scan(&r->events, r->env.hp.canaries, r->env.hp.ncanaries, &r->watch, err) < 0) return -1;
     event_log_finish(&r->events);
     if (r->opt.events_path && event_log_save(&r->events, r->opt.events_path, err) < 0) return -1;
     struct report_input in = {
@@ -426,6 +481,8 @@ static void cleanup(struct analyze_run *r)
     if (r->have_unpack) unpack_result_free(&r->unpack);
     if (r->have_manifest) manifest_free(&r->manifest);
     event_log_free(&r->events);
+    exfil_watch_free(&r->watch);
+    if (r->have_env) runenv_free(&r->env);
     if (!r->have_wd) return;
     if (r->opt.keep_workdir) {
         fprintf(stderr, "scriptbox: work folder kept at %s\n", r->wd.path);

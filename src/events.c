@@ -70,6 +70,167 @@ static void write_addr(struct jsonw *j, const struct sbx_sockaddr *a)
     jw_end(j);
 }
 
+/* ---- fake internet: dns and payload (docs/ARCHITECTURE.md, "Event stream") ---------------- */
+
+static const char *qtype_name(unsigned t)
+{
+    switch (t) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 5: return "CNAME";
+    case 6: return "SOA";
+    case 12: return "PTR";
+    case 15: return "MX";
+    case 16: return "TXT";
+    case 28: return "AAAA";
+    case 33: return "SRV";
+    case 64: return "SVCB";
+    case 65: return "HTTPS";
+    case 255: return "ANY";
+    default: return NULL;
+    }
+}
+
+static void write_dns(struct jsonw *j, const struct sbx_event *ev)
+{
+    jw_kstr(j, "name", ev->dns.name ? ev->dns.name : "");
+    const char *qt = qtype_name(ev->dns.qtype);
+    if (qt) jw_kstr(j, "qtype", qt);
+    else jw_kuint(j, "qtype", ev->dns.qtype);
+    jw_kstr(j, "answer", ev->dns.answer ? ev->dns.answer : "");
+    jw_kstr(j, "transport", ev->dns.transport);
+    if (ev->conn_id) jw_kuint(j, "conn_id", ev->conn_id);
+}
+
+static void write_b64(struct jsonw *j, const char *key, const unsigned char *p, size_t n)
+{
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    jw_key(j, key);
+    jw_raw(j, "\"", 1);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
+        char q[4] = {alpha[v >> 18 & 63], alpha[v >> 12 & 63], i + 1 < n ? alpha[v >> 6 & 63] : '=',
+                     i + 2 < n ? alpha[v & 63] : '='};
+        jw_raw(j, q, 4);
+    }
+    jw_raw(j, "\"", 1);
+}
+
+/* "key":"<at most EVENTS_EXCERPT_BYTES of p, escaped>" */
+static void write_excerpt(struct jsonw *j, const char *key, const unsigned char *p, size_t n)
+{
+    jw_key(j, key);
+    jw_str(j, p ? (const char *)p : "", n > EVENTS_EXCERPT_BYTES ? EVENTS_EXCERPT_BYTES : n);
+}
+
+struct header_line {
+    const char *name, *value;
+    size_t nlen, vlen;
+};
+
+/* Split "name: value\n" lines; at most cap. */
+static size_t split_headers(const char *s, struct header_line *h, size_t cap)
+{
+    size_t n = 0;
+    while (s && *s && n < cap) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        const char *colon = memchr(s, ':', len);
+        if (colon && colon > s) {
+            const char *v = colon + 1, *end = s + len;
+            while (v < end && (*v == ' ' || *v == '\t')) v++;
+            while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) end--;
+            h[n++] = (struct header_line){s, v, (size_t)(colon - s), (size_t)(end - v)};
+        }
+        s += len + (nl != NULL);
+    }
+    return n;
+}
+
+/* "headers":{"name":"value", ...}: names as given (the sandbox lower-cases them), a repeated
+ * header's values joined with ", " in order. */
+static void write_headers(struct jsonw *j, const char *text)
+{
+    struct header_line h[EVENTS_MAX_HEADERS];
+    bool done[EVENTS_MAX_HEADERS] = {false};
+    size_t n = split_headers(text, h, EVENTS_MAX_HEADERS);
+    jw_key(j, "headers");
+    jw_begin(j);
+    for (size_t i = 0; i < n; i++) {
+        if (done[i]) continue;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(h[i].nlen < sizeof name ? h[i].nlen : sizeof name - 1), h[i].name);
+        jw_key(j, name);
+        jw_raw(j, "\"", 1);
+        for (size_t k = i; k < n; k++) {
+            if (k != i && (done[k] || h[k].nlen != h[i].nlen || strncmp(h[k].name, h[i].name, h[i].nlen))) continue;
+            if (k != i) jw_raw(j, ", ", 2);
+            /* jw_str adds quotes: write the value through it, then drop them */
+            size_t at = j->len;
+            jw_str(j, h[k].value, h[k].vlen);
+            if (!j->failed) {
+                memmove(j->buf + at, j->buf + at + 1, j->len - at - 2);
+                j->len -= 2;
+            }
+            done[k] = true;
+        }
+        jw_raw(j, "\"", 1);
+    }
+    jw_end(j);
+}
+
+static void write_http(struct jsonw *j, const struct sbx_payload_event *p)
+{
+    jw_key(j, "http");
+    jw_begin(j);
+    jw_kstr(j, "method", p->http_method);
+    const char *target = p->http_target ? p->http_target : "";
+    jw_kstr(j, "target", target);
+    const char *q = strchr(target, '?');
+    jw_key(j, "path");
+    jw_str(j, target, q ? (size_t)(q - target) : strlen(target));
+    if (q) jw_kstr(j, "query", q + 1);
+    jw_kstr(j, "host", p->http_host);
+    write_headers(j, p->http_headers);
+    write_excerpt(j, "body_excerpt", p->http_body, p->http_body ? p->http_body_len : 0);
+    jw_kuint(j, "body_bytes", p->http_body ? p->http_body_len : 0);
+    jw_end(j);
+}
+
+static bool is_tls(const struct sbx_payload_event *p)
+{
+    return p->tls_sni || p->tls_alpn || p->tls_error ||
+           (p->proto && (!strcmp(p->proto, "https") || !strcmp(p->proto, "tls")));
+}
+
+static void write_tls(struct jsonw *j, const struct sbx_payload_event *p)
+{
+    jw_key(j, "tls");
+    jw_begin(j);
+    jw_kstr(j, "sni", p->tls_sni);
+    jw_kstr(j, "alpn", p->tls_alpn);
+    jw_kbool(j, "intercepted", p->proto && !strcmp(p->proto, "https"));
+    jw_kstr(j, "error", p->tls_error);
+    jw_end(j);
+}
+
+static void write_payload(struct jsonw *j, const struct sbx_event *ev)
+{
+    const struct sbx_payload_event *p = &ev->payload;
+    if (ev->conn_id) jw_kuint(j, "conn_id", ev->conn_id);
+    jw_kstr(j, "transport", p->transport);
+    jw_kstr(j, "proto", p->proto);
+    write_addr(j, &ev->addr);
+    jw_kstr(j, "dns_name", p->dns_name);
+    jw_kuint(j, "bytes", p->total);
+    size_t len = p->data ? p->len : 0;
+    jw_kuint(j, "captured", len);
+    write_b64(j, "data_b64", p->data, len);
+    write_excerpt(j, "excerpt", p->data, len);
+    if (p->http_method) write_http(j, p);
+    if (is_tls(p)) write_tls(j, p);
+}
+
 static void write_kind_fields(struct jsonw *j, const struct sbx_event *ev)
 {
     switch (ev->kind) {
@@ -99,6 +260,7 @@ static void write_kind_fields(struct jsonw *j, const struct sbx_event *ev)
     case SBX_EV_NET:
         write_addr(j, &ev->addr);
         if (ev->bytes) jw_kuint(j, "bytes", ev->bytes);
+        if (ev->conn_id) jw_kuint(j, "conn_id", ev->conn_id);
         break;
     case SBX_EV_DENIED:
         jw_key(j, "args");
@@ -116,9 +278,13 @@ static void write_kind_fields(struct jsonw *j, const struct sbx_event *ev)
         if (ev->term_signal) jw_kint(j, "signal", ev->term_signal);
         else jw_kint(j, "exit_code", ev->exit_code);
         break;
-    case SBX_EV_NOTE:
-    case SBX_EV_DNS:        /* written by the fake-internet work (docs/ARCHITECTURE.md) */
+    case SBX_EV_DNS:
+        write_dns(j, ev);
+        break;
     case SBX_EV_PAYLOAD:
+        write_payload(j, ev);
+        break;
+    case SBX_EV_NOTE:
     case SBX_EV_KIND_COUNT:
         break;
     }
@@ -155,6 +321,33 @@ void event_log_add(void *ctx, const struct sbx_event *ev)
         return;
     }
     jw_raw(&l->out, l->line.buf, l->line.len);
+}
+
+void event_log_add_exfil(struct event_log *l, const struct exfil_record *x)
+{
+    struct jsonw *j = &l->line;
+    l->seq++;
+    jw_reset(j);
+    jw_begin(j);
+    jw_kuint(j, "seq", l->seq);
+    jw_kuint(j, "t_ns", x->t_ns);
+    jw_kint(j, "pid", x->pid);
+    jw_kint(j, "ppid", x->ppid);
+    jw_kstr(j, "phase", x->phase ? x->phase : "teardown");
+    jw_kstr(j, "kind", "exfil");
+    jw_kstr(j, "source", x->source);
+    jw_kstr(j, "where", x->where);
+    jw_kuint(j, "ref_seq", x->ref_seq);
+    jw_kstr(j, "field", x->field);
+    jw_kstr(j, "encoding", x->encoding);
+    jw_end(j);
+    jw_raw(j, "\n", 1);
+    if (j->failed || (l->max_bytes && l->out.len + j->len > l->max_bytes + EVENTS_EXFIL_RESERVE)) {
+        l->dropped++;
+        return;
+    }
+    l->nexfil++;
+    jw_raw(&l->out, j->buf, j->len);
 }
 
 void event_log_finish(struct event_log *l)

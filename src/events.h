@@ -17,7 +17,24 @@
 #include "jsonw.h"
 #include "sandbox.h"
 
-enum { EVENTS_MAX_SYSCALLS = 96 };
+enum {
+    EVENTS_MAX_SYSCALLS = 96,
+    EVENTS_EXCERPT_BYTES = 512,          /* payload excerpt, http body_excerpt */
+    EVENTS_MAX_HEADERS = 100,            /* http headers written per payload event */
+    EVENTS_EXFIL_RESERVE = 2 * 1024 * 1024,   /* exfil lines may go this far past max_bytes */
+};
+
+/* One canary hit, appended by scriptbox after the run (kind "exfil"). */
+struct exfil_record {
+    uint64_t ref_seq;      /* the event the canary was found in */
+    uint64_t t_ns;         /* that event's time */
+    int pid, ppid;
+    const char *phase;     /* that event's phase */
+    const char *source;    /* "env:NPM_TOKEN", "file:~/.npmrc" */
+    const char *where;     /* "payload" | "dns" | "exec" | "file" */
+    const char *field;     /* "http.query", "data", "name", "argv", a path */
+    const char *encoding;  /* decode chain: "raw", "url>base64", "dns>hex" */
+};
 
 struct syscall_count {
     const char *name;   /* static string from the sandbox */
@@ -34,6 +51,7 @@ struct event_log {
     uint64_t by_kind[SBX_EV_KIND_COUNT];
     struct syscall_count syscalls[EVENTS_MAX_SYSCALLS];
     size_t nsyscalls;
+    uint64_t nexfil;           /* exfil lines added (kind "exfil": not an sbx kind) */
 };
 
 void event_log_init(struct event_log *l, size_t max_bytes);
@@ -41,6 +59,9 @@ void event_log_free(struct event_log *l);
 void event_log_set_phase(struct event_log *l, const char *phase);
 /* An sbx_event_fn: ctx is the struct event_log. */
 void event_log_add(void *ctx, const struct sbx_event *ev);
+/* Append one "exfil" line (after the run, before event_log_finish). Kept past max_bytes up to
+ * EVENTS_EXFIL_RESERVE: a hit must not be lost because the run was chatty. */
+void event_log_add_exfil(struct event_log *l, const struct exfil_record *x);
 /* Close the stream (adds the truncation line if needed). */
 void event_log_finish(struct event_log *l);
 int event_log_save(const struct event_log *l, const char *path, struct sb_error *err);

@@ -22,7 +22,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-enum { WALLET_LIST_MAX_BYTES = 64 * 1024, HOST_MAX = 253, NAME_MAX_LEN = 64, ENV_MAX = 8 };
+enum { WALLET_LIST_MAX_BYTES = 64 * 1024, HOST_MAX = 253, NAME_MAX_LEN = 64, ENV_MAX = 48 };
 
 static const char BASE62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 static const char BASE58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -86,6 +86,7 @@ struct hp_ctx {
     struct rng rng;
     struct honeypot *hp;
     size_t nenv;
+    bool ci;
     struct sb_error *err;
     bool failed;              /* err is filled; later steps do nothing */
 };
@@ -771,6 +772,42 @@ static void build_env(struct hp_ctx *c)
     add_env(c, "AWS_SECRET_ACCESS_KEY", "", canary_new(c, BASE62, 40, "env:AWS_SECRET_ACCESS_KEY"));
 }
 
+/* A GitHub Actions job: the variables every runner sets, and the job's secrets as canaries. */
+static void build_ci_env(struct hp_ctx *c)
+{
+    static const char *const plain[][2] = {
+        {"CI", "true"}, {"GITHUB_ACTIONS", "true"}, {"RUNNER_OS", "Linux"}, {"RUNNER_ARCH", "X64"},
+        {"RUNNER_NAME", "GitHub Actions 7"}, {"RUNNER_ENVIRONMENT", "github-hosted"}, {"RUNNER_TEMP", "/tmp"},
+        {"RUNNER_TOOL_CACHE", "/opt/hostedtoolcache"}, {"GITHUB_REPOSITORY", "acme-web/storefront"},
+        {"GITHUB_REPOSITORY_OWNER", "acme-web"}, {"GITHUB_WORKFLOW", "CI"}, {"GITHUB_JOB", "build"},
+        {"GITHUB_EVENT_NAME", "push"}, {"GITHUB_REF", "refs/heads/main"}, {"GITHUB_REF_NAME", "main"},
+        {"GITHUB_REF_TYPE", "branch"}, {"GITHUB_SERVER_URL", "https://github.com"},
+        {"GITHUB_API_URL", "https://api.github.com"}, {"GITHUB_GRAPHQL_URL", "https://api.github.com/graphql"},
+        {"GITHUB_RUN_ATTEMPT", "1"}, {"ACTIONS_RUNTIME_URL", "https://pipelines.actions.githubusercontent.com/"},
+        {"ACTIONS_CACHE_URL", "https://artifactcache.actions.githubusercontent.com/"},
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) add_env(c, plain[i][0], "", plain[i][1]);
+    add_env(c, "GITHUB_WORKSPACE", "", c->project);
+    add_env(c, "GITHUB_ACTOR", "", c->user);
+    char sha[41], run_id[11];
+    random_chars(c, HEX, sha, 40);
+    random_chars(c, DIGITS, run_id, 10);
+    run_id[0] = run_id[0] == '0' ? '7' : run_id[0];
+    add_env(c, "GITHUB_SHA", "", sha);
+    add_env(c, "GITHUB_RUN_ID", "", run_id);
+    add_env(c, "GITHUB_RUN_NUMBER", "", run_id + 7);
+    /* JWT-shaped: the canary is the signature part, base64url as in a real token */
+    const char *hdr = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
+    char jwt[CANARY_VALUE_MAX * 2];
+    snprintf(jwt, sizeof jwt, "%s.eyJuYmYiOjE3MDAwMDAwMDB9.%s", hdr, canary_new(c, BASE62, 43, "env:ACTIONS_RUNTIME_TOKEN"));
+    add_env(c, "ACTIONS_RUNTIME_TOKEN", "", jwt);
+    snprintf(jwt, sizeof jwt, "%s.eyJhdWQiOiJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSJ9.%s", hdr,
+             canary_new(c, BASE62, 43, "env:ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
+    add_env(c, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "", jwt);
+    add_env(c, "ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.actions.githubusercontent.com/oidc/idtoken?api-version=2.0&run=",
+            run_id);
+}
+
 /* ---- options and the wallet list ------------------------------------------------------------------ */
 
 static bool valid_host(const char *h)
@@ -897,6 +934,7 @@ static void build_all(struct hp_ctx *c, const struct extension *ext, size_t next
     build_discord(c);
     build_shell(c);
     build_env(c);
+    if (c->ci) build_ci_env(c);
 }
 
 int honeypot_build(int home_dirfd, int project_dirfd, const struct honeypot_opts *o, struct honeypot *hp,
@@ -905,7 +943,7 @@ int honeypot_build(int home_dirfd, int project_dirfd, const struct honeypot_opts
     memset(hp, 0, sizeof *hp);
     char project[300];
     struct hp_ctx c = {.home_fd = home_dirfd, .project_fd = project_dirfd, .hp = hp, .err = err,
-                       .rng = {.seed = o->seed}};
+                       .rng = {.seed = o->seed}, .ci = o->ci != 0};
     if (resolve_options(&c, o, project, sizeof project) < 0) return -1;
     struct extension *ext = calloc(HONEYPOT_MAX_EXTENSIONS, sizeof *ext);
     hp->canaries = calloc(HONEYPOT_MAX_CANARIES, sizeof *hp->canaries);

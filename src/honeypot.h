@@ -41,6 +41,9 @@ struct honeypot_opts {
     const char *home;           /* HOME inside the sandbox; NULL: "/home/dev" */
     const char *project;        /* project folder inside; NULL: "<home>/project" */
     uint64_t seed;              /* 0: getrandom(); else a deterministic DRBG (tests only) */
+    int ci;                     /* also a GitHub Actions job's variables (CI=true, GITHUB_*,
+                                   RUNNER_*) with its secrets (ACTIONS_RUNTIME_TOKEN,
+                                   ACTIONS_ID_TOKEN_REQUEST_TOKEN) as canaries */
 };
 
 struct honeypot {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "jsonstr.h"
+#include "report_network.h"
 #include "summary.h"
 
 /* Output kept in the report per stream; the full capture is bounded by the sandbox already. */
@@ -102,6 +103,7 @@ static cJSON *events_json(const struct report_input *in)
     if (!l) return j;
     for (int k = 0; k < SBX_EV_KIND_COUNT; k++)
         if (l->by_kind[k]) cJSON_AddNumberToObject(kinds, event_kind_name((sbx_event_kind)k), (double)l->by_kind[k]);
+    if (l->nexfil) cJSON_AddNumberToObject(kinds, "exfil", (double)l->nexfil);
     for (size_t i = 0; i < l->nsyscalls; i++)
         cJSON_AddNumberToObject(calls, l->syscalls[i].name, (double)l->syscalls[i].count);
     return j;
@@ -155,7 +157,8 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
         .package_dir = in->package_dir ? in->package_dir : "/nonexistent",
         .phases = windows, .nphases = n,
     };
-    return summary_add(r, &si);
+    if (summary_add(r, &si) < 0) return -1;
+    return report_network_add(r, si.events, si.events_len);
 }
 
 cJSON *report_build(const struct report_input *in)

@@ -7,6 +7,7 @@
 
 #include "jsonw.h"
 #include "report.h"
+#include "report_network.h"
 
 enum { SHOW_OUTPUT_LINES = 5, SHOW_LINE_CHARS = 160 };
 
@@ -216,6 +217,7 @@ static void show_footer(struct jsonw *out, const cJSON *r)
         jw_raw(out, "\n", 1);
     }
     show_attempts(out, r);
+    report_network_text(out, r);
     show_outside_writes(out, r);
     show_denied(out, r);
     int nprocs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "processes"));
@@ -237,6 +239,7 @@ char *report_render_text(const cJSON *report, bool color)
     show_header(&out, report, &st);
     show_verdict(&out, report, &st);
     show_findings(&out, report, &st);
+    report_network_text_secrets(&out, report, st.red, st.bold, st.reset);
     show_phases(&out, report, &st);
     show_footer(&out, report);
     if (out.failed) { jw_free(&out); return NULL; }

@@ -472,6 +472,51 @@ static void options_are_used_and_checked(void **state)
     release(f);
 }
 
+static const char *env_value(char **env, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = env; *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
+    return NULL;
+}
+
+/* --ci: a GitHub Actions job's variables; its secrets carry canaries found in the env entry. */
+static void ci_option_adds_a_ci_job_with_canaries(void **state)
+{
+    (void)state;
+    struct fixture *f = fresh();
+    struct honeypot_opts o = default_opts(11);
+    o.ci = 1;
+    struct sb_error err = {0};
+    assert_int_equal(honeypot_build(f->home_fd, f->project_fd, &o, &f->hp, &err), 0);
+    assert_string_equal(env_value(f->hp.env, "CI"), "true");
+    assert_string_equal(env_value(f->hp.env, "GITHUB_ACTIONS"), "true");
+    assert_string_equal(env_value(f->hp.env, "RUNNER_OS"), "Linux");
+    assert_string_equal(env_value(f->hp.env, "GITHUB_WORKSPACE"), "/home/dev/project");
+    matches(env_value(f->hp.env, "GITHUB_REPOSITORY"), "^[a-z-]+/[a-z-]+$");
+    matches(env_value(f->hp.env, "GITHUB_SHA"), "^[0-9a-f]{40}$");
+    matches(env_value(f->hp.env, "GITHUB_RUN_ID"), "^[1-9][0-9]{9}$");
+    matches(env_value(f->hp.env, "ACTIONS_RUNTIME_TOKEN"), "^eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{43}$");
+    const char *secrets[] = {"env:ACTIONS_RUNTIME_TOKEN", "env:ACTIONS_ID_TOKEN_REQUEST_TOKEN", "env:GITHUB_TOKEN"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct canary *c = NULL;
+        for (size_t k = 0; k < f->hp.ncanaries; k++)
+            if (!strcmp(f->hp.canaries[k].source, secrets[i])) c = &f->hp.canaries[k];
+        if (!c) print_message("no canary for %s\n", secrets[i]);
+        assert_non_null(c);
+        const char *v = env_value(f->hp.env, secrets[i] + 4);
+        assert_non_null(v);
+        assert_non_null(strstr(v, c->value));
+    }
+    release(f);
+    f = fresh();
+    o.ci = 0;
+    assert_int_equal(honeypot_build(f->home_fd, f->project_fd, &o, &f->hp, &err), 0);
+    assert_null(env_value(f->hp.env, "CI"));
+    assert_null(env_value(f->hp.env, "ACTIONS_RUNTIME_TOKEN"));
+    release(f);
+}
+
 static void bad_wallet_lists_are_refused(void **state)
 {
     (void)state;
@@ -562,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wallet_files_have_their_shapes, setup, teardown),
         cmocka_unit_test(seed_is_deterministic_and_zero_is_random),
         cmocka_unit_test(options_are_used_and_checked),
+        cmocka_unit_test(ci_option_adds_a_ci_job_with_canaries),
         cmocka_unit_test(bad_wallet_lists_are_refused),
         cmocka_unit_test(planted_links_are_not_followed),
     };

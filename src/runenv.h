@@ -1,0 +1,46 @@
+/*
+ * runenv.h — what every analyze run adds around the package: the honeypot in the HOME and
+ * project seeds, the run's CA for the fake internet, and the scripts' extra environment
+ * (the honeypot's tokens, the CA bundle variables, and with --ci a CI job's variables).
+ */
+#ifndef SCRIPTBOX_RUNENV_H
+#define SCRIPTBOX_RUNENV_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "honeypot.h"
+#include "sandbox.h"
+
+struct runenv_opts {
+    int home_fd, project_fd;       /* the seed folders (honeypot_build writes into them) */
+    const char *home_seed, *project_seed;   /* their paths (as root, handed to the sandbox's uid) */
+    bool ci;                       /* --ci: a CI job's variables too */
+    const char *registry_host;     /* host[:port] from the user's npm config, or NULL */
+    const char *rules_dir;         /* the rules folder in use, or NULL */
+    const char *home, *project, *user;   /* inside the sandbox */
+};
+
+struct runenv {
+    struct honeypot hp;
+    bool have_hp;
+    struct sbx_ca *ca;             /* NULL: no TLS interception (ca_note says why) */
+    char ca_note[256];
+    const char **env;              /* NULL-terminated NAME=value, for lifecycle_world.extra */
+};
+
+/* Honeypot + CA + environment. The CA failing is not an error: the run goes on without TLS
+ * interception and ca_note says why. */
+int runenv_build(struct runenv *x, const struct runenv_opts *o, struct sb_error *err);
+void runenv_free(struct runenv *x);
+
+/* host[:port] of the registry the user's npm would use (npm_config_registry, then the user
+ * npmrc: $npm_config_userconfig or ~/.npmrc), or NULL when not configured or not plain. */
+const char *runenv_registry_host(char *buf, size_t cap);
+/* The rules folder: $SCRIPTBOX_RULES, else <exe>/../rules (source tree), else
+ * <exe>/../share/scriptbox/rules (installed); NULL when none has lists/. */
+const char *runenv_rules_dir(char *buf, size_t cap);
+
+#endif
