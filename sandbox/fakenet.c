@@ -171,7 +171,7 @@ uint64_t sbx_fnet_flow(struct sbx_fnet *f, int sock_type, int sock, int pid, con
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (!f || (sock_type != SOCK_STREAM && sock_type != SOCK_DGRAM)) return 0;
-    if (fn_ep_from_sa(sa, sa_len, &dst) < 0) return 0;
+    if (fn_ep_from_sa(sa, sa_len, &dst) < 0 || dst.port == 0) return 0;   /* port 0: no flow */
     if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0 || fn_ep_from_sa(&ss, sl, &local) < 0)
         return 0;
     if (sock_type == SOCK_DGRAM)
