@@ -101,6 +101,79 @@ static int add_local_default(int nl, int family, unsigned seq, int ifindex)
     return rtnl_talk(nl, h);
 }
 
+/* `ip addr add ADDR/PLEN dev IFINDEX` (IPv6: nodad). */
+static int add_addr(int nl, int family, const void *addr, unsigned char plen, unsigned seq, int ifindex)
+{
+    union {
+        struct {
+            struct nlmsghdr h;
+            struct ifaddrmsg a;
+        } m;
+        char raw[128];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct nlmsghdr *h = &u.m.h;
+    h->nlmsg_len = NLMSG_LENGTH(sizeof u.m.a);
+    h->nlmsg_type = RTM_NEWADDR;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+    h->nlmsg_seq = seq;
+    u.m.a.ifa_family = (unsigned char)family;
+    u.m.a.ifa_prefixlen = plen;
+    u.m.a.ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
+    u.m.a.ifa_scope = RT_SCOPE_UNIVERSE;
+    u.m.a.ifa_index = (unsigned)ifindex;
+    size_t len = family == AF_INET ? 4 : 16;
+    rta_put(u.raw, sizeof u.raw, IFA_LOCAL, addr, len);
+    rta_put(u.raw, sizeof u.raw, IFA_ADDRESS, addr, len);
+    return rtnl_talk(nl, h);
+}
+
+/* `ip link add eth0 type dummy` and up: only where the host has the dummy driver loaded (a user
+ * namespace cannot load it). Returns its ifindex, or -1. */
+static int add_dummy_eth0(int nl, unsigned seq)
+{
+    union {
+        struct {
+            struct nlmsghdr h;
+            struct ifinfomsg i;
+        } m;
+        char raw[256];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct nlmsghdr *h = &u.m.h;
+    h->nlmsg_len = NLMSG_LENGTH(sizeof u.m.i);
+    h->nlmsg_type = RTM_NEWLINK;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    h->nlmsg_seq = seq;
+    u.m.i.ifi_family = AF_UNSPEC;
+    u.m.i.ifi_flags = IFF_UP;
+    u.m.i.ifi_change = IFF_UP;
+    rta_put(u.raw, sizeof u.raw, IFLA_IFNAME, "eth0", 5);
+    /* IFLA_LINKINFO { IFLA_INFO_KIND "dummy" }: a nested attribute, built by hand */
+    char nested[RTA_SPACE(6)];
+    memset(nested, 0, sizeof nested);
+    struct rtattr kind = {.rta_len = (unsigned short)RTA_LENGTH(6), .rta_type = IFLA_INFO_KIND};
+    memcpy(nested, &kind, sizeof kind);
+    memcpy(nested + RTA_LENGTH(0), "dummy", 6);
+    rta_put(u.raw, sizeof u.raw, IFLA_LINKINFO, nested, RTA_ALIGN(RTA_LENGTH(6)));
+    if (rtnl_talk(nl, h) < 0) return -1;
+    int idx = (int)if_nametoindex("eth0");
+    if (idx <= 0) return -1;
+    /* bring it up (RTM_NEWLINK ignores IFF_UP on creation with some kernels) */
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        strcpy(ifr.ifr_name, "eth0");
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+            ifr.ifr_flags |= IFF_UP;
+            (void)ioctl(s, SIOCSIFFLAGS, &ifr);
+        }
+        close(s);
+    }
+    return idx;
+}
+
 static int write_proc(const char *path, const char *value)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -119,6 +192,15 @@ int sbx_net_setup(const struct sbx_config *cfg, sbx_error *err)
     if (lo <= 0) return sbx_fail(err, SBX_E_SETUP, errno, "fake internet: no lo interface");
     int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (nl < 0) return sbx_fail(err, SBX_E_SETUP, errno, "fake internet: netlink socket: %s", strerror(errno));
+    /* An address that is not loopback: getaddrinfo with AI_ADDRCONFIG (getent ahostsv4, many
+     * resolvers) asks nothing of DNS for a family without one. On a dummy eth0 when the host
+     * has the driver (10.0.2.15/24 as in QEMU's user network), else on lo. Best effort. */
+    int eth0 = add_dummy_eth0(nl, 10);
+    int dev = eth0 > 0 ? eth0 : lo;
+    static const unsigned char v4[4] = {10, 0, 2, 15};
+    static const unsigned char v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x2, 0x15};
+    (void)add_addr(nl, AF_INET, v4, eth0 > 0 ? 24 : 32, 11, dev);
+    (void)add_addr(nl, AF_INET6, v6, eth0 > 0 ? 64 : 128, 12, dev);
     int rc = add_local_default(nl, AF_INET, 1, lo);
     if (rc < 0) {
         close(nl);
