@@ -110,7 +110,7 @@ int fn_name_index(struct sbx_fnet *f, const char *name)
 {
     char key[SBX_WIRE_DNS_TEXT_MAX];
     size_t i = 0;
-    for (; name[i] && i < sizeof key - 1; i++)
+    for (; i < sizeof key - 1 && name[i]; i++)
         key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
     key[i] = 0;
     uint32_t slot = hash_name(key) & (FN_NAME_SLOTS - 1);
