@@ -205,7 +205,8 @@ int fn_watch(struct sbx_fnet *f, struct fn_handle *h, unsigned events, int op)
 static struct fn_port *port_find(struct sbx_fnet *f, int type, unsigned port)
 {
     for (int i = 0; i < f->nports; i++)
-        if (f->ports[i].type == type && f->ports[i].port == port) return &f->ports[i];
+        if (f->ports[i].h.kind != FN_H_NONE && f->ports[i].type == type && f->ports[i].port == port)
+            return &f->ports[i];
     return NULL;
 }
 
@@ -217,7 +218,11 @@ static int port_open(struct sbx_fnet *f, int type, unsigned port)
     for (int i = 0; i < FN_BUSY; i++)   /* the package's own port: ask again after a while */
         if (f->busy[i].port == port && f->busy[i].type == type && f->busy[i].until > now) return -1;
     if (!f->mk) return -1;
-    if (f->nports >= FN_MAX_PORTS) {
+    /* Slots keep their address (epoll holds pointers to them): a released one is reused. */
+    struct fn_port *p = NULL;
+    for (int i = 0; i < f->nports && !p; i++)
+        if (f->ports[i].h.kind == FN_H_NONE) p = &f->ports[i];
+    if (!p && f->nports >= FN_MAX_PORTS) {
         fn_note_once(f, &f->said_ports, "256 ports in use: later ports get no listener "
                                         "(connects to them are refused)");
         return -1;
@@ -236,7 +241,8 @@ static int port_open(struct sbx_fnet *f, int type, unsigned port)
         (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
     }
-    struct fn_port *p = &f->ports[f->nports];
+    int fresh = !p;
+    if (!p) p = &f->ports[f->nports];
     p->h.kind = type == SOCK_STREAM ? FN_H_LISTEN : FN_H_UDP;
     p->h.fd = fd;
     p->type = type;
@@ -244,10 +250,27 @@ static int port_open(struct sbx_fnet *f, int type, unsigned port)
     p->dns = port == 53;
     if (fn_watch(f, &p->h, EPOLLIN, EPOLL_CTL_ADD) < 0) {
         close(fd);
+        p->h.kind = FN_H_NONE;
+        p->h.fd = -1;
         return -1;
     }
-    f->nports++;
+    if (fresh) f->nports++;
     return 0;
+}
+
+void sbx_fnet_release(struct sbx_fnet *f, int sock_type, const void *sa, size_t sa_len)
+{
+    struct fn_ep at;
+    if (!f || fn_ep_from_sa(sa, sa_len, &at) < 0 || at.port == 0) return;
+    struct fn_port *p = port_find(f, sock_type, at.port);
+    if (!p || p->dns) return;
+    /* What already arrived is still served and recorded. */
+    if (p->h.kind == FN_H_LISTEN) fn_accept(f, p);
+    else fn_udp_read(f, p);
+    (void)epoll_ctl(f->ep, EPOLL_CTL_DEL, p->h.fd, NULL);
+    close(p->h.fd);
+    p->h.fd = -1;
+    p->h.kind = FN_H_NONE;
 }
 
 void sbx_fnet_prepare(struct sbx_fnet *f, int sock_type, const void *sa, size_t sa_len)
@@ -318,7 +341,8 @@ void sbx_fnet_free(struct sbx_fnet *f)
 {
     if (!f) return;
     fn_conns_close_all(f);
-    for (int i = 0; i < f->nports; i++) close(f->ports[i].h.fd);
+    for (int i = 0; i < f->nports; i++)
+        if (f->ports[i].h.fd >= 0) close(f->ports[i].h.fd);
     if (f->timer.fd >= 0) close(f->timer.fd);
     if (f->ep >= 0) close(f->ep);
     for (size_t i = 0; f->names && i < f->nnames; i++) free(f->names[i]);

@@ -51,6 +51,9 @@ void sbx_fnet_free(struct sbx_fnet *f);
 /* Before the call: make sure a socket of ours takes sock_type (SOCK_STREAM / SOCK_DGRAM) traffic
  * to the destination's port (unless the package holds that port). */
 void sbx_fnet_prepare(struct sbx_fnet *f, int sock_type, const void *sa, size_t sa_len);
+/* Before the package binds an AF_INET(6) address: a socket of ours on that port (but 53) is
+ * closed first (what it already received is served), so the package's bind succeeds. */
+void sbx_fnet_release(struct sbx_fnet *f, int sock_type, const void *sa, size_t sa_len);
 /* After a call that succeeded (or a connect in progress): remember the flow (our copy of the
  * package's socket `sock`, for getsockname; pid inside the sandbox; destination) and return its
  * conn_id (a UDP socket sending again to the same destination keeps its id). 0: not a flow. */

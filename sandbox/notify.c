@@ -414,6 +414,8 @@ static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
     }
     int rc;
     int inet = c->op != SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6);
+    if (n->fnet && c->op == SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6))
+        sbx_fnet_release(n->fnet, type, c->addr, c->addr_len);   /* the package's port wins */
     if (inet && n->fnet && c->addr_len) {   /* a socket of the fake internet takes it */
         n->fnet_tid = tid;
         sbx_fnet_prepare(n->fnet, type, c->addr, c->addr_len);

@@ -550,6 +550,26 @@ static void host_listeners_see_nothing(void **state)
     assert_int_equal(tcp, ext[0] ? 4 : 2);
 }
 
+/* A package that binds a port we listen on (after connecting to it) gets it. */
+static void package_port_wins(void **state)
+{
+    struct fixture *f = *state;
+    NEED("node");
+    struct sbx_status st;
+    node(f, "const net=require('net');const s=net.connect(8080,'127.0.0.1',()=>s.end('first'));s.resume();"
+            "s.on('close',()=>{const srv=net.createServer(c=>{c.on('data',d=>console.log('own',String(d)));"
+            "c.on('end',()=>srv.close());}).listen(8080,'127.0.0.1',()=>{const t=net.connect(8080,'127.0.0.1',"
+            "()=>t.end('second'));});srv.on('error',e=>console.log('listen error',e.code));});",
+         NULL, &st, NULL);
+    assert_true(st.exited && st.exit_code == 0);
+    assert_string_equal(st.out.data, "own second\n");
+    sbx_status_free(&st);
+    unsigned port = 8080;
+    const struct rec *r = find(f, SBX_EV_PAYLOAD, payload_port, &port);
+    assert_non_null(r);
+    assert_memory_equal(r->data, "first", 5);
+}
+
 /* A connection still open when the command ends is reported at sbx_close. */
 static void open_connection_flushed_at_close(void **state)
 {
@@ -583,6 +603,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(curl_and_wget_get_503, setup, teardown),
         cmocka_unit_test(https_intercepted_with_ca),
         cmocka_unit_test_setup_teardown(host_listeners_see_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(package_port_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(open_connection_flushed_at_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
