@@ -509,8 +509,8 @@ void fn_conns_close_all(struct sbx_fnet *f)
 /* ---- UDP ---- */
 
 struct dgram {
-    size_t len;
-    int trunc;
+    size_t len;                 /* bytes in f->io */
+    size_t real;                /* the datagram's length */
     struct fn_ep src, dst;
     int have_pktinfo4, have_pktinfo6;
     struct in_pktinfo pi4;
@@ -529,7 +529,7 @@ static int recv_dgram(struct sbx_fnet *f, struct fn_port *p, struct dgram *d)
     ssize_t n = recvmsg(p->h.fd, &m, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) return -1;
     d->len = (size_t)n > sizeof f->io ? sizeof f->io : (size_t)n;
-    d->trunc = (size_t)n > sizeof f->io;
+    d->real = (size_t)n;
     d->fromlen = m.msg_namelen;
     (void)fn_ep_from_sa(&d->from, m.msg_namelen, &d->src);
     d->dst.port = (uint16_t)p->port;
@@ -611,8 +611,8 @@ static void emit_dgram(struct sbx_fnet *f, const struct dgram *d, const char *pr
     f->run_used += keep;
     p->data = keep ? f->io : NULL;
     p->len = keep;
-    p->total = d->trunc ? 65536 : d->len;
-    if (keep < d->len || d->trunc) ev.truncated = 1;
+    p->total = d->real;
+    if (keep < d->real) ev.truncated = 1;
     ev.detail = detail;
     fn_emit(f, &ev);
 }
