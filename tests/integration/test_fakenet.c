@@ -466,6 +466,33 @@ static void https_intercepted_with_ca(void **state)
     assert_string_equal(p->method, "GET");
     assert_string_equal(p->target, "/s?k=v");
     assert_string_equal(p->sni, "secure.example");
+    assert_string_equal(p->dns_name, "secure.example");
+    /* curl trusts the system bundle, which holds only our CA. */
+    if (have("curl")) {
+        f->nrecs = 0;
+        sh(f, "/bin/sh", "curl -s -o /dev/null -w '%{http_code}' 'https://curl.example/c?d=1'", &st, &ms);
+        assert_string_equal(st.out.data, "503");
+        sbx_status_free(&st);
+        p = find(f, SBX_EV_PAYLOAD, payload_port, &port);
+        assert_non_null(p);
+        assert_string_equal(p->proto, "https");
+        assert_string_equal(p->target, "/c?d=1");
+    }
+    /* A client that does not trust our CA (node's own bundle, like a pinned client): "tls" with
+     * the reason, and it fails at once. */
+    f->nrecs = 0;
+    node(f, "require('https').get('https://pinned.example/',r=>console.log('status',r.statusCode))"
+            ".on('error',e=>console.log('error'));", NULL, &st, &ms);
+    assert_string_equal(st.out.data, "error\n");
+    sbx_status_free(&st);
+    assert_true(ms < 1500);
+    p = find(f, SBX_EV_PAYLOAD, payload_port, &port);
+    if (!p) dump(f);
+    assert_non_null(p);
+    assert_string_equal(p->proto, "tls");
+    assert_true(p->has_tls_error);
+    assert_string_equal(p->sni, "pinned.example");
+    print_message("# pinned client: tls_error \"%s\"\n", p->tls_error);
     close_sandbox(f);
     free(f->recs);
     free(f);
