@@ -16,6 +16,7 @@
  * Buffers are allocated once per notifier; the hot path allocates nothing and opens nothing
  * but what the decode needs (the pid cache keeps /proc/PID/stat open per process).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -674,6 +675,29 @@ static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, str
     n->exec_pending++;
 }
 
+/* A send we let the kernel perform (sendmmsg, sendmsg with control data) names an address we
+ * logged but did not verify: a socket of the fake internet on that port all the same (datagram:
+ * a stream socket ignores the address). Were the address swapped, only a listener would be
+ * missing or spare: the kernel's own send goes nowhere but into the namespace. */
+static void fnet_prepare_continued(struct sbx_notifier *n, const struct sbx_event *ev)
+{
+    if (!ev->syscall || strncmp(ev->syscall, "send", 4) || !ev->addr.port) return;
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof a6);
+    memset(&a4, 0, sizeof a4);
+    n->fnet_tid = (pid_t)n->req->pid;
+    if (ev->addr.family == AF_INET && inet_pton(AF_INET, ev->addr.addr, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)ev->addr.port);
+        sbx_fnet_prepare(n->fnet, SOCK_DGRAM, &a4, sizeof a4);
+    } else if (ev->addr.family == AF_INET6 && inet_pton(AF_INET6, ev->addr.addr, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)ev->addr.port);
+        sbx_fnet_prepare(n->fnet, SOCK_DGRAM, &a6, sizeof a6);
+    }
+}
+
 static void reset_call(struct sbx_proxy_call *c)
 {
     memset(c, 0, sizeof *c);
@@ -720,7 +744,10 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
         return rc;
     }
     if (ev.kind == SBX_EV_EXEC) exec_defer(n, d, &ev);
-    else emit(n, &ev);
+    else {
+        if (n->fnet && ev.kind == SBX_EV_NET) fnet_prepare_continued(n, &ev);
+        emit(n, &ev);
+    }
     return answer(n, 0, 1);
 }
 
