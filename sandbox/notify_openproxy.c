@@ -11,7 +11,9 @@
  * call); unlink/rmdir/rename/link/symlink/chmod/mkdir answer with the proxy's result. The
  * kernel never reads the target's strings again. Socket calls with an address (connect, bind,
  * sendto, sendmsg) are performed the same way on the target's own socket, taken with
- * pidfd_getfd (see perform_socket here and in notify.c).
+ * pidfd_getfd (see perform_socket here and in notify.c). The fake internet's sockets are made
+ * here too (SBX_PROXY_LISTEN: socket, bind to the wildcard address, listen; the fd comes back
+ * like an open's): inside the sandbox's network namespace, with the payload's identity.
  *
  * Privileges: the supervisor is more privileged than the target (host root, or the owner of
  * the sandbox's user namespaces, which grants every capability inside them), so it must not
