@@ -104,6 +104,9 @@ int sbx_seed_copy(int src_dirfd, int dst_dirfd, const char *seed_name, sbx_error
 
 /* ---- net.c ---------------------------------------------------------------------------- */
 int sbx_net_lo_up(sbx_error *err);
+/* lo up; with cfg->fakenet.enabled also every address local (AnyIP routes) and unprivileged
+ * binds from port 0. Before /proc is sealed. */
+int sbx_net_setup(const struct sbx_config *cfg, sbx_error *err);
 
 /* ---- caps.c / limits.c ---------------------------------------------------------------- */
 /* Empty bounding, ambient, inheritable, permitted and effective sets (call before setresuid). */
@@ -132,6 +135,7 @@ struct sbx {
     int procfd;                /* private procfs of the sandbox's pid ns (leftover count), or -1 */
     int init_status;           /* init's wait status once it is gone (0 while unknown) */
     struct sbx_notifier *notifier;  /* NULL with the placeholder filter */
+    struct sbx_fnet *fnet;     /* the fake internet (fakenet.h), or NULL */
     int notifier_done;         /* listener hung up or broke: no longer polled */
     int busy;                  /* init has children (commands, orphans) */
     int dead;                  /* init is gone (or unreachable) */

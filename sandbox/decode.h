@@ -103,6 +103,12 @@ enum sbx_proxy_op {
     SBX_PROXY_CONNECT,
     SBX_PROXY_BIND,
     SBX_PROXY_SEND,               /* sendmsg(addr, data, flags | MSG_DONTWAIT | MSG_NOSIGNAL) */
+    /* Fake internet: a new socket in the target's network namespace, made with the target's
+     * credentials: socket(flags = family, mode = type), IPV6_V6ONLY off for AF_INET6, bound to
+     * the wildcard address and port `resolve`, listen(128) for SOCK_STREAM; non-blocking,
+     * close-on-exec. Returns our copy of it (like an open), or -errno (EADDRINUSE: the package
+     * holds the port). */
+    SBX_PROXY_LISTEN,
 };
 
 struct sbx_proxy_call {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "fakenet.h"
 
 #define LINGER_MS 100
 #define KILL_WAIT_MS 2000   /* after a timeout, how long init has to report the kill */
@@ -278,6 +279,8 @@ int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *s
     st->out = (struct sbx_output){cap[0].data, cap[0].len, cap[0].total};
     st->err = (struct sbx_output){cap[1].data, cap[1].len, cap[1].total};
     cap[0].data = cap[1].data = NULL;
+    /* What the command's connections carried and closed is reported before we return. */
+    if (sb->fnet) sbx_fnet_handle(sb->fnet);
     rc = 0;
     for (int i = 0; i < 2; i++)
         if (cap[i].fd >= 0 && !sb->dead) { sbx_keep_draining(sb, cap[i].fd); cap[i].fd = -1; }

@@ -204,7 +204,7 @@ void sbx_init_main(const struct sbx_plan *p)
     if (sbx_mounts_build(p, &err) < 0) die(p, &err);
     for (size_t i = 0; i < p->cfg->ntmpfs; i++)
         if (p->seed_fds[i] >= 0) close(p->seed_fds[i]);
-    if (sbx_net_lo_up(&err) < 0) die(p, &err);
+    if (sbx_net_setup(p->cfg, &err) < 0) die(p, &err);
     /* The sandbox's /dev/null (0-2 were the host's, from before the pivot); before the filter:
      * not a notified open later. */
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -9,6 +9,7 @@
 #define SCRIPTBOX_SANDBOX_INTERNAL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sandbox.h"
 
@@ -45,5 +46,12 @@ int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err);
 /* The listener fd, for poll(). */
 int sbx_notifier_fd(const struct sbx_notifier *n);
 void sbx_notifier_free(struct sbx_notifier *n);
+
+struct sbx_fnet;
+/* Fake internet (fakenet.h): from now on AF_INET/AF_INET6 connects and sends find a socket of
+ * fnet's on their port (made through the proxy) and carry a conn_id. The proxy is started now
+ * for `target` (init, while it is still dumpable) and the DNS sockets are made; 0, or -1 when
+ * that failed (they are then made at the first connect to port 53). fnet must outlive n. */
+int sbx_notifier_fakenet(struct sbx_notifier *n, struct sbx_fnet *fnet, pid_t target);
 
 #endif

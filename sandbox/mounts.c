@@ -262,10 +262,31 @@ static int cfg_has_file(const struct sbx_config *cfg, const char *path)
     return 0;
 }
 
+/* With the fake internet and a CA: SBX_CA_BUNDLE_PATH holds exactly the run's CA. The PEM is
+ * written into the root tmpfs (/etc/scriptbox-ca.crt, read-only with the root) and bound over the
+ * bundle inside the read-only /etc/ssl bind; without a host /etc/ssl the walk creates the path in
+ * the root tmpfs instead. */
+static int install_ca(int rootfd, const struct sbx_config *cfg, sbx_error *err)
+{
+    const char *pem = cfg->fakenet.ca ? sbx_ca_cert_pem(cfg->fakenet.ca) : NULL;
+    if (!pem) return 0;
+    static const char own[] = "/etc/scriptbox-ca.crt";
+    if (write_at(rootfd, own, pem, strlen(pem), 0644, err) < 0) return -1;
+    int src = walk(rootfd, own, MK_NONE, NULL, NULL, err);
+    if (src < 0) return sbx_fail(err, SBX_E_SETUP, errno, "opening %s: %s", own, strerror(errno));
+    int rc = bind_at(rootfd, src, SBX_CA_BUNDLE_PATH, MS_RDONLY | MS_NOSUID | MS_NODEV, err);
+    close(src);
+    return rc;
+}
+
 static int build_etc(int rootfd, const struct sbx_plan *p, sbx_error *err)
 {
     char passwd[512], group[256], hosts[256], hostname[128];
-    static const char resolv[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+    int fakenet = p->cfg->fakenet.enabled;
+    /* Without the fake internet nothing answers DNS (connects fail fast); with it the supervisor
+     * answers at SBX_FAKENET_RESOLVER (every address is local in the namespace). */
+    const char *resolv = fakenet ? "nameserver " SBX_FAKENET_RESOLVER "\noptions timeout:1 attempts:2\n"
+                                 : "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
     static const char nss[] = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
                               "networks: files\nprotocols: files\nservices: files\n";
     snprintf(passwd, sizeof passwd,
@@ -274,8 +295,13 @@ static int build_etc(int rootfd, const struct sbx_plan *p, sbx_error *err)
              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
              p->payload_uid, p->payload_gid);
     snprintf(group, sizeof group, "root:x:0:\nuser:x:%u:\nnogroup:x:65534:\n", p->payload_gid);
-    snprintf(hosts, sizeof hosts,
-             "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", p->hostname);
+    if (fakenet)
+        snprintf(hosts, sizeof hosts,
+                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+                 p->hostname);
+    else
+        snprintf(hosts, sizeof hosts,
+                 "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", p->hostname);
     snprintf(hostname, sizeof hostname, "%s\n", p->hostname);
     static const char *const names[] = {"/etc/passwd", "/etc/group", "/etc/hosts",
                                         "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/hostname"};
@@ -288,7 +314,7 @@ static int build_etc(int rootfd, const struct sbx_plan *p, sbx_error *err)
                                      "/etc/ld.so.cache"};
     for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
         if (bind_host(rootfd, ro[i], ro[i], 1, err) < 0) return -1;
-    return 0;
+    return fakenet ? install_ca(rootfd, p->cfg, err) : 0;
 }
 
 static int build_dev(int rootfd, sbx_error *err)

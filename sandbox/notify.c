@@ -16,6 +16,7 @@
  * Buffers are allocated once per notifier; the hot path allocates nothing and opens nothing
  * but what the decode needs (the pid cache keeps /proc/PID/stat open per process).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "decode.h"
+#include "fakenet.h"
 #include "internal.h"
 #include "syscalls.h"
 
@@ -83,6 +85,8 @@ struct sbx_notifier {
     unsigned exec_pending;
     struct exec_slot exec[EXEC_SLOTS];
     struct sbx_scratch scratch;
+    struct sbx_fnet *fnet;     /* fake internet, or NULL */
+    pid_t fnet_tid;            /* whom a (re)started proxy becomes for fnet's sockets */
 };
 
 /* ---- classification ---- */
@@ -245,9 +249,8 @@ static int answer_with_fd(struct sbx_notifier *n, int fd, uint64_t open_flags)
 
 /* Run the current call through the proxy, replacing a dead proxy once. The result: an fd or
  * 0, -errno, or SBX_OPENPROXY_BROKEN. */
-static int proxy_call(struct sbx_notifier *n, pid_t tid)
+static int proxy_run(struct sbx_notifier *n, struct sbx_proxy_call *c, pid_t tid)
 {
-    struct sbx_proxy_call *c = &n->scratch.call;
     int rc = SBX_OPENPROXY_BROKEN;
     if ((c->op == SBX_PROXY_OPEN && (c->flags & (O_CREAT | __O_TMPFILE))) ||
         c->op == SBX_PROXY_MKDIRAT)
@@ -259,6 +262,34 @@ static int proxy_call(struct sbx_notifier *n, pid_t tid)
     }
     if (rc == SBX_OPENPROXY_BROKEN) sbx_openproxy_stop(&n->proxy);
     return rc;
+}
+
+static int proxy_call(struct sbx_notifier *n, pid_t tid)
+{
+    return proxy_run(n, &n->scratch.call, tid);
+}
+
+/* fnet's sockets: made by the proxy, as the payload, inside the sandbox's network namespace. */
+static int fnet_mksock(void *ctx, int family, int type, unsigned port)
+{
+    struct sbx_notifier *n = ctx;
+    struct sbx_proxy_call c;
+    memset(&c, 0, sizeof c);
+    c.op = SBX_PROXY_LISTEN;
+    c.flags = (uint64_t)family;
+    c.mode = (uint64_t)type;
+    c.resolve = port;
+    c.dirfd = c.dirfd2 = c.target_fd = c.umask = -1;
+    int rc = proxy_run(n, &c, n->fnet_tid);
+    return rc == SBX_OPENPROXY_BROKEN ? -EPERM : rc;
+}
+
+int sbx_notifier_fakenet(struct sbx_notifier *n, struct sbx_fnet *fnet, pid_t target)
+{
+    n->fnet = fnet;
+    n->fnet_tid = target;
+    sbx_fnet_set_mksock(fnet, fnet_mksock, n);
+    return sbx_fnet_start(fnet);
 }
 
 /*
@@ -383,7 +414,14 @@ static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
         return answer(n, 0, 1);
     }
     int rc;
-    if (c->op != SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6)) {
+    int inet = c->op != SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6);
+    if (n->fnet && c->op == SBX_PROXY_BIND && (domain == AF_INET || domain == AF_INET6))
+        sbx_fnet_release(n->fnet, type, c->addr, c->addr_len);   /* the package's port wins */
+    if (inet && n->fnet && c->addr_len) {   /* a socket of the fake internet takes it */
+        n->fnet_tid = tid;
+        sbx_fnet_prepare(n->fnet, type, c->addr, c->addr_len);
+    }
+    if (inet) {
         /* the socket's network namespace and the address decide; no path, no privilege */
         long r = sbx_sock_call(c->op, c->dirfd2, c->addr, c->addr_len, c->data, c->data_len,
                                c->flags);
@@ -398,6 +436,14 @@ static int perform_socket(struct sbx_notifier *n, const struct seccomp_data *d,
         ev->detail = s->detail;
         emit(n, ev);
         return answer(n, 0, 1);
+    }
+    if (inet && n->fnet && (rc >= 0 || rc == -EINPROGRESS)) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        if (c->addr_len)
+            ev->conn_id = sbx_fnet_flow(n->fnet, type, c->dirfd2, ev->pid, c->addr, c->addr_len);
+        else if (getpeername(c->dirfd2, (struct sockaddr *)&peer, &pl) == 0)   /* connected */
+            ev->conn_id = sbx_fnet_flow(n->fnet, type, c->dirfd2, ev->pid, &peer, pl);
     }
     emit(n, ev);
     return rc < 0 ? answer(n, -rc, 0) : answer_value(n, rc);
@@ -629,6 +675,29 @@ static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, str
     n->exec_pending++;
 }
 
+/* A send we let the kernel perform (sendmmsg, sendmsg with control data) names an address we
+ * logged but did not verify: a socket of the fake internet on that port all the same (datagram:
+ * a stream socket ignores the address). Were the address swapped, only a listener would be
+ * missing or spare: the kernel's own send goes nowhere but into the namespace. */
+static void fnet_prepare_continued(struct sbx_notifier *n, const struct sbx_event *ev)
+{
+    if (!ev->syscall || strncmp(ev->syscall, "send", 4) || !ev->addr.port) return;
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof a6);
+    memset(&a4, 0, sizeof a4);
+    n->fnet_tid = (pid_t)n->req->pid;
+    if (ev->addr.family == AF_INET && inet_pton(AF_INET, ev->addr.addr, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)ev->addr.port);
+        sbx_fnet_prepare(n->fnet, SOCK_DGRAM, &a4, sizeof a4);
+    } else if (ev->addr.family == AF_INET6 && inet_pton(AF_INET6, ev->addr.addr, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)ev->addr.port);
+        sbx_fnet_prepare(n->fnet, SOCK_DGRAM, &a6, sizeof a6);
+    }
+}
+
 static void reset_call(struct sbx_proxy_call *c)
 {
     memset(c, 0, sizeof *c);
@@ -675,7 +744,10 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
         return rc;
     }
     if (ev.kind == SBX_EV_EXEC) exec_defer(n, d, &ev);
-    else emit(n, &ev);
+    else {
+        if (n->fnet && ev.kind == SBX_EV_NET) fnet_prepare_continued(n, &ev);
+        emit(n, &ev);
+    }
     return answer(n, 0, 1);
 }
 

@@ -11,7 +11,9 @@
  * call); unlink/rmdir/rename/link/symlink/chmod/mkdir answer with the proxy's result. The
  * kernel never reads the target's strings again. Socket calls with an address (connect, bind,
  * sendto, sendmsg) are performed the same way on the target's own socket, taken with
- * pidfd_getfd (see perform_socket here and in notify.c).
+ * pidfd_getfd (see perform_socket here and in notify.c). The fake internet's sockets are made
+ * here too (SBX_PROXY_LISTEN: socket, bind to the wildcard address, listen; the fd comes back
+ * like an open's): inside the sandbox's network namespace, with the payload's identity.
  *
  * Privileges: the supervisor is more privileged than the target (host root, or the owner of
  * the sandbox's user namespaces, which grants every capability inside them), so it must not
@@ -41,6 +43,7 @@
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +283,7 @@ static const int proxy_syscalls[] = {
     SYS_recvmsg, SYS_sendmsg, SYS_openat, SYS_openat2, SYS_fcntl, SYS_close, SYS_umask,
     SYS_unlinkat, SYS_mkdirat, SYS_renameat2, SYS_linkat, SYS_symlinkat, SYS_fchmodat,
     SYS_connect, SYS_bind, SYS_getsockopt, SYS_setsockopt, SYS_fchdir, SYS_chdir,
+    SYS_socket, SYS_listen,
     SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall,
 };
 #define NPROXY_SYSCALLS (sizeof proxy_syscalls / sizeof proxy_syscalls[0])
@@ -460,6 +464,40 @@ static long perform_socket(const struct proxy_request *req, int cwd, int sock)
     return rc;
 }
 
+/* SBX_PROXY_LISTEN: the fake internet's socket for one port, made as the target (decode.h). */
+static int proxy_listen(const struct proxy_request *req)
+{
+    int family = (int)req->flags, type = (int)req->mode;
+    unsigned port = (unsigned)req->resolve;
+    if ((family != AF_INET && family != AF_INET6) || (type != SOCK_STREAM && type != SOCK_DGRAM) ||
+        port > 65535)
+        return -EINVAL;
+    int s = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s < 0) return -errno;
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    int zero = 0, rc;
+    if (family == AF_INET6) {
+        (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        memset(&a6, 0, sizeof a6);
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)port);
+        rc = bind(s, (const struct sockaddr *)&a6, sizeof a6);
+    } else {
+        memset(&a4, 0, sizeof a4);
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)port);
+        rc = bind(s, (const struct sockaddr *)&a4, sizeof a4);
+    }
+    if (rc == 0 && type == SOCK_STREAM) rc = listen(s, 128);
+    if (rc < 0) {
+        int e = errno;
+        close(s);
+        return -e;
+    }
+    return s;
+}
+
 /* Perform one request: a new fd for opens, a byte count for sends, else 0; -errno on failure. */
 static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
 {
@@ -473,6 +511,7 @@ static int perform(const struct proxy_request *req, int dirfd, int dirfd2)
         rc = perform_socket(req, dirfd == AT_FDCWD ? -1 : dirfd, dirfd2 == AT_FDCWD ? -1 : dirfd2);
         return rc < 0 ? -errno : (int)rc;
     case SBX_PROXY_OPEN: return proxy_open(req, dirfd);
+    case SBX_PROXY_LISTEN: return proxy_listen(req);
     case SBX_PROXY_UNLINKAT: rc = unlinkat(dirfd, path, (int)req->flags); break;
     case SBX_PROXY_MKDIRAT: rc = mkdirat(dirfd, path, (mode_t)req->mode); break;
     case SBX_PROXY_RENAMEAT2:
@@ -510,7 +549,7 @@ static void serve(int sock)
     static struct proxy_request req;   /* the proxy is a single-threaded process of its own */
     int dirfd, dirfd2;
     while (recv_request(sock, &req, &dirfd, &dirfd2) == 0) {
-        int is_fd = req.op == SBX_PROXY_OPEN;
+        int is_fd = req.op == SBX_PROXY_OPEN || req.op == SBX_PROXY_LISTEN;
         int result = perform(&req, dirfd, dirfd2);
         send_reply(sock, result, is_fd);
         if (is_fd && result >= 0) close(result);
@@ -655,6 +694,8 @@ int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a)
         if (a->addr_len) memcpy(req->paths, a->addr, a->addr_len);
         if (a->data_len) memcpy(req->paths + a->addr_len, a->data, a->data_len);
         msg = offsetof(struct proxy_request, paths) + a->addr_len + a->data_len + 1;
+    } else if (a->op == SBX_PROXY_LISTEN) {
+        msg = offsetof(struct proxy_request, paths) + 1;
     } else {
         const char *path2 = a->path2 ? a->path2 : "";
         size_t len = strlen(a->path), len2 = strlen(path2);
@@ -669,7 +710,7 @@ int sbx_openproxy_call(struct sbx_openproxy *p, const struct sbx_proxy_call *a)
     if (a->dirfd2 >= 0) { req->fds |= 2; fds[nfds++] = a->dirfd2; }
     if (send_request(p->sock, req, msg, fds, nfds) < 0) return SBX_OPENPROXY_BROKEN;
     int fd = -1, rc = recv_reply(p->sock, &fd);
-    if (rc < 0 || a->op != SBX_PROXY_OPEN) {
+    if (rc < 0 || (a->op != SBX_PROXY_OPEN && a->op != SBX_PROXY_LISTEN)) {
         if (fd >= 0) close(fd);
         return rc;
     }

@@ -111,7 +111,10 @@ struct sbx_dns_event {
 
 /* SBX_EV_PAYLOAD: one per TCP connection (at its end, or when its capture is full) or per UDP
  * datagram. ev->addr is the destination the package used; ev->pid the process that connected
- * (0 when unknown). Pointers are valid during the callback only. */
+ * (0 when unknown). Pointers are valid during the callback only. ev->truncated: the capture (or
+ * an HTTP field) was cut at a bound; ev->detail: why a datagram to port 53 was not answered as
+ * a query (proto "dns"), else NULL. SBX_EV_DNS carries the conn_id and pid of the resolver's
+ * flow when known, and ev->addr the server it asked. */
 struct sbx_payload_event {
     const char *transport;   /* "tcp" | "udp" */
     const char *proto;       /* "http", "https" (TLS intercepted, request decrypted), "tls" (not

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "fakenet.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -144,11 +145,13 @@ static void drain_stale(struct sbx *sb, const struct pollfd *pf)
 
 int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err)
 {
-    struct pollfd pf[3 + 4 + SBX_MAX_STALE];
+    struct pollfd pf[4 + 4 + SBX_MAX_STALE];
     int nf = 0, nfd = notifier_poll_fd(sb);
     pf[nf++] = (struct pollfd){sb->init_pidfd, POLLIN, 0};
     pf[nf++] = (struct pollfd){sb->sock, POLLIN, 0};
     if (nfd >= 0) pf[nf++] = (struct pollfd){nfd, POLLIN, 0};
+    int fpos = sb->fnet ? nf : -1;
+    if (sb->fnet) pf[nf++] = (struct pollfd){sbx_fnet_fd(sb->fnet), POLLIN, 0};
     int base = nf;
     for (int i = 0; pm && i < pm->nextra && i < 4; i++) pf[nf++] = pm->extra[i];
     int sbase = nf;
@@ -169,6 +172,7 @@ int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err
             sb->notifier_done = 1;  /* POLLHUP: no filtered task left, stop polling it */
         }
     }
+    if (fpos >= 0 && pf[fpos].revents) sbx_fnet_handle(sb->fnet);
     /* Reports before init's death: the last exits arrive just before it. */
     if (pf[1].revents & POLLIN) {
         if (handle_report(sb, pm, err) < 0) return -1;
@@ -310,6 +314,7 @@ static void free_sbx(struct sbx *sb)
     if (!sb) return;
     if (sb->slot >= 0) atomic_store(&g_open[sb->slot], 0);
     if (sb->notifier) sbx_notifier_free(sb->notifier);
+    sbx_fnet_free(sb->fnet);
     if (sb->init_pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, sb->init_pidfd, SIGKILL, NULL, 0);
         siginfo_t si;
@@ -396,6 +401,13 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
     /* The notifier owns the listener from here on (sbx_notifier_free closes it). */
     sb->notifier = sbx_notifier_new(listener, cfg->flags, sb->t0, cfg->on_event, cfg->event_ctx, err);
     if (!sb->notifier) { close(listener); goto fail; }
+    if (cfg->fakenet.enabled) {
+        sb->fnet = sbx_fnet_new(&cfg->fakenet, sb->t0, cfg->on_event, cfg->event_ctx, err);
+        if (!sb->fnet) goto fail;
+        /* While init is still dumpable: the proxy that makes the fake internet's sockets
+         * becomes init's payload identity (rootless it needs ptrace access to init). */
+        (void)sbx_notifier_fakenet(sb->notifier, sb->fnet, sb->init_pid);
+    }
     if (sbx_msg_send(sb->sock, &go, NULL, 0, NULL, 0) < 0) {
         sbx_fail(err, SBX_E_SETUP, errno, "sandbox init died during setup");
         goto fail;
@@ -451,6 +463,8 @@ int sbx_close(struct sbx *sb, unsigned grace_ms, struct sbx_close_status *cs, sb
         }
     }
     (void)err;
+    /* Connections still open are recorded as they are. */
+    if (sb->fnet) sbx_fnet_flush(sb->fnet);
     free_sbx(sb);  /* SIGKILL init: the pid namespace goes with it; wait until it is reaped */
     return rc;
 }
