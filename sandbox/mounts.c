@@ -263,14 +263,14 @@ static int cfg_has_file(const struct sbx_config *cfg, const char *path)
 }
 
 /* With the fake internet and a CA: SBX_CA_BUNDLE_PATH holds exactly the run's CA. The PEM is
- * written into the root tmpfs (/etc/scriptbox-ca.crt, read-only with the root) and bound over the
+ * written into the root tmpfs (/etc/local-ca.crt, read-only with the root) and bound over the
  * bundle inside the read-only /etc/ssl bind; without a host /etc/ssl the walk creates the path in
  * the root tmpfs instead. */
 static int install_ca(int rootfd, const struct sbx_config *cfg, sbx_error *err)
 {
     const char *pem = cfg->fakenet.ca ? sbx_ca_cert_pem(cfg->fakenet.ca) : NULL;
     if (!pem) return 0;
-    static const char own[] = "/etc/scriptbox-ca.crt";
+    static const char own[] = "/etc/local-ca.crt";
     if (write_at(rootfd, own, pem, strlen(pem), 0644, err) < 0) return -1;
     int src = walk(rootfd, own, MK_NONE, NULL, NULL, err);
     if (src < 0) return sbx_fail(err, SBX_E_SETUP, errno, "opening %s: %s", own, strerror(errno));
