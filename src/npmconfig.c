@@ -27,13 +27,16 @@ static int add_entry(struct npmconfig *c, const char *key, size_t klen, const ch
         c->e = ne;
         c->cap = ncap;
     }
-    char *k = strndup(key, klen), *v = strdup(value);
-    if (!k || !v) {
-        free(k);
-        free(v);
+    struct npmrc_entry *e = &c->e[c->n];
+    e->key = strndup(key, klen);
+    e->value = strdup(value);
+    e->origin = origin;
+    if (!e->key || !e->value) {
+        free(e->key);
+        free(e->value);
         return -1;
     }
-    c->e[c->n++] = (struct npmrc_entry){k, v, origin};
+    c->n++;
     return 0;
 }
 

@@ -88,7 +88,8 @@ static char *substitute(const char *in, size_t *len)
     const char *tag = "{{REGISTRY}}";
     size_t cap = *len * 2 + 64, w = 0;
     char *out = malloc(cap);
-    for (const char *p = in; out && *p;) {
+    if (!out) return NULL;
+    for (const char *p = in; *p;) {
         const char *hit = strstr(p, tag);
         size_t chunk = hit ? (size_t)(hit - p) : strlen(p);
         size_t need = w + chunk + strlen(base) + 1;
@@ -97,8 +98,7 @@ static char *substitute(const char *in, size_t *len)
             char *nout = realloc(out, cap);
             if (!nout) {
                 free(out);
-                out = NULL;
-                break;
+                return NULL;
             }
             out = nout;
         }
@@ -109,7 +109,7 @@ static char *substitute(const char *in, size_t *len)
         w += strlen(base);
         p = hit + strlen(tag);
     }
-    if (out) out[w] = 0;
+    out[w] = 0;
     *len = w;
     return out;
 }
