@@ -312,8 +312,12 @@ static int intake(struct analyze_run *r, struct sb_error *err)
     close(pkg_fd);
     if (rc < 0) return sb_context(err, "reading package.json of %s", r->opt.target);
     r->have_manifest = true;
-    if (r->have_reg && !(r->reg_facts = registry_facts_build(&r->reg, r->manifest.json, time(NULL))))
-        return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the registry facts");
+    if (r->have_reg) {
+        uint64_t t = now_ns();
+        if (!(r->reg_facts = registry_facts_build(&r->reg, r->manifest.json, time(NULL))))
+            return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the registry facts");
+        r->reg.us += (now_ns() - t) / 1000;
+    }
     lifecycle_plan_build(&r->manifest, &r->plan);
     return prepare_seeds(r, err);
 }
@@ -430,7 +434,7 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .sandbox_mode = r->sandbox_mode, .leftovers = r->leftovers,
         .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
         .total_ms = (now_ns() - r->t0_ns) / 1000000,
-        .registry = r->reg_facts, .registry_ms = r->have_reg ? r->reg.ms : 0,
+        .registry = r->reg_facts, .registry_us = r->have_reg ? r->reg.us : 0,
     };
     cJSON *report = report_build(&in);
     if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");

@@ -823,18 +823,18 @@ static void load_provenance(struct client *c, struct registry_result *res)
     cJSON_Delete(b);
 }
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 int registry_fetch(const struct registry_opts *o, const char *target, const char *work_dir,
                    struct registry_result *res, struct sb_error *err)
 {
     memset(res, 0, sizeof *res);
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = mono_us();
     if (registry_split_spec(target, res->name, sizeof res->name, res->spec, sizeof res->spec) < 0)
         return sb_fail(err, SB_EXIT_INPUT, "target-missing", 0, "'%s' is neither a file, a folder nor a valid npm name[@spec]", target);
     if (!res->spec[0]) snprintf(res->spec, sizeof res->spec, "latest");
@@ -880,7 +880,7 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
 out:
     if (c.curl) curl_easy_cleanup(c.curl);
     npmconfig_free(&c.cfg);
-    res->ms = mono_ms() - t0;
+    res->us = mono_us() - t0;
     return rc;
 }
 

@@ -88,7 +88,7 @@ struct registry_result {
     char sig_detail[256];
     /* provenance (dist.attestations): facts only; Sigstore verification is not performed */
     cJSON *provenance;           /* owned, see docs/report-schema.md */
-    uint64_t ms;                 /* time spent in the registry phase */
+    uint64_t us;                 /* time spent in the registry phase (µs; the caller adds the facts) */
 };
 
 /* Resolve, fetch, verify and cache; the tarball lands in work_dir (or stays in the cache).

@@ -132,7 +132,7 @@ static cJSON *timing_json(const struct report_input *in)
     iso8601(in->started_at, when);
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "started_at", when);
-    if (in->registry) cJSON_AddNumberToObject(t, "registry_ms", (double)in->registry_ms);
+    if (in->registry) cJSON_AddNumberToObject(t, "registry_ms", (double)(in->registry_us / 10) / 100.0);
     cJSON_AddNumberToObject(t, "unpack_ms", (double)in->unpack_ms);
     cJSON_AddNumberToObject(t, "run_ms", (double)in->run_ms);
     cJSON_AddNumberToObject(t, "total_ms", (double)in->total_ms);

@@ -53,7 +53,7 @@ struct report_input {
     time_t started_at;
     uint64_t unpack_ms, run_ms, total_ms;
     const cJSON *registry;        /* registry facts (registry targets), or NULL */
-    uint64_t registry_ms;
+    uint64_t registry_us;          /* the registry phase: fetch, verify, facts */
 };
 
 cJSON *report_build(const struct report_input *in);
