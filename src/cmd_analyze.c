@@ -476,6 +476,7 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err)
     r.wd.fd = -1;
     r.wd.lock_fd = -1;
     if (parse_options(argc, argv, &r.opt, err) < 0) return -1;
+    r.opt.reg.cancel = &interrupted;
     install_signal_handlers();
     r.started_at = time(NULL);
     r.t0_ns = now_ns();

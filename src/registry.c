@@ -163,6 +163,13 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
     return n;
 }
 
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    const volatile sig_atomic_t *cancel = ud;
+    return cancel && *cancel ? 1 : 0;
+}
+
 struct client {
     const struct registry_opts *o;
     struct npmconfig cfg;
@@ -224,6 +231,9 @@ static int http_get(struct client *c, const char *url, bool json, struct sink *s
     curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
     if (json) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* decoded bytes still count */
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->o->cancel);
     /* Proxies: libcurl reads http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY itself as long as
      * CURLOPT_PROXY is left unset, which it is. */
     int rc = -1;
@@ -234,7 +244,9 @@ static int http_get(struct client *c, const char *url, bool json, struct sink *s
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         bool retry = false;
-        if (s->write_failed) {
+        if (cr == CURLE_ABORTED_BY_CALLBACK) {
+            sb_fail(err, SB_EXIT_INPUT, "interrupted", 0, "fetching the %s from %s was interrupted", what, url);
+        } else if (s->write_failed) {
             sb_fail(err, SB_EXIT_SANDBOX, "workdir", errno, "cannot store the %s from %s; fix: check free space in the work folder", what, url);
         } else if (s->too_big || cr == CURLE_FILESIZE_EXCEEDED) {
             sb_fail(err, SB_EXIT_INPUT, "registry-too-large", 0, "the %s from %s is larger than the %s cap; fix: check the registry, or raise the cap if the package is really that big",
@@ -271,7 +283,7 @@ static int http_get(struct client *c, const char *url, bool json, struct sink *s
         } else {
             rc = 0;
         }
-        if (rc == 0 || !retry || attempt == 3) break;
+        if (rc == 0 || !retry || attempt == 3 || (c->o->cancel && *c->o->cancel)) break;
         sleep_ms(backoff);
         backoff *= 2;
     }
@@ -418,7 +430,7 @@ int registry_check_integrity(const char *path, const char *sri, const char *shas
     if (!sri || !*sri) {
         if (!shasum || strlen(shasum) != 40)
             return sb_fail(err, SB_EXIT_INPUT, "integrity-missing", 0,
-                           "the registry gives neither dist.integrity nor dist.shasum; refusing an unverifiable tarball");
+                           "the registry gives neither dist.integrity nor dist.shasum; refusing an unverifiable tarball; fix: use a registry that serves full metadata");
         if (digest_file(path, EVP_sha1(), got, &gotlen) < 0)
             return sb_fail(err, SB_EXIT_SANDBOX, "internal", errno, "cannot hash %s", path);
         char h[41];
@@ -426,7 +438,7 @@ int registry_check_integrity(const char *path, const char *sri, const char *shas
         snprintf(algo_out, 16, "shasum");
         if (strcasecmp(h, shasum))
             return sb_fail(err, SB_EXIT_INPUT, "integrity-mismatch", 0,
-                           "tarball sha1 %s does not match dist.shasum %s; refusing to unpack (the registry, a mirror or a proxy served other bytes)",
+                           "tarball sha1 %s does not match dist.shasum %s; refusing to unpack; fix: do not install this version, find out which of the registry, a mirror or a proxy served other bytes",
                            h, shasum);
         return 0;
     }
@@ -447,7 +459,7 @@ int registry_check_integrity(const char *path, const char *sri, const char *shas
     }
     if (!md)
         return sb_fail(err, SB_EXIT_INPUT, "integrity-mismatch", 0,
-                       "dist.integrity '%.100s' names no supported algorithm (sha512, sha384, sha256, sha1); refusing to unpack", sri);
+                       "dist.integrity '%.100s' names no supported algorithm (sha512, sha384, sha256, sha1); refusing to unpack; fix: check the registry's metadata for this version", sri);
     if (digest_file(path, md, got, &gotlen) < 0) return sb_fail(err, SB_EXIT_SANDBOX, "internal", errno, "cannot hash %s", path);
     snprintf(algo_out, 16, "%s", EVP_MD_get0_name(md));
     for (char *q = algo_out; *q; q++) *q = (char)tolower((unsigned char)*q);
@@ -471,7 +483,7 @@ int registry_check_integrity(const char *path, const char *sri, const char *shas
     char *mine = b64_encode(got, gotlen);
     const char *names[] = {"", "sha1", "sha256", "sha384", "sha512"};
     sb_fail(err, SB_EXIT_INPUT, "integrity-mismatch", 0,
-            "tarball %s-%s does not match dist.integrity %.200s; refusing to unpack (the registry, a mirror, a proxy or the cache served other bytes)",
+            "tarball %s-%s does not match dist.integrity %.200s; refusing to unpack; fix: do not install this version, find out which of the registry, a mirror or a proxy served other bytes",
             names[best], mine ? mine : "?", sri);
     free(mine);
     return -1;
@@ -701,20 +713,23 @@ static int load_tarball(struct client *c, struct registry_result *res, const cha
     char cname[400], cpath[PATH_MAX];
     bool cacheable = c->cache_ok && tarball_cache_name(sri, shasum, cname, sizeof cname) == 0 &&
                      snprintf(cpath, sizeof cpath, "%s/tarballs/%s", c->cache, cname) < (int)sizeof cpath;
+    snprintf(res->tarball_path, sizeof res->tarball_path, "%s/download.tgz", work_dir);
     if (cacheable && access(cpath, R_OK) == 0) {
+        /* The copy in the work folder is what is verified and then unpacked: nothing can change
+         * the bytes between the check and the unpacker. */
         struct sb_error e2 = {0};
-        if (registry_check_integrity(cpath, sri, shasum, res->verified_with, &e2) == 0) {
-            snprintf(res->tarball_path, sizeof res->tarball_path, "%s", cpath);
+        if (copy_file(cpath, res->tarball_path) == 0 &&
+            registry_check_integrity(res->tarball_path, sri, shasum, res->verified_with, &e2) == 0) {
             res->tarball_from_cache = true;
             return 0;
         }
+        unlink(res->tarball_path);
         unlink(cpath);   /* a damaged cache entry: fetch again (or say so offline) */
     }
     if (c->o->offline)
         return sb_fail(err, SB_EXIT_INPUT, "offline-missing", 0,
                        "--offline: the cache %s holds no tarball of %s@%s; fix: run once without --offline (same --cache) to fill it",
                        c->cache[0] ? c->cache : "(none)", res->name, res->version);
-    snprintf(res->tarball_path, sizeof res->tarball_path, "%s/download.tgz", work_dir);
     int fd = open(res->tarball_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return sb_fail(err, SB_EXIT_SANDBOX, "workdir", errno, "cannot create %s: %s", res->tarball_path, strerror(errno));
     struct sink s = {.fd = fd, .max = c->o->max_tarball_bytes};

@@ -21,6 +21,7 @@
 #define SCRIPTBOX_REGISTRY_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -40,6 +41,7 @@ struct registry_opts {
     uint64_t max_tarball_bytes;  /* default 256 MiB */
     const char *npm_bin;         /* for `npm config get registry`; NULL = "npm" */
     unsigned retry_backoff_ms;   /* first backoff (default 250), doubled per try */
+    const volatile sig_atomic_t *cancel;   /* non-zero: abort transfers at once (SIGINT/SIGTERM) */
 };
 
 void registry_opts_default(struct registry_opts *o);

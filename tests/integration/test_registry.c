@@ -697,6 +697,34 @@ static void provenance_facts_from_same_origin_bundle(void **state)
     free(log);
 }
 
+static void sigint_during_a_fetch_stops_at_once(void **state)
+{
+    struct fx *f = *state;
+    start_server(f, NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        const char *bin = tu_build("scriptbox");
+        execl(bin, bin, "analyze", "fault-hang", "--registry", f->url, "--cache", f->cache, "--timeout-registry", "60", (char *)NULL);
+        _exit(127);
+    }
+    struct timespec pause = {0, 500 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    time_t t0 = time(NULL);
+    kill(pid, SIGINT);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(time(NULL) - t0 < 5);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", f->d.tmp);   /* the work folder is gone */
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     srand((unsigned)getpid());
@@ -711,6 +739,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(min_age_picks_older_and_flags_young_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(install_scripts_run_as_for_a_tarball, setup, teardown),
         cmocka_unit_test_setup_teardown(provenance_facts_from_same_origin_bundle, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigint_during_a_fetch_stops_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
