@@ -217,7 +217,7 @@ static int open_package_dir(struct analyze_run *r, struct sb_error *err)
             close(fd);
             return sb_context(err, "%s", r->opt.target);
         }
-        snprintf(r->source_path, sizeof r->source_path, "%s", r->reg.tarball_url);
+        registry_redact_url(r->reg.tarball_url, r->source_path, sizeof r->source_path);
     }
     progress("unpacking", r->opt.target);
     uint64_t t = now_ns();

@@ -67,6 +67,17 @@ int registry_opt_apply(struct registry_opts *o, int code, const char *arg, struc
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--timeout-registry takes whole seconds (1..3600), not '%s'", arg);
         o->timeout_s = (unsigned)v;
         return 0;
+    case 6:
+    case 7: {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(arg, &end, 10);
+        if (errno || end == arg || *end || n == 0 || n > (1ull << 40) || arg[0] == '-')
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--max-packument-bytes/--max-tarball-bytes take a positive whole number, not '%s'", arg);
+        if (code - REGISTRY_OPT_BASE == 6) o->max_packument_bytes = n;
+        else o->max_tarball_bytes = n;
+        return 0;
+    }
     default:
         return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
     }
@@ -113,6 +124,16 @@ int64_t registry_parse_time(const char *s)
         for (end++; isdigit((unsigned char)*end); end++) {}
     if (*end != 'Z' && *end != 0) return -1;
     return (int64_t)timegm(&tm);
+}
+
+void registry_redact_url(const char *url, char *out, size_t outsz)
+{
+    const char *p = strstr(url, "://");
+    const char *host = p ? p + 3 : url;
+    const char *end = host + strcspn(host, "/?#");
+    const char *at = memchr(host, '@', (size_t)(end - host));
+    if (!at) snprintf(out, outsz, "%s", url);
+    else snprintf(out, outsz, "%.*s***%s", (int)(host - url), url, at);
 }
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
@@ -203,21 +224,23 @@ static const char *human_size(uint64_t b, char *buf, size_t n)
 }
 
 /* GET url into s. what names the object for messages ("packument of x", "tarball of x@1"). */
-static int http_get(struct client *c, const char *url, bool json, struct sink *s, const char *what,
+static int http_get(struct client *c, const char *real_url, bool json, struct sink *s, const char *what,
                     bool *auth_sent, struct sb_error *err)
 {
+    char url[2100];   /* as shown in messages */
+    registry_redact_url(real_url, url, sizeof url);
     CURL *h = c->curl;
     char authbuf[4200], authhdr[4300], sizebuf[32];
     struct curl_slist *hdrs = NULL;
     hdrs = curl_slist_append(hdrs, json ? "Accept: application/json" : "Accept: */*");
-    const char *auth = npmconfig_auth_for(&c->cfg, url, authbuf, sizeof authbuf);
+    const char *auth = npmconfig_auth_for(&c->cfg, real_url, authbuf, sizeof authbuf);
     if (auth) {
         snprintf(authhdr, sizeof authhdr, "Authorization: %s", auth);
         hdrs = curl_slist_append(hdrs, authhdr);
     }
     if (auth_sent) *auth_sent = auth != NULL;
     curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_URL, real_url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "scriptbox/" SCRIPTBOX_VERSION);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -675,10 +698,12 @@ static int load_packument(struct client *c, struct registry_result *res, struct 
     size_t len = 0;
     if (c->o->offline) {
         text = have_cpath ? read_small_file(cpath, c->o->max_packument_bytes, &len) : NULL;
+        char shown[1100];
+        registry_redact_url(res->registry, shown, sizeof shown);
         if (!text)
             return sb_fail(err, SB_EXIT_INPUT, "offline-missing", 0,
                            "--offline: the cache %s holds no packument of %s for %s; fix: run once without --offline (same --cache) to fill it",
-                           c->cache[0] ? c->cache : "(none)", res->name, res->registry);
+                           c->cache[0] ? c->cache : "(none)", res->name, shown);
         res->packument_from_cache = true;
     } else {
         struct sink s = {.fd = -1, .max = c->o->max_packument_bytes};
@@ -738,8 +763,11 @@ static int load_tarball(struct client *c, struct registry_result *res, const cha
     int rc = http_get(c, url, false, &s, what, NULL, err);
     close(fd);
     if (rc < 0) return -1;
-    if (registry_check_integrity(res->tarball_path, sri, shasum, res->verified_with, err) < 0)
-        return sb_context(err, "%s@%s from %s", res->name, res->version, url);
+    if (registry_check_integrity(res->tarball_path, sri, shasum, res->verified_with, err) < 0) {
+        char shown[2100];
+        registry_redact_url(url, shown, sizeof shown);
+        return sb_context(err, "%s@%s from %s", res->name, res->version, shown);
+    }
     if (cacheable) {
         char dir[PATH_MAX + 16];
         snprintf(dir, sizeof dir, "%s/tarballs", c->cache);

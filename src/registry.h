@@ -54,7 +54,9 @@ enum { REGISTRY_OPT_BASE = 200 };
     {"offline", no_argument, NULL, REGISTRY_OPT_BASE + 2},                                 \
     {"registry-keys", required_argument, NULL, REGISTRY_OPT_BASE + 3},                     \
     {"min-age", required_argument, NULL, REGISTRY_OPT_BASE + 4},                           \
-    {"timeout-registry", required_argument, NULL, REGISTRY_OPT_BASE + 5}
+    {"timeout-registry", required_argument, NULL, REGISTRY_OPT_BASE + 5},                  \
+    {"max-packument-bytes", required_argument, NULL, REGISTRY_OPT_BASE + 6},               \
+    {"max-tarball-bytes", required_argument, NULL, REGISTRY_OPT_BASE + 7}
 int registry_opt_apply(struct registry_opts *o, int code, const char *arg, struct sb_error *err);
 
 /* "72h", "3d", "90m", "3600s", "3600" → seconds. -1 when invalid. */
@@ -113,6 +115,9 @@ const char *registry_resolve(const cJSON *packument, const char *name, const cha
  * -1 mismatch or error (err filled; "integrity-mismatch" on mismatch). algo_out names what was used. */
 int registry_check_integrity(const char *path, const char *sri, const char *shasum, char algo_out[16],
                              struct sb_error *err);
+
+/* url with any "user:password@" replaced by "***@", for reports and messages. */
+void registry_redact_url(const char *url, char *out, size_t outsz);
 
 /* ISO 8601 "2024-01-02T03:04:05.678Z" → epoch seconds; -1 when unparsable. */
 int64_t registry_parse_time(const char *s);

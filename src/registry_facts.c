@@ -416,9 +416,12 @@ cJSON *registry_facts_build(const struct registry_result *res, const cJSON *tarb
     if (!f) return NULL;
     cJSON_AddStringToObject(f, "resolved_from", res->spec);
     add_str(f, "spec_kind", res->spec_kind);
-    cJSON_AddStringToObject(f, "registry", res->registry);
+    char shown[2100];
+    registry_redact_url(res->registry, shown, sizeof shown);
+    cJSON_AddStringToObject(f, "registry", shown);
     add_str(f, "registry_config_source", res->registry_origin);
-    cJSON_AddStringToObject(f, "tarball_url", res->tarball_url);
+    registry_redact_url(res->tarball_url, shown, sizeof shown);
+    cJSON_AddStringToObject(f, "tarball_url", shown);
     add_str(f, "integrity", res->integrity[0] ? res->integrity : NULL);
     cJSON_AddStringToObject(f, "integrity_verified_with", res->verified_with);
     cJSON_AddBoolToObject(f, "packument_from_cache", res->packument_from_cache);

@@ -44,6 +44,8 @@ void usage_print(FILE *out)
         "                             version younger than it is analysed and reported\n"
         "                             (registry.cooldown_violation)\n"
         "  --timeout-registry SECONDS limit per registry request (default 60; 3 tries)\n"
+        "  --max-packument-bytes N    refuse larger packuments (default 64 MiB)\n"
+        "  --max-tarball-bytes N      refuse larger registry tarballs (default 256 MiB)\n"
         "\n"
         "exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error,\n"
         "            3 sandbox or internal error, 128+N interrupted by signal N\n",

@@ -522,8 +522,19 @@ static void server_faults_give_clear_errors(void **state)
     assert_null(analyze(f, "demo", 2, &err, dead));
     assert_non_null(strstr(err, "error[registry-connect]"));
     free(err);
-    /* a size cap: a packument larger than the cap is refused (cap lowered via a huge fixture is slow;
-     * the tarball cap is exercised in the unit test) */
+    /* size caps: the packument, then the tarball */
+    const char *cap1[] = {"--max-packument-bytes", "100", NULL};
+    assert_null(analyze(f, "faulty@1.0.3", 2, &err, cap1));
+    assert_non_null(strstr(err, "error[registry-too-large]"));
+    assert_non_null(strstr(err, "100 bytes cap"));
+    free(err);
+    char cache3[4400];   /* a fresh cache: the tarball is not there yet */
+    snprintf(cache3, sizeof cache3, "%s/cache3", f->d.out);
+    const char *cap2[] = {"--max-tarball-bytes", "10", "--cache", cache3, NULL};
+    assert_null(analyze(f, "faulty@1.0.3", 2, &err, cap2));
+    assert_non_null(strstr(err, "error[registry-too-large]"));
+    assert_non_null(strstr(err, "tarball of faulty@1.0.3"));
+    free(err);
 }
 
 static void offline_uses_only_the_cache(void **state)
