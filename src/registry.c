@@ -898,6 +898,16 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
         sb_fail(err, SB_EXIT_SANDBOX, "internal", 0, "cannot initialise libcurl");
         goto out;
     }
+    if (o->keys_file) {   /* asked for explicitly: a bad file is an error, before any download */
+        cJSON *k = load_keys(&c, res->registry);
+        cJSON_Delete(k);
+        if (!k) {
+            sb_fail(err, SB_EXIT_INPUT, "registry-keys", 0,
+                    "--registry-keys %s is not a readable JSON document with a \"keys\" array (at most 1 MiB); fix: pass the registry's /-/npm/v1/keys document",
+                    o->keys_file);
+            goto out;
+        }
+    }
     if (load_packument(&c, res, err) < 0) goto out;
     bool young = false;
     const char *v = registry_resolve(res->packument, res->name, res->spec, time(NULL), o->min_age_s, &res->spec_kind, &young, err);

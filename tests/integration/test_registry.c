@@ -461,6 +461,11 @@ static void signatures_valid_invalid_absent_unknown(void **state)
     cJSON *j = analyze(f, "signed@1.0.0", 0, NULL, extra);
     assert_string_equal(gets(j, "registry", "signatures"), "unknown-key");
     cJSON_Delete(j);
+    const char *badkeys[] = {"--registry-keys", "/nonexistent/keys.json", NULL};
+    char *err = NULL;
+    assert_null(analyze(f, "signed@1.0.0", 2, &err, badkeys));
+    assert_non_null(strstr(err, "error[registry-keys]"));
+    free(err);
     /* no keys anywhere (the registry has none, the new cache none): keys-unavailable */
     char cache2[4400];
     snprintf(cache2, sizeof cache2, "%s/cache2", f->d.out);
