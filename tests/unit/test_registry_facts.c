@@ -199,6 +199,11 @@ static void specs_and_durations(void **state)
     assert_int_equal(registry_parse_duration("-1h", &d), -1);
     assert_int_equal(registry_parse_time("2024-01-02T03:04:05.678Z"), 1704164645);
     assert_int_equal(registry_parse_time("yesterday"), -1);
+    char shown[256];
+    registry_redact_url("https://user:pw@reg.example:8443/npm/x?u=a@b", shown, sizeof shown);
+    assert_string_equal(shown, "https://***@reg.example:8443/npm/x?u=a@b");
+    registry_redact_url("http://reg.example/a@b", shown, sizeof shown);
+    assert_string_equal(shown, "http://reg.example/a@b");
 }
 
 static void resolution_in_a_packument(void **state)
