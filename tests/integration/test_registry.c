@@ -741,6 +741,31 @@ static void sigint_during_a_fetch_stops_at_once(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void proxies_from_the_environment_are_used(void **state)
+{
+    struct fx *f = *state;
+    make_demo(f);
+    start_server(f, NULL);   /* it answers proxy-form requests too */
+    char proxy[80];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", f->port);
+    setenv("http_proxy", proxy, 1);
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    /* a host that is never resolved: only the proxy knows it */
+    const char *extra[] = {"--registry", "http://registry-host.invalid/", NULL};
+    cJSON *j = analyze(f, "demo@1.0.0", 0, NULL, extra);
+    unsetenv("http_proxy");
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    assert_non_null(j);
+    assert_string_equal(gets(j, "package", "version"), "1.0.0");
+    cJSON_Delete(j);
+    size_t n;
+    char *log = tu_read_file(f->log, &n);
+    assert_non_null(strstr(log, "GET http://registry-host.invalid/demo auth=-"));
+    free(log);
+}
+
 int main(void)
 {
     srand((unsigned)getpid());
@@ -756,6 +781,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(install_scripts_run_as_for_a_tarball, setup, teardown),
         cmocka_unit_test_setup_teardown(provenance_facts_from_same_origin_bundle, setup, teardown),
         cmocka_unit_test_setup_teardown(sigint_during_a_fetch_stops_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(proxies_from_the_environment_are_used, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

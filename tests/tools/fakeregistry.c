@@ -13,6 +13,9 @@
  *
  * --token: every request must carry "Authorization: Bearer TOKEN", else 401.
  * --log:   one line per request: "GET /path auth=<Authorization|-> accept=<Accept|->".
+ * It also answers as an HTTP proxy would: a request for "http://any-host/path" is served as
+ * "/path" (the log keeps the absolute URL), so tests can check that proxies from the
+ * environment are used without resolving any name.
  *
  * Faults, by a path containing "fault-KIND" or a query "fault=KIND":
  *   500       HTTP 500 every time          flaky     HTTP 500 the first time for that path
@@ -159,6 +162,10 @@ static void serve(int fd)
             send_all(lf, line, (size_t)l);
             close(lf);
         }
+    }
+    if (!strncmp(target, "http://", 7)) {   /* proxy form: drop scheme and host */
+        char *path = strchr(target + 7, '/');
+        memmove(target, path ? path : "/", strlen(path ? path : "/") + 1);
     }
     char *q = strchr(target, '?');
     const char *query = q ? q + 1 : "";
