@@ -297,7 +297,7 @@ static int http_get(struct client *c, const char *real_url, bool json, struct si
         } else if (status == 401 || status == 403) {
             sb_fail(err, SB_EXIT_INPUT, "registry-auth", 0, "the registry refused the %s (HTTP %ld from %s)%s; fix: set //host/:_authToken for this registry in .npmrc",
                     what, status, url, auth ? " with the configured token" : " without a token");
-        } else if (status >= 500) {
+        } else if (status >= 500 || status == 429 || status == 408) {   /* as make-fetch-happen retries */
             sb_fail(err, SB_EXIT_INPUT, "registry-http", 0, "the registry answered HTTP %ld for the %s from %s (3 tries); fix: retry later or use another registry/mirror",
                     status, what, url);
             retry = true;
