@@ -22,6 +22,8 @@
 #include "exfil.h"
 #include "lifecycle.h"
 #include "manifest.h"
+#include "registry.h"
+#include "registry_facts.h"
 #include "report.h"
 #include "runenv.h"
 #include "unpack.h"
@@ -42,6 +44,7 @@ struct analyze_opts {
     bool trace_all;
     bool ci;
     struct unpack_limits limits;
+    struct registry_opts reg;
 };
 
 struct analyze_run {
@@ -53,6 +56,9 @@ struct analyze_run {
     char seed_home[PATH_MAX + 16], seed_project[PATH_MAX + 16], seed_package[PATH_MAX + 16];
     struct unpack_result unpack;
     bool have_unpack;
+    struct registry_result reg;     /* registry targets: what was resolved and fetched */
+    bool have_reg;
+    cJSON *reg_facts;
     struct manifest manifest;
     bool have_manifest;
     struct lifecycle_plan plan;
@@ -168,6 +174,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
         else o->limits.max_file_bytes = v;
         return 0;
     default:
+        if (c >= REGISTRY_OPT_BASE) return registry_opt_apply(&o->reg, c, arg, err);
         return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
     }
 }
@@ -181,10 +188,12 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
         {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
-        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI}, {NULL, 0, NULL, 0},
+        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI}, REGISTRY_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
     unpack_limits_default(&o->limits);
+    registry_opts_default(&o->reg);
     optind = 1;
     opterr = 0;
     int c;
@@ -195,7 +204,7 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         if (apply_option(o, c, optarg, err) < 0) return -1;
     }
     if (optind != argc - 1)
-        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "analyze takes exactly one TARGET (a .tgz or a package folder); see 'scriptbox --help'");
+        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "analyze takes exactly one TARGET (a .tgz, a package folder or name@spec); see 'scriptbox --help'");
     o->target = argv[optind];
     return 0;
 }
@@ -209,9 +218,18 @@ static int open_package_dir(struct analyze_run *r, struct sb_error *err)
     int fd = workdir_mkdirs(&r->wd, "package", err);
     if (fd < 0) return -1;
     snprintf(r->seed_package, sizeof r->seed_package, "%s/package", r->wd.path);
+    if (r->source_kind[0] == 'r') {
+        progress("fetching", r->opt.target);
+        r->have_reg = true;
+        if (registry_fetch(&r->opt.reg, r->opt.target, r->wd.path, &r->reg, err) < 0) {
+            close(fd);
+            return sb_context(err, "%s", r->opt.target);
+        }
+        registry_redact_url(r->reg.tarball_url, r->source_path, sizeof r->source_path);
+    }
     progress("unpacking", r->opt.target);
     uint64_t t = now_ns();
-    int rc = unpack_tarball(r->opt.target, fd, &r->opt.limits, &r->unpack, err);
+    int rc = unpack_tarball(r->have_reg ? r->reg.tarball_path : r->opt.target, fd, &r->opt.limits, &r->unpack, err);
     r->unpack_ms = (now_ns() - t) / 1000000;
     if (rc < 0) {
         close(fd);
@@ -224,6 +242,10 @@ static int open_package_dir(struct analyze_run *r, struct sb_error *err)
 static int classify_target(struct analyze_run *r, struct sb_error *err)
 {
     struct stat st;
+    if (stat(r->opt.target, &st) < 0 && errno == ENOENT && registry_is_spec(r->opt.target)) {
+        r->source_kind = "registry";   /* name[@spec]: fetched, verified, then unpacked as a tarball */
+        return 0;
+    }
     if (stat(r->opt.target, &st) < 0)
         return sb_fail(err, SB_EXIT_INPUT, "target-missing", errno, "cannot read target %s: %s; fix: pass a .tgz file or a package folder",
                        r->opt.target, strerror(errno));
@@ -315,6 +337,12 @@ static int intake(struct analyze_run *r, struct sb_error *err)
     close(pkg_fd);
     if (rc < 0) return sb_context(err, "reading package.json of %s", r->opt.target);
     r->have_manifest = true;
+    if (r->have_reg) {
+        uint64_t t = now_ns();
+        if (!(r->reg_facts = registry_facts_build(&r->reg, r->manifest.json, time(NULL))))
+            return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the registry facts");
+        r->reg.us += (now_ns() - t) / 1000;
+    }
     lifecycle_plan_build(&r->manifest, &r->plan);
     return prepare_seeds(r, err);
 }
@@ -462,6 +490,7 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .sandbox_mode = r->sandbox_mode, .leftovers = r->leftovers,
         .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
         .total_ms = (now_ns() - r->t0_ns) / 1000000,
+        .registry = r->reg_facts, .registry_us = r->have_reg ? r->reg.us : 0,
     };
     cJSON *report = report_build(&in);
     if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");
@@ -479,6 +508,8 @@ static void cleanup(struct analyze_run *r)
     for (size_t i = 0; i < r->noutcomes; i++)
         if (r->outcomes[i].ran) sbx_status_free(&r->outcomes[i].status);
     if (r->have_unpack) unpack_result_free(&r->unpack);
+    if (r->have_reg) registry_result_free(&r->reg);
+    cJSON_Delete(r->reg_facts);
     if (r->have_manifest) manifest_free(&r->manifest);
     event_log_free(&r->events);
     exfil_watch_free(&r->watch);
@@ -503,6 +534,7 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err)
     r.wd.fd = -1;
     r.wd.lock_fd = -1;
     if (parse_options(argc, argv, &r.opt, err) < 0) return -1;
+    r.opt.reg.cancel = &interrupted;
     install_signal_handlers();
     r.started_at = time(NULL);
     r.t0_ns = now_ns();

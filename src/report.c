@@ -134,6 +134,7 @@ static cJSON *timing_json(const struct report_input *in)
     iso8601(in->started_at, when);
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "started_at", when);
+    if (in->registry) cJSON_AddNumberToObject(t, "registry_ms", (double)(in->registry_us / 10) / 100.0);
     cJSON_AddNumberToObject(t, "unpack_ms", (double)in->unpack_ms);
     cJSON_AddNumberToObject(t, "run_ms", (double)in->run_ms);
     cJSON_AddNumberToObject(t, "total_ms", (double)in->total_ms);
@@ -169,6 +170,8 @@ cJSON *report_build(const struct report_input *in)
     cJSON_AddStringToObject(tool, "name", "scriptbox");
     cJSON_AddStringToObject(tool, "version", SCRIPTBOX_VERSION);
     cJSON_AddItemToObject(r, "package", package_json(in));
+    if (in->registry) cJSON_AddItemToObject(r, "registry", cJSON_Duplicate(in->registry, 1));
+    else cJSON_AddNullToObject(r, "registry");
     if (in->unpack) cJSON_AddItemToObject(r, "unpack", unpack_json(in->unpack));
     else cJSON_AddNullToObject(r, "unpack");
     cJSON *phases = cJSON_AddArrayToObject(r, "phases");

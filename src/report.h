@@ -52,6 +52,8 @@ struct report_input {
     const char *package_dir;      /* inside the sandbox, for the file-activity summary */
     time_t started_at;
     uint64_t unpack_ms, run_ms, total_ms;
+    const cJSON *registry;        /* registry facts (registry targets), or NULL */
+    uint64_t registry_us;          /* the registry phase: fetch, verify, facts */
 };
 
 cJSON *report_build(const struct report_input *in);

@@ -199,8 +199,31 @@ static void show_denied(struct jsonw *out, const cJSON *r)
     jw_raw(out, "\n", 1);
 }
 
+/* One line of registry facts for registry targets (the JSON report has them all). */
+static void show_registry(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "registry");
+    if (!cJSON_IsObject(g)) return;
+    jw_printf(out, "\nregistry %s from %s", str(g, "spec_kind"), str(g, "registry"));
+    const char *when = str(g, "published_at");
+    if (*when) jw_printf(out, ", published %s (%.0f h ago)", when, num(g, "age_hours"));
+    const char *user = str(g, "npm_user");
+    if (*user) {
+        jw_printf(out, " by ");
+        printable(out, user, strlen(user) > 64 ? 64 : strlen(user));
+    }
+    jw_printf(out, "\n         integrity %s ok, signatures %s, provenance %s%s\n", str(g, "integrity_verified_with"),
+              str(g, "signatures"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "provenance_present")) ? "present" : "absent",
+              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "provenance_present")) ? " (not Sigstore-verified)" : "");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "cooldown_violation")))
+        jw_printf(out, "         younger than --min-age (%.0f h)\n", num(g, "min_age_hours"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "manifest_confusion")))
+        jw_printf(out, "         manifest confusion: the registry's manifest differs from the tarball's package.json\n");
+}
+
 static void show_footer(struct jsonw *out, const cJSON *r)
 {
+    show_registry(out, r);
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "unpack");
     if (cJSON_IsObject(u)) {
         int issues = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(u, "issues"));

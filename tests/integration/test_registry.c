@@ -1,0 +1,787 @@
+/*
+ * test_registry.c — `scriptbox analyze name@spec` against tests/tools/fakeregistry on 127.0.0.1.
+ *
+ * Every fixture is made here, at test time: package tarballs (tar), their integrity (OpenSSL),
+ * packuments, a P-256 key pair for registry signatures and the keys document. Nothing leaves
+ * loopback: the fake registry is the only server, proxies are bypassed with NO_PROXY, HOME and the
+ * global npmrc point at private folders, and every run has its own --cache.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "b64.h"
+#include "testutil.h"
+
+struct fx {
+    struct tu_dirs d;
+    char reg[4200], log[4200], cache[4200], home[4200], url[64];
+    pid_t pid;
+    int port;
+    EVP_PKEY *key;
+};
+
+static cJSON *getm(cJSON *o, const char *key);
+static const cJSON *get(const cJSON *o, const char *key);
+
+/* ---- fixtures ----------------------------------------------------------------------------- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_json(const char *path, const cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    write_text(path, s);
+    free(s);
+}
+
+static void digest_b64(const char *path, const EVP_MD *md, char *out, size_t outsz, bool as_hex)
+{
+    size_t len;
+    char *data = tu_read_file(path, &len);
+    assert_non_null(data);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    assert_true(EVP_Digest(data, len, d, &n, md, NULL));
+    free(data);
+    if (as_hex) {
+        for (unsigned i = 0; i < n; i++) snprintf(out + 2 * i, outsz - 2 * i, "%02x", d[i]);
+        return;
+    }
+    char *b = b64_encode(d, n);
+    snprintf(out, outsz, "%s", b);
+    free(b);
+}
+
+/* Build tarballs/<name>-<version>.tgz holding package.json = manifest (+ a script file).
+ * Returns the manifest entry for the packument (with dist filled). */
+static cJSON *make_version(struct fx *f, const char *name, const char *version, const char *extra_json)
+{
+    char pkgdir[4400], file[8800], cmd[20000], tgz[8800], fname[600];
+    snprintf(pkgdir, sizeof pkgdir, "%s/src-%d-%s", f->d.out, rand(), version);
+    snprintf(file, sizeof file, "mkdir -p '%s/package'", pkgdir);
+    assert_int_equal(system(file), 0);
+    cJSON *m = extra_json ? cJSON_Parse(extra_json) : cJSON_CreateObject();
+    assert_non_null(m);
+    if (!cJSON_GetObjectItem(m, "name")) cJSON_AddStringToObject(m, "name", name);
+    if (!cJSON_GetObjectItem(m, "version")) cJSON_AddStringToObject(m, "version", version);
+    snprintf(file, sizeof file, "%s/package/package.json", pkgdir);
+    write_json(file, m);
+    snprintf(file, sizeof file, "%s/package/index.js", pkgdir);
+    write_text(file, "module.exports = 1;\n");
+    snprintf(fname, sizeof fname, "%s-%s.tgz", name[0] == '@' ? strchr(name, '/') + 1 : name, version);
+    snprintf(tgz, sizeof tgz, "%s/tarballs/%s", f->reg, fname);
+    snprintf(cmd, sizeof cmd, "tar --owner=0 --group=0 --numeric-owner -czf '%s' -C '%s' package", tgz, pkgdir);
+    assert_int_equal(system(cmd), 0);
+    char sri[200], sha1[64], url[700];
+    digest_b64(tgz, EVP_sha512(), sri, sizeof sri, false);
+    digest_b64(tgz, EVP_sha1(), sha1, sizeof sha1, true);
+    cJSON *dist = cJSON_AddObjectToObject(m, "dist");
+    snprintf(url, sizeof url, "{{REGISTRY}}/tarballs/%s", fname);
+    cJSON_AddStringToObject(dist, "tarball", url);
+    char full[220];
+    snprintf(full, sizeof full, "sha512-%s", sri);
+    cJSON_AddStringToObject(dist, "integrity", full);
+    cJSON_AddStringToObject(dist, "shasum", sha1);
+    return m;
+}
+
+static cJSON *packument(const char *name, const char *latest)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "name", name);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "dist-tags"), "latest", latest);
+    cJSON_AddObjectToObject(p, "versions");
+    cJSON_AddObjectToObject(p, "time");
+    return p;
+}
+
+static void add_version(cJSON *p, cJSON *m, const char *when)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(m, "version"));
+    cJSON_AddStringToObject(cJSON_GetObjectItem(p, "time"), v, when);
+    cJSON_AddItemToObject(cJSON_GetObjectItem(p, "versions"), v, m);
+}
+
+static void save_packument(struct fx *f, const cJSON *p)
+{
+    char path[5000], esc[600];
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(p, "name"));
+    size_t w = 0;
+    for (const char *c = name; *c && w < sizeof esc - 4; c++) {
+        if (*c == '/') { memcpy(esc + w, "%2f", 3); w += 3; }
+        else esc[w++] = *c;
+    }
+    esc[w] = 0;
+    snprintf(path, sizeof path, "%s/%s.json", f->reg, esc);
+    write_json(path, p);
+}
+
+/* Registry signature over "<name>@<version>:<integrity>". */
+static void sign_version(struct fx *f, cJSON *m, const char *keyid, const char *override_msg)
+{
+    const cJSON *dist = cJSON_GetObjectItem(m, "dist");
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s@%s:%s", cJSON_GetStringValue(cJSON_GetObjectItem(m, "name")),
+             cJSON_GetStringValue(cJSON_GetObjectItem(m, "version")), cJSON_GetStringValue(cJSON_GetObjectItem(dist, "integrity")));
+    if (override_msg) snprintf(msg, sizeof msg, "%s", override_msg);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t len = 0;
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, f->key), 1);
+    assert_int_equal(EVP_DigestSign(ctx, NULL, &len, (const unsigned char *)msg, strlen(msg)), 1);
+    unsigned char *sig = malloc(len);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &len, (const unsigned char *)msg, strlen(msg)), 1);
+    EVP_MD_CTX_free(ctx);
+    char *b = b64_encode(sig, len);
+    free(sig);
+    cJSON *sigs = cJSON_AddArrayToObject((cJSON *)dist, "signatures");
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "keyid", keyid);
+    cJSON_AddStringToObject(s, "sig", b);
+    cJSON_AddItemToArray(sigs, s);
+    free(b);
+}
+
+static void write_keys(struct fx *f)
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(f->key, &der);
+    assert_true(n > 0);
+    char *b = b64_encode(der, (size_t)n);
+    OPENSSL_free(der);
+    cJSON *k = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(k, "keys");
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNullToObject(e, "expires");
+    cJSON_AddStringToObject(e, "keyid", "SHA256:testkey");
+    cJSON_AddStringToObject(e, "keytype", "ecdsa-sha2-nistp256");
+    cJSON_AddStringToObject(e, "scheme", "ecdsa-sha2-nistp256");
+    cJSON_AddStringToObject(e, "key", b);
+    cJSON_AddItemToArray(arr, e);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/keys.json", f->reg);
+    write_json(path, k);
+    cJSON_Delete(k);
+    free(b);
+}
+
+/* ---- server and runs ------------------------------------------------------------------------ */
+
+static void start_server(struct fx *f, const char *token)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    f->pid = fork();
+    assert_true(f->pid >= 0);
+    if (f->pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        const char *bin = tu_build("tests/tools/fakeregistry");
+        if (token) execl(bin, bin, f->reg, "--log", f->log, "--token", token, (char *)NULL);
+        else execl(bin, bin, f->reg, "--log", f->log, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char buf[32] = "";
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    close(p[0]);
+    assert_true(n > 0);
+    buf[n] = 0;
+    f->port = atoi(buf);
+    assert_true(f->port > 0);
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/", f->port);
+}
+
+static void stop_server(struct fx *f)
+{
+    if (f->pid > 0) {
+        kill(f->pid, SIGTERM);
+        waitpid(f->pid, NULL, 0);
+        f->pid = 0;
+    }
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    tu_dirs_open(&f->d);
+    snprintf(f->reg, sizeof f->reg, "%s/registry", f->d.out);
+    snprintf(f->log, sizeof f->log, "%s/requests.log", f->d.out);
+    snprintf(f->cache, sizeof f->cache, "%s/cache", f->d.out);
+    snprintf(f->home, sizeof f->home, "%s/home", f->d.out);
+    char p[4400];
+    mkdir(f->reg, 0755);
+    snprintf(p, sizeof p, "%s/tarballs", f->reg);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/files", f->reg);
+    mkdir(p, 0755);
+    mkdir(f->home, 0755);
+    setenv("HOME", f->home, 1);
+    setenv("npm_config_globalconfig", "/nonexistent/npmrc", 1);
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    unsetenv("npm_config_registry");
+    unsetenv("NPM_CONFIG_REGISTRY");
+    f->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(f->key);
+    write_keys(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    stop_server(f);
+    EVP_PKEY_free(f->key);
+    tu_dirs_close(&f->d);
+    free(f);
+    return 0;
+}
+
+/* Run analyze; returns the report (or NULL when none was written); *status and stderr kept. */
+static cJSON *analyze(struct fx *f, const char *spec, int expect, char **stderr_out, const char *const *extra)
+{
+    char report[4400];
+    snprintf(report, sizeof report, "%s/report.json", f->d.out);
+    unlink(report);
+    const char *argv[32] = {tu_build("scriptbox"), "analyze", spec, "--format", "json", "--output", report, "--cache", f->cache};
+    int n = 9;
+    bool has_registry = false;
+    for (int i = 0; extra && extra[i] && n < 30; i++) {
+        if (!strcmp(extra[i], "--registry")) has_registry = true;
+        argv[n++] = extra[i];
+    }
+    if (!has_registry) {
+        argv[n++] = "--registry";
+        argv[n++] = f->url;
+    }
+    argv[n] = NULL;
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    if (r.status != expect) fprintf(stderr, "%s: status %d, stderr: %s\n", spec, r.status, r.err);
+    assert_int_equal(r.status, expect);
+    if (stderr_out) *stderr_out = strdup(r.err);
+    tu_run_free(&r);
+    return tu_read_json(report);
+}
+
+static cJSON *getm(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) fail_msg("missing key %s", key);
+    return v;
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) fail_msg("missing key %s", key);
+    return v;
+}
+
+static const char *gets(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = get(o, a);
+    const char *s = cJSON_GetStringValue(get(x, b));
+    if (!s) fail_msg("%s.%s is not a string", a, b);
+    return s;
+}
+
+static void expect_version(struct fx *f, const char *spec, const char *version, const char *kind)
+{
+    cJSON *j = analyze(f, spec, 0, NULL, NULL);
+    assert_non_null(j);
+    if (strcmp(gets(j, "package", "version"), version)) fail_msg("%s resolved to %s, not %s", spec, gets(j, "package", "version"), version);
+    assert_string_equal(gets(j, "registry", "version"), version);
+    assert_string_equal(gets(j, "registry", "spec_kind"), kind);
+    assert_string_equal(cJSON_GetStringValue(get(get(get(j, "package"), "source"), "kind")), "registry");
+    cJSON_Delete(j);
+}
+
+/* demo: 1.0.0, 1.1.0 (latest), 1.2.0-beta.1, 2.0.0 (tag next) */
+static void make_demo(struct fx *f)
+{
+    cJSON *p = packument("demo", "1.1.0");
+    add_version(p, make_version(f, "demo", "1.0.0", NULL), "2020-01-01T00:00:00.000Z");
+    add_version(p, make_version(f, "demo", "1.1.0", NULL), "2020-02-01T00:00:00.000Z");
+    add_version(p, make_version(f, "demo", "1.2.0-beta.1", NULL), "2020-03-01T00:00:00.000Z");
+    add_version(p, make_version(f, "demo", "2.0.0", NULL), "2020-04-01T00:00:00.000Z");
+    cJSON_AddStringToObject(getm(p, "dist-tags"), "next", "2.0.0");
+    save_packument(f, p);
+    cJSON_Delete(p);
+}
+
+/* ---- tests -------------------------------------------------------------------------------------- */
+
+static void resolves_exact_tag_and_range(void **state)
+{
+    struct fx *f = *state;
+    make_demo(f);
+    start_server(f, NULL);
+    expect_version(f, "demo", "1.1.0", "tag");
+    expect_version(f, "demo@1.0.0", "1.0.0", "version");
+    expect_version(f, "demo@next", "2.0.0", "tag");
+    expect_version(f, "demo@^1", "1.1.0", "range");
+    expect_version(f, "demo@^2", "2.0.0", "range");
+    expect_version(f, "demo@>=1.0.0 <1.1.0", "1.0.0", "range");
+    expect_version(f, "demo@^1.2.0-beta.0", "1.2.0-beta.1", "range");
+    char *err = NULL;
+    cJSON *j = analyze(f, "demo@^3", 2, &err, NULL);
+    assert_null(j);
+    assert_non_null(strstr(err, "error[no-matching-version]"));
+    free(err);
+    j = analyze(f, "nosuchpkg", 2, &err, NULL);
+    assert_non_null(strstr(err, "error[registry-not-found]"));
+    assert_non_null(strstr(err, "404"));
+    free(err);
+    /* the full packument was asked for, and the report carries the facts */
+    size_t n;
+    char *log = tu_read_file(f->log, &n);
+    assert_non_null(strstr(log, "GET /demo auth=- accept=application/json\n"));
+    assert_null(strstr(log, "corgi"));
+    free(log);
+    j = analyze(f, "demo@1.0.0", 0, NULL, NULL);
+    const cJSON *r = get(j, "registry");
+    assert_string_equal(gets(j, "registry", "resolved_from"), "1.0.0");
+    assert_int_equal(get(r, "versions_count")->valueint, 4);
+    assert_string_equal(gets(j, "registry", "integrity_verified_with"), "sha512");
+    assert_true(cJSON_IsTrue(get(r, "tarball_from_cache")));   /* fetched by an earlier run */
+    assert_string_equal(gets(j, "registry", "integrity"), gets(j, "package", "integrity"));
+    cJSON_Delete(j);
+}
+
+static void local_targets_have_null_registry(void **state)
+{
+    struct fx *f = *state;
+    make_demo(f);
+    char tgz[4400];
+    snprintf(tgz, sizeof tgz, "%s/tarballs/demo-1.0.0.tgz", f->reg);
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tgz, "--format", "json", NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 0);
+    cJSON *j = cJSON_Parse(r.out);
+    assert_true(cJSON_IsNull(get(j, "registry")));
+    cJSON_Delete(j);
+    tu_run_free(&r);
+}
+
+static void integrity_mismatch_is_refused(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("tampered", "1.0.0");
+    cJSON *m = make_version(f, "tampered", "1.0.0", NULL);
+    /* the integrity of other bytes */
+    cJSON *other = make_version(f, "other", "9.9.9", NULL);
+    cJSON_ReplaceItemInObject(getm(m, "dist"), "integrity",
+                              cJSON_CreateString(gets(other, "dist", "integrity")));
+    cJSON_Delete(other);
+    add_version(p, m, "2020-01-01T00:00:00.000Z");
+    /* sha1 shasum only, wrong too */
+    cJSON *m2 = make_version(f, "tampered", "1.0.1", NULL);
+    cJSON_DeleteItemFromObject(getm(m2, "dist"), "integrity");
+    cJSON_ReplaceItemInObject(getm(m2, "dist"), "shasum", cJSON_CreateString("0000000000000000000000000000000000000000"));
+    add_version(p, m2, "2020-01-02T00:00:00.000Z");
+    /* several hashes: the strongest algorithm decides (sha512 right, sha1 wrong: accepted) */
+    cJSON *m3 = make_version(f, "tampered", "1.0.2", NULL);
+    char multi[400];
+    snprintf(multi, sizeof multi, "sha1-AAAAAAAAAAAAAAAAAAAAAAAAAAA= %s", gets(m3, "dist", "integrity"));
+    cJSON_ReplaceItemInObject(getm(m3, "dist"), "integrity", cJSON_CreateString(multi));
+    add_version(p, m3, "2020-01-03T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    char *err = NULL;
+    assert_null(analyze(f, "tampered@1.0.0", 2, &err, NULL));
+    assert_non_null(strstr(err, "error[integrity-mismatch]"));
+    assert_non_null(strstr(err, "refusing to unpack"));
+    free(err);
+    assert_null(analyze(f, "tampered@1.0.1", 2, &err, NULL));
+    assert_non_null(strstr(err, "error[integrity-mismatch]"));
+    assert_non_null(strstr(err, "shasum"));
+    free(err);
+    cJSON *j = analyze(f, "tampered@1.0.2", 0, NULL, NULL);
+    assert_string_equal(gets(j, "registry", "integrity_verified_with"), "sha512");
+    cJSON_Delete(j);
+}
+
+static void signatures_valid_invalid_absent_unknown(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("signed", "1.0.0");
+    cJSON *m = make_version(f, "signed", "1.0.0", NULL);
+    sign_version(f, m, "SHA256:testkey", NULL);
+    add_version(p, m, "2020-01-01T00:00:00.000Z");
+    m = make_version(f, "signed", "1.0.1", NULL);
+    sign_version(f, m, "SHA256:testkey", "signed@6.6.6:sha512-forged");
+    add_version(p, m, "2020-01-02T00:00:00.000Z");
+    add_version(p, make_version(f, "signed", "1.0.2", NULL), "2020-01-03T00:00:00.000Z");
+    m = make_version(f, "signed", "1.0.3", NULL);
+    sign_version(f, m, "SHA256:otherkey", NULL);
+    add_version(p, m, "2020-01-04T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    static const char *const want[][2] = {{"signed@1.0.0", "valid"}, {"signed@1.0.1", "invalid"},
+                                          {"signed@1.0.2", "absent"}, {"signed@1.0.3", "unknown-key"}};
+    for (int i = 0; i < 4; i++) {
+        cJSON *j = analyze(f, want[i][0], 0, NULL, NULL);
+        if (strcmp(gets(j, "registry", "signatures"), want[i][1]))
+            fail_msg("%s: signatures %s, want %s", want[i][0], gets(j, "registry", "signatures"), want[i][1]);
+        cJSON_Delete(j);
+    }
+    /* keys from a file override the registry's; an empty key list makes every key unknown */
+    char keys[4400];
+    snprintf(keys, sizeof keys, "%s/nokeys.json", f->d.out);
+    write_text(keys, "{\"keys\":[]}");
+    const char *extra[] = {"--registry-keys", keys, NULL};
+    cJSON *j = analyze(f, "signed@1.0.0", 0, NULL, extra);
+    assert_string_equal(gets(j, "registry", "signatures"), "unknown-key");
+    cJSON_Delete(j);
+    const char *badkeys[] = {"--registry-keys", "/nonexistent/keys.json", NULL};
+    char *err = NULL;
+    assert_null(analyze(f, "signed@1.0.0", 2, &err, badkeys));
+    assert_non_null(strstr(err, "error[registry-keys]"));
+    free(err);
+    /* no keys anywhere (the registry has none, the new cache none): keys-unavailable */
+    char cache2[4400];
+    snprintf(cache2, sizeof cache2, "%s/cache2", f->d.out);
+    snprintf(keys, sizeof keys, "%s/keys.json", f->reg);
+    unlink(keys);
+    const char *extra2[] = {"--cache", cache2, NULL};
+    j = analyze(f, "signed@1.0.0", 0, NULL, extra2);
+    assert_string_equal(gets(j, "registry", "signatures"), "keys-unavailable");
+    assert_true(cJSON_IsTrue(get(get(get(j, "registry"), "available"), "signatures")));
+    cJSON_Delete(j);
+}
+
+static void server_faults_give_clear_errors(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("faulty", "1.0.0");
+    static const char *const kinds[] = {"truncate", "badlen", "500", "flaky"};
+    for (int i = 0; i < 4; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "1.0.%d", i);
+        cJSON *m = make_version(f, "faulty", v, NULL);
+        char url[800];
+        snprintf(url, sizeof url, "%s?fault=%s", gets(m, "dist", "tarball"), kinds[i]);
+        cJSON_ReplaceItemInObject(getm(m, "dist"), "tarball", cJSON_CreateString(url));
+        add_version(p, m, "2020-01-01T00:00:00.000Z");
+    }
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    char *err = NULL;
+    assert_null(analyze(f, "faulty@1.0.0", 2, &err, NULL));
+    assert_non_null(strstr(err, "error[registry-truncated]"));
+    assert_non_null(strstr(err, "fix:"));
+    free(err);
+    assert_null(analyze(f, "faulty@1.0.1", 2, &err, NULL));
+    assert_non_null(strstr(err, "error[registry-truncated]"));
+    free(err);
+    assert_null(analyze(f, "faulty@1.0.2", 2, &err, NULL));
+    assert_non_null(strstr(err, "error[registry-http]"));
+    assert_non_null(strstr(err, "HTTP 500"));
+    assert_non_null(strstr(err, "3 tries"));
+    free(err);
+    cJSON *j = analyze(f, "faulty@1.0.3", 0, NULL, NULL);   /* one 500, then the retry succeeds */
+    assert_non_null(j);
+    cJSON_Delete(j);
+    /* a packument that never comes: the client's timeout */
+    const char *extra[] = {"--timeout-registry", "1", NULL};
+    time_t t0 = time(NULL);
+    assert_null(analyze(f, "fault-hang", 2, &err, extra));
+    assert_non_null(strstr(err, "error[registry-timeout]"));
+    assert_non_null(strstr(err, "--timeout-registry"));
+    assert_true(time(NULL) - t0 < 20);
+    free(err);
+    assert_null(analyze(f, "fault-500", 2, &err, NULL));
+    assert_non_null(strstr(err, "HTTP 500"));
+    free(err);
+    /* nothing listening */
+    const char *dead[] = {"--registry", "http://127.0.0.1:1/", NULL};
+    assert_null(analyze(f, "demo", 2, &err, dead));
+    assert_non_null(strstr(err, "error[registry-connect]"));
+    free(err);
+    /* size caps: the packument, then the tarball */
+    const char *cap1[] = {"--max-packument-bytes", "100", NULL};
+    assert_null(analyze(f, "faulty@1.0.3", 2, &err, cap1));
+    assert_non_null(strstr(err, "error[registry-too-large]"));
+    assert_non_null(strstr(err, "100 bytes cap"));
+    free(err);
+    char cache3[4400];   /* a fresh cache: the tarball is not there yet */
+    snprintf(cache3, sizeof cache3, "%s/cache3", f->d.out);
+    const char *cap2[] = {"--max-tarball-bytes", "10", "--cache", cache3, NULL};
+    assert_null(analyze(f, "faulty@1.0.3", 2, &err, cap2));
+    assert_non_null(strstr(err, "error[registry-too-large]"));
+    assert_non_null(strstr(err, "tarball of faulty@1.0.3"));
+    free(err);
+}
+
+static void offline_uses_only_the_cache(void **state)
+{
+    struct fx *f = *state;
+    make_demo(f);
+    start_server(f, NULL);
+    const char *off[] = {"--offline", NULL};
+    char *err = NULL;
+    assert_null(analyze(f, "demo", 2, &err, off));
+    assert_non_null(strstr(err, "error[offline-missing]"));
+    assert_non_null(strstr(err, "without --offline"));
+    free(err);
+    cJSON *j = analyze(f, "demo@^1", 0, NULL, NULL);
+    cJSON_Delete(j);
+    stop_server(f);   /* nothing is served any more */
+    j = analyze(f, "demo@^1", 0, NULL, off);
+    assert_non_null(j);
+    assert_string_equal(gets(j, "package", "version"), "1.1.0");
+    assert_true(cJSON_IsTrue(get(get(j, "registry"), "packument_from_cache")));
+    assert_true(cJSON_IsTrue(get(get(j, "registry"), "tarball_from_cache")));
+    assert_string_equal(gets(j, "registry", "signatures"), "absent");
+    cJSON_Delete(j);
+    /* a version whose tarball was never fetched */
+    assert_null(analyze(f, "demo@2.0.0", 2, &err, off));
+    assert_non_null(strstr(err, "error[offline-missing]"));
+    assert_non_null(strstr(err, "demo@2.0.0"));
+    free(err);
+    /* a tampered cache entry is not used */
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "for t in '%s'/tarballs/*.tgz; do printf x >> \"$t\"; done", f->cache);
+    assert_int_equal(system(cmd), 0);
+    assert_null(analyze(f, "demo@^1", 2, &err, off));
+    assert_non_null(strstr(err, "error[offline-missing]"));
+    free(err);
+}
+
+static void npmrc_scoped_registry_and_token(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("@corp/tool", "1.0.0");
+    add_version(p, make_version(f, "@corp/tool", "1.0.0", NULL), "2020-01-01T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, "t0ken-123");
+    char rc[9000], path[4400];
+    snprintf(rc, sizeof rc, "registry=http://127.0.0.1:1/\n@corp:registry=%s\n//127.0.0.1:%d/:_authToken=${TEST_REG_TOKEN}\n", f->url, f->port);
+    snprintf(path, sizeof path, "%s/.npmrc", f->home);
+    write_text(path, rc);
+    setenv("TEST_REG_TOKEN", "t0ken-123", 1);
+    const char *none[] = {"--registry", "http://127.0.0.1:1/", NULL};   /* --registry does not beat a scope's registry */
+    cJSON *j = analyze(f, "@corp/tool", 0, NULL, none);
+    assert_non_null(j);
+    assert_string_equal(gets(j, "package", "name"), "@corp/tool");
+    assert_string_equal(gets(j, "registry", "registry_config_source"), "user");
+    cJSON_Delete(j);
+    size_t n;
+    char *log = tu_read_file(f->log, &n);
+    assert_non_null(strstr(log, "GET /@corp%2ftool auth=Bearer t0ken-123 accept=application/json"));
+    assert_non_null(strstr(log, "GET /tarballs/tool-1.0.0.tgz auth=Bearer t0ken-123"));
+    free(log);
+    /* a wrong token: refused with the fix */
+    setenv("TEST_REG_TOKEN", "wrong", 1);
+    char cache2[4400], *err = NULL;
+    snprintf(cache2, sizeof cache2, "%s/cache-b", f->d.out);
+    const char *extra[] = {"--registry", "http://127.0.0.1:1/", "--cache", cache2, NULL};
+    assert_null(analyze(f, "@corp/tool", 2, &err, extra));
+    assert_non_null(strstr(err, "error[registry-auth]"));
+    assert_non_null(strstr(err, "_authToken"));
+    free(err);
+    unsetenv("TEST_REG_TOKEN");
+}
+
+static void min_age_picks_older_and_flags_young_exact(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    char old[32], young[32];
+    struct tm tm;
+    time_t t = now - 30 * 86400;
+    gmtime_r(&t, &tm);
+    strftime(old, sizeof old, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    t = now - 3600;
+    gmtime_r(&t, &tm);
+    strftime(young, sizeof young, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    cJSON *p = packument("fresh", "1.1.0");
+    add_version(p, make_version(f, "fresh", "1.0.0", NULL), old);
+    add_version(p, make_version(f, "fresh", "1.1.0", NULL), young);
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    const char *age[] = {"--min-age", "72h", NULL};
+    cJSON *j = analyze(f, "fresh@^1", 0, NULL, age);
+    assert_string_equal(gets(j, "package", "version"), "1.0.0");
+    assert_false(cJSON_IsTrue(get(get(j, "registry"), "cooldown_violation")));
+    cJSON_Delete(j);
+    j = analyze(f, "fresh", 0, NULL, age);   /* latest is too young: the newest older one below it */
+    assert_string_equal(gets(j, "package", "version"), "1.0.0");
+    cJSON_Delete(j);
+    j = analyze(f, "fresh@1.1.0", 0, NULL, age);
+    assert_string_equal(gets(j, "package", "version"), "1.1.0");
+    assert_true(cJSON_IsTrue(get(get(j, "registry"), "cooldown_violation")));
+    assert_true(get(get(j, "registry"), "age_hours")->valuedouble < 2.0);
+    cJSON_Delete(j);
+}
+
+static void install_scripts_run_as_for_a_tarball(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("withscript", "1.0.0");
+    add_version(p, make_version(f, "withscript", "1.0.0", "{\"scripts\":{\"postinstall\":\"echo registry-postinstall-ran\"}}"),
+                "2020-01-01T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    cJSON *j = analyze(f, "withscript", 0, NULL, NULL);
+    const cJSON *ph = cJSON_GetArrayItem(get(j, "phases"), 0);
+    assert_non_null(ph);
+    assert_string_equal(cJSON_GetStringValue(get(ph, "name")), "postinstall");
+    assert_string_equal(cJSON_GetStringValue(get(ph, "status")), "ok");
+    assert_non_null(strstr(gets(ph, "stdout", "text"), "registry-postinstall-ran"));
+    assert_true(cJSON_IsTrue(get(get(j, "registry"), "has_install_scripts")));
+    cJSON_Delete(j);
+}
+
+static void provenance_facts_from_same_origin_bundle(void **state)
+{
+    struct fx *f = *state;
+    const char *stmt = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://slsa.dev/provenance/v1\","
+                       "\"predicate\":{\"buildDefinition\":{\"externalParameters\":{\"workflow\":{\"ref\":\"refs/heads/main\","
+                       "\"repository\":\"https://github.com/corp/prov\",\"path\":\".github/workflows/release.yml\"}}},"
+                       "\"runDetails\":{\"builder\":{\"id\":\"https://github.com/actions/runner/github-hosted\"}}}}";
+    char *b = b64_encode((const unsigned char *)stmt, strlen(stmt));
+    char bundle[4096], path[4400];
+    snprintf(bundle, sizeof bundle,
+             "{\"attestations\":[{\"predicateType\":\"https://slsa.dev/provenance/v1\",\"bundle\":{\"dsseEnvelope\":"
+             "{\"payload\":\"%s\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[]}}}]}", b);
+    free(b);
+    snprintf(path, sizeof path, "%s/files/prov-1.0.0.json", f->reg);
+    write_text(path, bundle);
+    cJSON *p = packument("prov", "1.0.0");
+    cJSON *m = make_version(f, "prov", "1.0.0", "{\"repository\":{\"type\":\"git\",\"url\":\"git+https://github.com/corp/prov.git\"}}");
+    cJSON *att = cJSON_AddObjectToObject(getm(m, "dist"), "attestations");
+    cJSON_AddStringToObject(att, "url", "{{REGISTRY}}/files/prov-1.0.0.json");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(att, "provenance"), "predicateType", "https://slsa.dev/provenance/v1");
+    add_version(p, m, "2020-01-01T00:00:00.000Z");
+    m = make_version(f, "prov", "1.0.1", NULL);
+    att = cJSON_AddObjectToObject(getm(m, "dist"), "attestations");
+    cJSON_AddStringToObject(att, "url", "http://127.0.0.1:1/elsewhere");
+    add_version(p, m, "2020-01-02T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    cJSON *j = analyze(f, "prov@1.0.0", 0, NULL, NULL);
+    const cJSON *r = get(j, "registry");
+    assert_true(cJSON_IsTrue(get(r, "provenance_present")));
+    assert_string_equal(gets(j, "registry", "provenance_source_repo"), "https://github.com/corp/prov");
+    assert_string_equal(gets(j, "registry", "provenance_workflow_path"), ".github/workflows/release.yml");
+    assert_string_equal(gets(j, "registry", "provenance_ref"), "refs/heads/main");
+    assert_string_equal(gets(j, "registry", "provenance_builder_id"), "https://github.com/actions/runner/github-hosted");
+    assert_true(cJSON_IsTrue(get(r, "provenance_repo_matches_repository")));
+    assert_false(cJSON_IsTrue(get(r, "provenance_verified")));
+    assert_non_null(strstr(gets(j, "registry", "provenance_note"), "NOT performed"));
+    cJSON_Delete(j);
+    j = analyze(f, "prov@1.0.1", 0, NULL, NULL);
+    assert_string_equal(gets(j, "registry", "provenance_bundle"), "not-fetched-other-origin");
+    cJSON_Delete(j);
+    size_t n;
+    char *log = tu_read_file(f->log, &n);
+    assert_null(strstr(log, "elsewhere"));
+    free(log);
+}
+
+static void sigint_during_a_fetch_stops_at_once(void **state)
+{
+    struct fx *f = *state;
+    start_server(f, NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        const char *bin = tu_build("scriptbox");
+        execl(bin, bin, "analyze", "fault-hang", "--registry", f->url, "--cache", f->cache, "--timeout-registry", "60", (char *)NULL);
+        _exit(127);
+    }
+    struct timespec pause = {0, 500 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    time_t t0 = time(NULL);
+    kill(pid, SIGINT);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(time(NULL) - t0 < 5);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", f->d.tmp);   /* the work folder is gone */
+    assert_int_equal(system(cmd), 0);
+}
+
+static void proxies_from_the_environment_are_used(void **state)
+{
+    struct fx *f = *state;
+    make_demo(f);
+    start_server(f, NULL);   /* it answers proxy-form requests too */
+    char proxy[80];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", f->port);
+    setenv("http_proxy", proxy, 1);
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    /* a host that is never resolved: only the proxy knows it */
+    const char *extra[] = {"--registry", "http://registry-host.invalid/", NULL};
+    cJSON *j = analyze(f, "demo@1.0.0", 0, NULL, extra);
+    unsetenv("http_proxy");
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    assert_non_null(j);
+    assert_string_equal(gets(j, "package", "version"), "1.0.0");
+    cJSON_Delete(j);
+    size_t n;
+    char *log = tu_read_file(f->log, &n);
+    assert_non_null(strstr(log, "GET http://registry-host.invalid/demo auth=-"));
+    free(log);
+}
+
+int main(void)
+{
+    srand((unsigned)getpid());
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(resolves_exact_tag_and_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(local_targets_have_null_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(integrity_mismatch_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(signatures_valid_invalid_absent_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(server_faults_give_clear_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(offline_uses_only_the_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(npmrc_scoped_registry_and_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(min_age_picks_older_and_flags_young_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(install_scripts_run_as_for_a_tarball, setup, teardown),
+        cmocka_unit_test_setup_teardown(provenance_facts_from_same_origin_bundle, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigint_during_a_fetch_stops_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(proxies_from_the_environment_are_used, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
