@@ -492,7 +492,7 @@ static void env_sorted_unique_and_hermetic(void **state)
     const char *const extra[] = {"NPM_TOKEN=t0k", "HOME=/evil", "PATH=/evil", "Z=1", "Z=2", "EMPTY=", NULL};
     struct lifecycle_world w = base_world;
     w.extra = extra;
-    w.resolved = "https://registry.npmjs.org/@s/pkg/-/pkg-2.0.0.tgz";
+    w.resolved = "https://registry.mocks.lan/@s/pkg/-/pkg-2.0.0.tgz";
     w.integrity = "sha512-abc";
     struct manifest m;
     char **env = env_for(state, "{\"name\":\"@s/pkg\",\"version\":\"2.0.0\",\"scripts\":{\"install\":\"i\"}}", &w, &m);
@@ -509,7 +509,7 @@ static void env_sorted_unique_and_hermetic(void **state)
     assert_env(env, "Z", "2");
     assert_env(env, "EMPTY", "");
     assert_env(env, "npm_lifecycle_event", "install");
-    assert_env(env, "npm_package_resolved", "https://registry.npmjs.org/@s/pkg/-/pkg-2.0.0.tgz");
+    assert_env(env, "npm_package_resolved", "https://registry.mocks.lan/@s/pkg/-/pkg-2.0.0.tgz");
     assert_env(env, "npm_package_integrity", "sha512-abc");
     lifecycle_env_free(env);
     manifest_free(&m);

@@ -297,7 +297,7 @@ static void tls12_handshake_works(void **state)
 {
     struct fixture *f = *state;
     struct pair p;
-    pair_open(&p, f, NULL, "registry.npmjs.org", NULL, "127.1.0.8", NULL, 0, TLS1_2_VERSION);
+    pair_open(&p, f, NULL, "registry.mocks.lan", NULL, "127.1.0.8", NULL, 0, TLS1_2_VERSION);
     handshake_ok(&p);
     assert_int_equal(SSL_version(p.cl), TLS1_2_VERSION);
     pair_close(&p);

@@ -68,7 +68,7 @@ static void dns_parses_real_udp_queries(void **state)
 {
     (void)state;
     struct { const char *file, *name; uint16_t type; } cases[] = {
-        {"dns_node_a.bin", "registry.npmjs.org", SBX_WIRE_DNS_A},
+        {"dns_node_a.bin", "registry.mocks.lan", SBX_WIRE_DNS_A},
         {"dns_node_mx.bin", "canary.example", SBX_WIRE_DNS_MX},
         {"dns_node_txt.bin", "x.y.example", SBX_WIRE_DNS_TXT},
     };
@@ -93,7 +93,7 @@ static void dns_parses_real_tcp_query_and_pipelined_pair(void **state)
     size_t consumed;
     assert_int_equal(sbx_wire_dns_parse_query_tcp(b.p, b.len, &q, &consumed), SBX_WIRE_OK);
     assert_int_equal(consumed, b.len);
-    assert_string_equal(q.name, "registry.npmjs.org");
+    assert_string_equal(q.name, "registry.mocks.lan");
     uint8_t two[200];
     memcpy(two, b.p, b.len);
     memcpy(two + b.len, b.p, b.len);
@@ -483,8 +483,8 @@ static void http_parses_curl_get(void **state)
     span_equals(req.path, "/-/v1/login");
     span_equals(req.query, "user=ci%20bot&token=a%2Bb+c&x");
     assert_int_equal(req.has_host, 1);
-    assert_true(req.host.len > strlen("registry.npmjs.org:"));
-    assert_memory_equal(req.host.p, "registry.npmjs.org:", 19);
+    assert_true(req.host.len > strlen("registry.mocks.lan:"));
+    assert_memory_equal(req.host.p, "registry.mocks.lan:", 19);
     assert_int_equal(req.version_minor, 1);
     assert_int_equal(req.nheaders, 3);
     span_equals(*sbx_wire_http_header_get(&req, "user-agent"), "curl/7.88.1");
@@ -792,7 +792,7 @@ static void tls_parses_real_hellos(void **state)
 {
     (void)state;
     struct { const char *file, *sni; int tls13; const char *alpn0, *alpn1; } cases[] = {
-        {"tls_curl.bin", "registry.npmjs.org", 1, "h2", "http/1.1"},
+        {"tls_curl.bin", "registry.mocks.lan", 1, "h2", "http/1.1"},
         {"tls_node.bin", "canary.example.com", 1, NULL, NULL},
         {"tls_openssl_alpn.bin", "pkg.example.org", 0, "h2", "http/1.1"},
     };
@@ -858,7 +858,7 @@ static void tls_reassembles_a_hello_split_over_records(void **state)
     for (size_t i = 0; i < 4; i++) {
         size_t n = reframe(&b, each_sizes[i], split);
         assert_int_equal(sbx_wire_tls_parse_client_hello(split, n, &hello), SBX_WIRE_OK);
-        assert_string_equal(hello.sni, "registry.npmjs.org");
+        assert_string_equal(hello.sni, "registry.mocks.lan");
         assert_int_equal(hello.consumed, n);
         assert_int_equal(sbx_wire_tls_parse_client_hello(split, n - 1, &hello), SBX_WIRE_NEED_MORE);
     }
