@@ -11,7 +11,7 @@ HARDEN   := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(HARDEN) -DSCRIPTBOX_VERSION='"$(VERSION)"' \
             -Isandbox -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 SBX_SRC  := $(wildcard sandbox/*.c)
 APP_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))

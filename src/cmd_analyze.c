@@ -19,6 +19,7 @@
 
 #include "commands.h"
 #include "events.h"
+#include "judge.h"
 #include "lifecycle.h"
 #include "manifest.h"
 #include "report.h"
@@ -39,6 +40,7 @@ struct analyze_opts {
     bool keep_workdir;
     bool trace_all;
     struct unpack_limits limits;
+    struct judge_opts judge;
 };
 
 struct analyze_run {
@@ -161,6 +163,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
         else o->limits.max_file_bytes = v;
         return 0;
     default:
+        if (c >= JUDGE_OPT_RULES && c < JUDGE_OPT_END) return judge_opts_set(&o->judge, c, arg, err);
         return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
     }
 }
@@ -174,7 +177,7 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
         {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
-        {"trace", required_argument, NULL, OPT_TRACE}, {NULL, 0, NULL, 0},
+        {"trace", required_argument, NULL, OPT_TRACE}, JUDGE_LONGOPTS, {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
     unpack_limits_default(&o->limits);
@@ -393,10 +396,26 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
 
 /* ---- report and cleanup -------------------------------------------------------------- */
 
+/* The rules over the run's events and the package's files (the same path as `rules check`). */
+static int judge_package(struct analyze_run *r, struct judgement *jd, struct sb_error *err)
+{
+    char *text = judge_read_manifest_text(r->seed_package);
+    struct rules_input ri = {
+        .events = r->events.out.buf ? r->events.out.buf : "", .events_len = r->events.out.len,
+        .package_dir = r->seed_package, .sandbox_package_dir = r->package_dir[0] ? r->package_dir : NULL,
+        .manifest = r->manifest.json, .manifest_text = text,
+    };
+    int rc = judge_run(&r->opt.judge, &ri, r->manifest.name, r->manifest.version, jd, err);
+    free(text);
+    return rc;
+}
+
 static int finish_report(struct analyze_run *r, struct sb_error *err)
 {
     event_log_finish(&r->events);
     if (r->opt.events_path && event_log_save(&r->events, r->opt.events_path, err) < 0) return -1;
+    struct judgement jd;
+    if (judge_package(r, &jd, err) < 0) return -1;
     struct report_input in = {
         .name = r->manifest.name, .version = r->manifest.version,
         .integrity = r->have_unpack ? r->unpack.integrity : NULL,
@@ -406,9 +425,10 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .events = &r->events, .events_path = r->opt.events_path,
         .sandbox_mode = r->sandbox_mode, .leftovers = r->leftovers,
         .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
-        .total_ms = (now_ns() - r->t0_ns) / 1000000,
+        .total_ms = (now_ns() - r->t0_ns) / 1000000, .judged = &jd,
     };
     cJSON *report = report_build(&in);
+    judgement_free(&jd);
     if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");
     bool to_tty = !r->opt.output && isatty(1);
     bool color = to_tty && r->opt.format == REPORT_TEXT && !getenv("NO_COLOR");

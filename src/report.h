@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "events.h"
+#include "judge.h"
 #include "lifecycle.h"
 #include "sandbox.h"
 #include "unpack.h"
@@ -52,6 +53,7 @@ struct report_input {
     const char *package_dir;      /* inside the sandbox, for the file-activity summary */
     time_t started_at;
     uint64_t unpack_ms, run_ms, total_ms;
+    const struct judgement *judged;   /* the rules' findings and coverage; NULL: no rules ran */
 };
 
 cJSON *report_build(const struct report_input *in);
