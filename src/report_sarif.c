@@ -50,8 +50,9 @@ static cJSON *rule_json(const cJSON *f, const char *id)
     char help[2048];
     size_t n = (size_t)snprintf(help, sizeof help, "%s", desc ? desc : (title ? title : id));
     const cJSON *ref;
-    cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(f, "references"))
+    cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(f, "references")) {
         if (cJSON_IsString(ref) && n < sizeof help) n += (size_t)snprintf(help + n, sizeof help - n, "\nSee: %s", ref->valuestring);
+    }
     cJSON_AddStringToObject(cJSON_AddObjectToObject(rule, "help"), "text", help);
     const char *first_ref = cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(f, "references"), 0));
     if (first_ref && !strncmp(first_ref, "https://", 8)) cJSON_AddStringToObject(rule, "helpUri", first_ref);

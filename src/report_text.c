@@ -148,8 +148,9 @@ static void show_verdict(struct jsonw *out, const cJSON *r, const struct style *
     const char *col = !strcmp(v, "clean") ? st->green : !strcmp(v, "malicious") ? st->red : st->yellow;
     int n = 0;
     const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings"))
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings")) {
         n += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "suppressed"));
+    }
     jw_printf(out, "verdict: %s%s%s", st->bold, col, v);
     jw_printf(out, "%s — %d finding%s", st->reset, n, n == 1 ? "" : "s");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(r, "rules");

@@ -266,17 +266,20 @@ static int load_rule_file(struct loader *L, const char *path, struct sb_error *e
         goto out;
     }
     const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "lists"))
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "lists")) {
         if (merge_named(L->rs->lists, L->list_files, "list", e->string, e, path, err) < 0) goto out;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "macros"))
+    }
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "macros")) {
         if (merge_named(L->rs->macros, L->macro_files, "macro", e->string, e, path, err) < 0) goto out;
+    }
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
     if (rules && !cJSON_IsArray(rules)) {
         sb_fail(err, SB_EXIT_INPUT, "bad-rules", 0, "%s: \"rules\" must be an array", path);
         goto out;
     }
-    cJSON_ArrayForEach(e, rules)
+    cJSON_ArrayForEach(e, rules) {
         if (merge_rule(L, e, path, err) < 0) goto out;
+    }
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "disable")) {
         if (!cJSON_IsString(e)) {
             sb_fail(err, SB_EXIT_INPUT, "bad-rules", 0, "%s: \"disable\" holds rule ids (strings)", path);
@@ -443,7 +446,9 @@ static int compile_rule(struct ruleset *rs, struct rule *r, cJSON *src, struct s
     field = "references";
     const cJSON *refs = cJSON_GetObjectItemCaseSensitive(src, "references");
     if (!cJSON_IsArray(refs)) RFAIL("required, an array of strings (may be empty)");
-    cJSON_ArrayForEach(k, refs) if (!cJSON_IsString(k)) RFAIL("must hold strings");
+    cJSON_ArrayForEach(k, refs) {
+        if (!cJSON_IsString(k)) RFAIL("must hold strings");
+    }
     field = "enabled";
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(src, "enabled");
     if (en && !cJSON_IsBool(en)) RFAIL("must be true or false");

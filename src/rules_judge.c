@@ -895,7 +895,9 @@ static void run_content(struct judge *j, const cJSON *ex)
         if (!text) continue;
         bool is_inst = !inst;
         const cJSON *n;
-        cJSON_ArrayForEach(n, inst) if (cJSON_IsString(n) && !strcmp(n->valuestring, f->string)) is_inst = true;
+        cJSON_ArrayForEach(n, inst) {
+            if (cJSON_IsString(n) && !strcmp(n->valuestring, f->string)) is_inst = true;
+        }
         judge_content_file(j, f->string, text, strlen(text), is_inst);
     }
 }

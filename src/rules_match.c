@@ -143,7 +143,9 @@ static int collect_items(struct items_acc *a, const cJSON *j, const struct rules
     }
     if (cJSON_IsArray(j)) {
         const cJSON *e;
-        cJSON_ArrayForEach(e, j) if (collect_items(a, e, rs, depth, why, whylen) < 0) return -1;
+        cJSON_ArrayForEach(e, j) {
+            if (collect_items(a, e, rs, depth, why, whylen) < 0) return -1;
+        }
         return 0;
     }
     if (cJSON_IsString(j) && j->valuestring[0] == '@' && j->valuestring[1]) {
@@ -636,7 +638,9 @@ static bool leaf_eval(const struct cond *c, const struct eval_ctx *x)
             return r;
         }
         const cJSON *e;
-        cJSON_ArrayForEach(e, v) if (leaf_scalar(c, e, x)) return true;
+        cJSON_ArrayForEach(e, v) {
+            if (leaf_scalar(c, e, x)) return true;
+        }
         return false;
     }
     return leaf_scalar(c, v, x);

@@ -103,8 +103,9 @@ static void dump_findings(const char *what, const cJSON *report)
 {
     const cJSON *f;
     fprintf(stderr, "%s: verdict %s, findings:", what, jstr(report, "verdict"));
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(report, "findings"))
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(report, "findings")) {
         fprintf(stderr, " %s/%s/%s", jstr(f, "rule_id"), jstr(f, "category"), jstr(f, "severity"));
+    }
     fprintf(stderr, "\n");
 }
 
@@ -208,8 +209,9 @@ static void saved_event_streams_are_rejudged(void **state)
     expect_benign("release", j);
     /* the same download-then-exec shape from a release host is low, not high */
     bool low_dl = false;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings"))
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings")) {
         low_dl |= !strcmp(jstr(f, "rule_id"), "download-then-exec") && !strcmp(jstr(f, "severity"), "low");
+    }
     assert_true(low_dl);
     /* no package files given: content rules did not run, and the report says so */
     assert_string_equal(jstr(j, "verdict"), "incomplete");
@@ -336,7 +338,9 @@ static void allowlist_suppresses_but_keeps_findings_visible(void **state)
     /* --disable drops the rule */
     const char *args2[] = {"analyze", pack(c, "mal-persistence"), "--format", "json", "--disable", "persistence-shell-rc", NULL};
     j = run_report(c, args2, 1);
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings")) assert_string_not_equal(jstr(f, "rule_id"), "persistence-shell-rc");
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings")) {
+        assert_string_not_equal(jstr(f, "rule_id"), "persistence-shell-rc");
+    }
     cJSON_Delete(j);
 }
 
@@ -388,8 +392,9 @@ static void timeouts_are_not_analyzed_and_keep_the_verdict_from_clean(void **sta
     assert_string_equal(jstr(j, "verdict"), "incomplete");
     bool gap = false;
     const cJSON *cv;
-    cJSON_ArrayForEach(cv, cJSON_GetObjectItemCaseSensitive(j, "coverage"))
+    cJSON_ArrayForEach(cv, cJSON_GetObjectItemCaseSensitive(j, "coverage")) {
         gap |= !strcmp(jstr(cv, "check"), "phase:postinstall") && !strcmp(jstr(cv, "status"), "not analyzed");
+    }
     assert_true(gap);
     cJSON_Delete(j);
     const char *args2[] = {"analyze", pack(c, "slow-postinstall"), "--format", "json", "--timeout", "1", "--grace", "0",
