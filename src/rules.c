@@ -516,13 +516,13 @@ static int compile_rule(struct ruleset *rs, struct rule *r, cJSON *src, struct s
             char auto_name[16];
             snprintf(auto_name, sizeof auto_name, "s%zu", r->nsteps);
             p->as = strdup(as ? as : auto_name);
+            r->nsteps++;   /* counted now: rule_free frees a half-built step */
             field = "sequence.steps[].kinds";
             if (kinds_mask(cJSON_GetObjectItemCaseSensitive(st, "kinds"), &p->kinds, why, sizeof why) < 0) goto bad;
             field = "sequence.steps[].where";
             const cJSON *sw = cJSON_GetObjectItemCaseSensitive(st, "where");
             if (sw && !(p->where = cond_compile(sw, rs, r, step_names, nsn, 0, why, sizeof why))) goto bad;
             step_names[nsn++] = p->as;
-            r->nsteps++;
         }
     } else if (r->input == RI_CONTENT) {
         field = "content";
