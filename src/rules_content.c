@@ -204,6 +204,11 @@ static bool glob_ok(const struct content_rule *cr, const char *path)
     return false;
 }
 
+bool content_wants(const struct content_rule *cr, const char *path, bool is_install_script)
+{
+    return (!cr->install_scripts || is_install_script) && glob_ok(cr, path);
+}
+
 bool content_match(const struct content_rule *cr, const char *path, const char *buf, size_t len,
                    bool is_install_script, unsigned *line, char *excerpt, size_t exlen)
 {

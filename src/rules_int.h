@@ -156,6 +156,8 @@ int field_split(const char *path, char **out, size_t max);
 /* rules_content.c */
 int content_compile(struct content_rule *cr, const cJSON *j, char *why, size_t whylen);
 void content_free(struct content_rule *cr);
+/* Would this rule look at this file (glob and install-script filter, not size)? */
+bool content_wants(const struct content_rule *cr, const char *path, bool is_install_script);
 /* Match one file's bytes; on a match fills line (1-based) and an excerpt. */
 bool content_match(const struct content_rule *cr, const char *path, const char *buf, size_t len,
                    bool is_install_script, unsigned *line, char *excerpt, size_t exlen);
