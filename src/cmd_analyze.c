@@ -474,6 +474,7 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err)
     r.wd.fd = -1;
     r.wd.lock_fd = -1;
     if (parse_options(argc, argv, &r.opt, err) < 0) return -1;
+    if (judge_validate(&r.opt.judge, err) < 0) return -1;
     install_signal_handlers();
     r.started_at = time(NULL);
     r.t0_ns = now_ns();

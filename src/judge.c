@@ -185,6 +185,23 @@ out:
     return rc;
 }
 
+int judge_validate(const struct judge_opts *o, struct sb_error *err)
+{
+    cJSON *cfg;
+    char where[PATH_MAX];
+    if (load_config(o, &cfg, where, sizeof where, err) < 0) return -1;
+    struct ruleset *rs = NULL;
+    struct allowlist *al = NULL;
+    int rc = load_all(o, cfg, where, &rs, NULL, err);
+    const cJSON *cfg_allow = cJSON_GetObjectItemCaseSensitive(cfg, "allow");
+    if (rc == 0 && cfg_allow) rc = allowlist_add_json(&al, cfg_allow, where, err);
+    for (size_t i = 0; rc == 0 && i < o->nallow; i++) rc = allowlist_load_file(&al, o->allow_files[i], err);
+    ruleset_free(rs);
+    allowlist_free(al);
+    cJSON_Delete(cfg);
+    return rc;
+}
+
 void judgement_free(struct judgement *j)
 {
     cJSON_Delete(j->findings);

@@ -59,6 +59,10 @@ int judge_run(const struct judge_opts *o, const struct rules_input *in, const ch
               const char *pkg_version, struct judgement *out, struct sb_error *err);
 void judgement_free(struct judgement *j);
 
+/* Load the rules and allowlists once and drop them: bad rule files or allowlists are reported
+ * before anything runs rather than after. */
+int judge_validate(const struct judge_opts *o, struct sb_error *err);
+
 /* Load the ruleset only (rules list/test). dirs_out (may be NULL) receives the folders read. */
 int judge_load_rules(const struct judge_opts *o, struct ruleset **rs, cJSON *dirs_out, struct sb_error *err);
 
