@@ -66,7 +66,8 @@ static void show_phases(struct jsonw *out, const cJSON *r, const struct style *s
 {
     const cJSON *phases = cJSON_GetObjectItemCaseSensitive(r, "phases");
     if (!cJSON_GetArraySize(phases)) {
-        jw_printf(out, "install scripts: none (npm would run nothing for this package)\n");
+        const char *kind = str(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "package"), "source"), "kind");
+        if (strcmp(kind, "events")) jw_printf(out, "install scripts: none (npm would run nothing for this package)\n");
         return;
     }
     jw_printf(out, "%sinstall scripts%s\n", st->bold, st->reset);
@@ -165,10 +166,14 @@ static void show_header(struct jsonw *out, const cJSON *r, const struct style *s
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(pkg, "source");
     jw_printf(out, "%sscriptbox%s ", st->bold, st->reset);
     const char *name = str(pkg, "name");
-    printable(out, name, strlen(name));
-    jw_raw(out, "@", 1);
     const char *ver = str(pkg, "version");
-    printable(out, ver, strlen(ver));
+    if (*name) {
+        printable(out, name, strlen(name));
+        jw_raw(out, "@", 1);
+        printable(out, ver, strlen(ver));
+    } else {
+        jw_printf(out, "saved event stream");
+    }
     jw_printf(out, "  %s(%s %s", st->dim, str(src, "kind"), str(src, "path"));
     const char *integ = str(pkg, "integrity");
     if (*integ) jw_printf(out, ", %.24s…", integ);
