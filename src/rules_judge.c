@@ -384,10 +384,7 @@ static void aggregate(struct judge *j, const struct rule *r, struct racc *a, con
     }
     for (size_t i = 0; i < g->nvals; i++)
         if (!strcmp(g->vals[i], s)) return;
-    if (g->nvals >= r->agg.at_least) {      /* already fired: count further distinct values */
-        hit(a, severity_for(r, x));
-        return;
-    }
+    if (g->nvals >= r->agg.at_least) return;   /* already fired for this group (count = at_least) */
     g->vals[g->nvals++] = strdup(s);
     if (cJSON_GetArraySize(g->evidence) < EVIDENCE_MAX) cJSON_AddItemToArray(g->evidence, event_evidence(ev));
     (void)j;
