@@ -33,9 +33,9 @@ int judge_opts_set(struct judge_opts *o, int opt, const char *arg, struct sb_err
     }
 }
 
-static char *read_bounded(const char *path, size_t max, size_t *len)
+static char *read_bounded(const char *path, size_t max, size_t *len, int extra_flags)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | extra_flags);
     if (fd < 0) return NULL;
     char *buf = malloc(max + 1);
     size_t got = 0;
@@ -55,7 +55,7 @@ char *judge_read_manifest_text(const char *dir)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/package.json", dir);
-    return read_bounded(path, MANIFEST_TEXT_MAX, NULL);
+    return read_bounded(path, MANIFEST_TEXT_MAX, NULL, O_NOFOLLOW | O_NONBLOCK);
 }
 
 /* The config file: --config, else $SCRIPTBOX_CONFIG, else $XDG_CONFIG_HOME (or ~/.config)
@@ -76,7 +76,7 @@ static int load_config(const struct judge_opts *o, cJSON **cfg, char *where, siz
         snprintf(where, cap, "%s", path);
     }
     size_t len;
-    char *text = read_bounded(where, CONFIG_MAX_BYTES, &len);
+    char *text = read_bounded(where, CONFIG_MAX_BYTES, &len, 0);
     if (!text) return sb_fail(err, SB_EXIT_INPUT, "bad-config", errno, "cannot read config %s: %s", where, strerror(errno));
     *cfg = cJSON_ParseWithLength(text, len);
     free(text);

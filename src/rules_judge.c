@@ -699,8 +699,13 @@ static void walk_dir(struct walk *w, int dfd, const char *prefix, int depth)
         if (!want) continue;
         w->files++;
         if ((size_t)st.st_size > want) { w->too_big++; continue; }
-        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) { w->unreadable++; continue; }
+        /* O_NONBLOCK and a second fstat: a FIFO swapped in after the first look cannot block us */
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > want) {
+            if (fd >= 0) close(fd);
+            w->unreadable++;
+            continue;
+        }
         size_t len = (size_t)st.st_size, got = 0;
         char *buf = malloc(len + 1);
         while (buf && got < len) {
