@@ -205,6 +205,10 @@ static void saved_event_streams_are_rejudged(void **state)
     j = check_events(c, "mal-telegram-bot.jsonl", 1);
     expect_category("telegram", j, "exfiltration", "high");
     cJSON_Delete(j);
+    /* the same shape from a raw IP is high */
+    j = check_events(c, "mal-raw-ip-dropper.jsonl", 1);
+    expect_category("raw-ip dropper", j, "download-exec", "high");
+    cJSON_Delete(j);
     j = check_events(c, "ok-release-download.jsonl", 0);
     expect_benign("release", j);
     /* the same download-then-exec shape from a release host is low, not high */
