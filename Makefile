@@ -11,7 +11,7 @@ HARDEN   := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(HARDEN) -DSCRIPTBOX_VERSION='"$(VERSION)"' \
             -Isandbox -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 SBX_SRC  := $(wildcard sandbox/*.c)
 APP_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -33,7 +33,7 @@ HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all deps test check check-asan bench clean install demo help lint
+.PHONY: all deps test check check-asan bench clean install demo help lint realworld
 all: $(BIN)
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "make test       deps + build + the whole suite (unit, integration, escape; root and rootless)"
 	@echo "make check-asan the whole suite under ASan/UBSan"
 	@echo "make lint       cppcheck over src/ sandbox/ tests/"
+	@echo "make realworld  analyze a pinned list of popular packages (network; not part of make test)"
 	@echo "make bench      speed and memory ratios (bench/)"
 	@echo "make fuzz-run   libFuzzer over the wire parsers (FUZZ_SECONDS=600)"
 	@echo "make install    install to $(PREFIX)"
@@ -110,6 +111,9 @@ demo: deps
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Isandbox -Isrc src sandbox tests
+
+realworld: all
+	@sh scripts/realworld.sh $(BIN)
 
 bench: all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b" $(BIN); done; true

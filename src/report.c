@@ -162,6 +162,57 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
     return report_network_add(r, si.events, si.events_len);
 }
 
+/* Phases that could not run to their end are checks that did not happen: coverage gaps. */
+static void phase_coverage(cJSON *cov, const struct report_input *in)
+{
+    for (size_t i = 0; i < in->nsteps; i++) {
+        const struct step_outcome *s = &in->steps[i];
+        char why[256];
+        const char *status = NULL;
+        if (s->ran && s->status.timed_out) {
+            snprintf(why, sizeof why, "%s timed out: what it would have done next was not observed", s->step->event);
+            status = "not analyzed";
+        } else if (!s->ran && s->skip_reason && strcmp(s->skip_reason, "an earlier script failed (npm stops there too)")) {
+            snprintf(why, sizeof why, "%s did not run: %s", s->step->event, s->skip_reason);
+            status = "not analyzed";
+        } else if (s->ran && !s->status.exited) {
+            snprintf(why, sizeof why, "%s was killed by signal %d", s->step->event, s->status.term_signal);
+            status = "partial";
+        }
+        if (!status) continue;
+        cJSON *c = cJSON_CreateObject();
+        char check[64];
+        snprintf(check, sizeof check, "phase:%s", s->step->event);
+        cJSON_AddStringToObject(c, "check", check);
+        cJSON_AddStringToObject(c, "status", status);
+        cJSON_AddStringToObject(c, "reason", why);
+        cJSON_AddItemToArray(cov, c);
+    }
+}
+
+/* findings, coverage, rules, verdict (docs/report-schema.md, "Verdict"). */
+static void add_judgement(cJSON *r, const struct report_input *in)
+{
+    const struct judgement *j = in->judged;
+    if (!j) {
+        cJSON_AddArrayToObject(r, "findings");
+        cJSON *rules = cJSON_AddObjectToObject(r, "rules");
+        cJSON_AddNumberToObject(rules, "loaded", 0);
+        cJSON_AddStringToObject(rules, "note", "no rules ran: findings are empty; judge by the behaviour sections");
+        cJSON *cov = cJSON_AddArrayToObject(r, "coverage");
+        phase_coverage(cov, in);
+        cJSON_AddStringToObject(r, "verdict", "clean");
+        return;
+    }
+    cJSON *findings = j->findings ? cJSON_Duplicate(j->findings, 1) : cJSON_CreateArray();
+    cJSON_AddItemToObject(r, "findings", findings);
+    cJSON_AddItemToObject(r, "rules", j->rules ? cJSON_Duplicate(j->rules, 1) : cJSON_CreateObject());
+    cJSON *cov = j->coverage ? cJSON_Duplicate(j->coverage, 1) : cJSON_CreateArray();
+    phase_coverage(cov, in);
+    cJSON_AddItemToObject(r, "coverage", cov);
+    cJSON_AddStringToObject(r, "verdict", rules_verdict(findings, cov, j->strict_coverage));
+}
+
 cJSON *report_build(const struct report_input *in)
 {
     cJSON *r = cJSON_CreateObject();
@@ -184,12 +235,7 @@ cJSON *report_build(const struct report_input *in)
         cJSON_Delete(r);
         return NULL;
     }
-    cJSON_AddArrayToObject(r, "findings");
-    /* No rule engine yet: say so, so that "clean" is never read as "judged safe". */
-    cJSON *rules = cJSON_AddObjectToObject(r, "rules");
-    cJSON_AddNumberToObject(rules, "loaded", 0);
-    cJSON_AddStringToObject(rules, "note", "no rules are shipped yet: findings are always empty; judge by the behaviour sections");
-    cJSON_AddStringToObject(r, "verdict", "clean");
+    add_judgement(r, in);
     cJSON_AddItemToObject(r, "timing", timing_json(in));
     return r;
 }

@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "events.h"
+#include "judge.h"
 #include "lifecycle.h"
 #include "sandbox.h"
 #include "unpack.h"
@@ -54,6 +55,7 @@ struct report_input {
     uint64_t unpack_ms, run_ms, total_ms;
     const cJSON *registry;        /* registry facts (registry targets), or NULL */
     uint64_t registry_us;          /* the registry phase: fetch, verify, facts */
+    const struct judgement *judged;   /* the rules' findings and coverage; NULL: no rules ran */
 };
 
 cJSON *report_build(const struct report_input *in);

@@ -67,7 +67,8 @@ static void show_phases(struct jsonw *out, const cJSON *r, const struct style *s
 {
     const cJSON *phases = cJSON_GetObjectItemCaseSensitive(r, "phases");
     if (!cJSON_GetArraySize(phases)) {
-        jw_printf(out, "install scripts: none (npm would run nothing for this package)\n");
+        const char *kind = str(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "package"), "source"), "kind");
+        if (strcmp(kind, "events")) jw_printf(out, "install scripts: none (npm would run nothing for this package)\n");
         return;
     }
     jw_printf(out, "%sinstall scripts%s\n", st->bold, st->reset);
@@ -89,26 +90,74 @@ static void show_phases(struct jsonw *out, const cJSON *r, const struct style *s
     }
 }
 
+enum { SHOW_FINDINGS = 8, SHOW_EVIDENCE = 2 };
+
+static void show_evidence(struct jsonw *out, const cJSON *f, const struct style *st)
+{
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
+        if (i++ == SHOW_EVIDENCE) break;
+        const char *x = str(e, "excerpt");
+        jw_printf(out, "           %s", st->dim);
+        if (*str(e, "file")) jw_printf(out, "%s:%.0f: ", str(e, "file"), num(e, "line"));
+        else jw_printf(out, "#%.0f %s: ", num(e, "seq"), str(e, "phase"));
+        printable(out, x, strlen(x) > 110 ? 110 : strlen(x));
+        jw_printf(out, "%s\n", st->reset);
+    }
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f, "evidence")) + (int)num(f, "evidence_omitted");
+    if (n > SHOW_EVIDENCE) jw_printf(out, "           %s… %d more%s\n", st->dim, n - SHOW_EVIDENCE, st->reset);
+}
+
 static void show_findings(struct jsonw *out, const cJSON *r, const struct style *st)
 {
     const cJSON *f;
+    int shown = 0, hidden = 0, suppressed = 0;
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings")) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "suppressed"))) { suppressed++; continue; }
+        if (shown == SHOW_FINDINGS) { hidden++; continue; }
+        shown++;
         const char *sev = str(f, "severity");
         const char *col = (!strcmp(sev, "critical") || !strcmp(sev, "high")) ? st->red : st->yellow;
-        jw_printf(out, "  %s%-8s%s %s  %s[%s]%s\n", col, sev, st->reset, str(f, "title"), st->dim,
-                   str(f, "rule_id"), st->reset);
+        jw_printf(out, "  %s%-8s%s %s  %s[%s, %s]%s\n", col, sev, st->reset, str(f, "title"), st->dim,
+                   str(f, "category"), str(f, "rule_id"), st->reset);
+        show_evidence(out, f, st);
     }
+    if (hidden) jw_printf(out, "  … %d more finding%s in the JSON report\n", hidden, hidden == 1 ? "" : "s");
+    if (suppressed) {
+        jw_printf(out, "  %ssuppressed by allowlist:%s", st->dim, st->reset);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings")) {
+            if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "suppressed"))) continue;
+            const char *why = str(cJSON_GetObjectItemCaseSensitive(f, "suppressed_by"), "reason");
+            jw_printf(out, " %s (", str(f, "rule_id"));
+            printable(out, why, strlen(why) > 60 ? 60 : strlen(why));
+            jw_raw(out, ")", 1);
+        }
+        jw_raw(out, "\n", 1);
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(r, "coverage")) {
+        const char *status = str(c, "status");
+        if (strcmp(status, "not analyzed") && strcmp(status, "partial")) continue;
+        jw_printf(out, "  %s%s%s: %s — %s\n", st->yellow, status, st->reset, str(c, "check"), str(c, "reason"));
+    }
+    if (shown || suppressed) jw_raw(out, "\n", 1);
 }
 
 static void show_verdict(struct jsonw *out, const cJSON *r, const struct style *st)
 {
     const char *v = str(r, "verdict");
     const char *col = !strcmp(v, "clean") ? st->green : !strcmp(v, "malicious") ? st->red : st->yellow;
-    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "findings"));
+    int n = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "findings")) {
+        n += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "suppressed"));
+    }
     jw_printf(out, "verdict: %s%s%s", st->bold, col, v);
     jw_printf(out, "%s — %d finding%s", st->reset, n, n == 1 ? "" : "s");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(r, "rules");
-    if (rules && num(rules, "loaded") == 0) jw_printf(out, " %s(no rules loaded yet: read what it did below)%s", st->dim, st->reset);
+    if (rules && num(rules, "loaded") == 0) jw_printf(out, " %s(no rules ran: read what it did below)%s", st->dim, st->reset);
+    else if (rules) jw_printf(out, " %s(%.0f rules)%s", st->dim, num(rules, "loaded"), st->reset);
     jw_raw(out, "\n\n", 2);
 }
 
@@ -118,10 +167,14 @@ static void show_header(struct jsonw *out, const cJSON *r, const struct style *s
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(pkg, "source");
     jw_printf(out, "%sscriptbox%s ", st->bold, st->reset);
     const char *name = str(pkg, "name");
-    printable(out, name, strlen(name));
-    jw_raw(out, "@", 1);
     const char *ver = str(pkg, "version");
-    printable(out, ver, strlen(ver));
+    if (*name) {
+        printable(out, name, strlen(name));
+        jw_raw(out, "@", 1);
+        printable(out, ver, strlen(ver));
+    } else {
+        jw_printf(out, "saved event stream");
+    }
     jw_printf(out, "  %s(%s %s", st->dim, str(src, "kind"), str(src, "path"));
     const char *integ = str(pkg, "integrity");
     if (*integ) jw_printf(out, ", %.24s…", integ);
@@ -185,6 +238,24 @@ static void show_outside_writes(struct jsonw *out, const cJSON *r)
     }
 }
 
+/* Folders read under HOME outside the package (what a stealer would read). */
+static void show_home_reads(struct jsonw *out, const cJSON *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "files"), "reads_by_folder");
+    int n = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, list) {
+        const char *d = str(f, "folder");
+        if (strncmp(d, "/home/", 6) || strstr(d, "/node_modules")) continue;
+        if (!n++) jw_printf(out, "read     ");
+        else jw_raw(out, ", ", 2);
+        if (n > SHOW_LIST_ITEMS * 2) { jw_raw(out, "…", 3); break; }
+        printable(out, d, strlen(d) > 80 ? 80 : strlen(d));
+        jw_printf(out, " (%.0f)", num(f, "count"));
+    }
+    if (n) jw_raw(out, "\n", 1);
+}
+
 static void show_denied(struct jsonw *out, const cJSON *r)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "denied"), "calls");
@@ -241,6 +312,7 @@ static void show_footer(struct jsonw *out, const cJSON *r)
     }
     show_attempts(out, r);
     report_network_text(out, r);
+    show_home_reads(out, r);
     show_outside_writes(out, r);
     show_denied(out, r);
     int nprocs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "processes"));

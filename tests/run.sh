@@ -50,6 +50,10 @@ list_bins() { for b in "$BUILD"/tests/"$1"/test_*; do [ -x "$b" ] && [ -f "$b" ]
 
 for b in $(list_bins unit); do run_suite unit "$b"; done
 
+# The shipped rules' own match/nomatch examples (docs/rules.md).
+if rules_out=$("$BUILD/scriptbox" rules test 2>&1); then tally_case rules:test pass
+else printf '%s\n' "$rules_out"; tally_case rules:test fail "rule examples failed"; fi
+
 if [ "$(id -u)" = 0 ]; then
   for b in $(list_bins integration) $(list_bins escape); do run_suite root "$b"; done
   # Rootless: a copy of the build that the unprivileged user can read, in a private temp dir.
