@@ -69,6 +69,7 @@ struct analyze_run {
     struct event_log events;
     struct runenv env;              /* honeypot, CA, extra environment */
     bool have_env;
+    struct sb_error deferred;   /* an environment failure reported after the report is written */
     struct exfil_watch watch;       /* files written outside the package; our collector */
     char package_dir[PATH_MAX];     /* inside the sandbox */
     const char *sandbox_mode;
@@ -452,7 +453,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
         if (!err->code || strcmp(err->code, "node-missing")) return -1;
         /* Honest coverage: the scripts could not run here; the report says so ("not analyzed",
          * verdict never clean) and the package's files are still judged. */
-        fprintf(stderr, "scriptbox: warning: %s\n", err->msg);
+        r->deferred = *err;   /* still a distinct failure (exit 3), once the report is out */
         memset(err, 0, sizeof *err);
         skip_rest(r, 0, "node is not installed on this host: the script was not run");
         return 0;
@@ -571,6 +572,12 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err)
     int rc = intake(&r, err);
     if (rc == 0 && r.plan.nsteps > 0 && !interrupted) rc = run_in_sandbox(&r, err);
     if (rc == 0 && !interrupted) rc = finish_report(&r, err);
+    /* The package's files were still judged and the report says what was not analyzed; a
+     * finding at --fail-on decides first, otherwise the run fails with the environment's error. */
+    if (rc == SB_EXIT_CLEAN && r.deferred.code) {
+        *err = r.deferred;
+        rc = -1;
+    }
     cleanup(&r);
     if (interrupted) {
         fprintf(stderr, "scriptbox: interrupted by signal %d; the sandbox was killed and the work folder removed\n",

@@ -406,10 +406,11 @@ static void timeouts_are_not_analyzed_and_keep_the_verdict_from_clean(void **sta
     j = run_report(c, args2, 0);
     assert_string_equal(jstr(j, "verdict"), "clean");
     cJSON_Delete(j);
-    /* no node on the host: the scripts are not run, the report says so, the files are judged */
+    /* no node on the host: the scripts are not run, the report says so, the files are judged,
+     * and the run still fails with exit 3 (node-missing) so a CI job cannot take it for a pass */
     setenv("SCRIPTBOX_NODE", "/nonexistent/node", 1);
     const char *args3[] = {"analyze", pack(c, "ok-banner"), "--format", "json", NULL};
-    j = run_report(c, args3, 0);
+    j = run_report(c, args3, 3);   /* still a distinct failure, after the report */
     unsetenv("SCRIPTBOX_NODE");
     assert_string_equal(jstr(j, "verdict"), "incomplete");
     assert_string_equal(jstr(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "phases"), 0), "status"), "skipped");
