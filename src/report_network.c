@@ -251,14 +251,27 @@ void report_network_text_secrets(struct jsonw *out, const cJSON *report, const c
     jw_raw(out, "\n", 1);
 }
 
-static void show_names(struct jsonw *out, const cJSON *dns)
+/* Was this name asked before position `upto` (A and AAAA for one name are one name here)? */
+static bool asked_before(const cJSON *dns, const cJSON *upto, const char *name)
 {
-    int n = cJSON_GetArraySize(dns), i = 0;
-    if (!n) return;
-    jw_printf(out, "         names queried (%d):", n);
     const cJSON *q;
     cJSON_ArrayForEach(q, dns) {
-        if (i++ == SHOW_ITEMS) { jw_printf(out, " … %d more", n - SHOW_ITEMS); break; }
+        if (q == upto) return false;
+        if (name && str(q, "name") && !strcmp(str(q, "name"), name)) return true;
+    }
+    return false;
+}
+
+static void show_names(struct jsonw *out, const cJSON *dns)
+{
+    int distinct = 0, shown = 0;
+    const cJSON *q;
+    cJSON_ArrayForEach(q, dns) distinct += !asked_before(dns, q, str(q, "name"));
+    if (!distinct) return;
+    jw_printf(out, "         names queried (%d):", distinct);
+    cJSON_ArrayForEach(q, dns) {
+        if (asked_before(dns, q, str(q, "name"))) continue;
+        if (shown++ == SHOW_ITEMS) { jw_printf(out, " … %d more", distinct - SHOW_ITEMS); break; }
         jw_raw(out, " ", 1);
         put(out, str(q, "name"));
     }
@@ -269,7 +282,8 @@ static void show_conn(struct jsonw *out, const cJSON *c)
 {
     const cJSON *d = item(c, "destination");
     const char *name = str(c, "dns_name");
-    jw_printf(out, "           %-5s ", str(c, "proto") ? str(c, "proto") : str(c, "transport") ? str(c, "transport") : "?");
+    const char *proto = str(c, "proto") ? str(c, "proto") : num(d, "port") == 53 ? "dns" : str(c, "transport");
+    jw_printf(out, "           %-5s ", proto ? proto : "?");
     if (name) put(out, name);
     else put(out, str(d, "address"));
     if (num(d, "port")) jw_printf(out, ":%.0f", num(d, "port"));

@@ -100,7 +100,8 @@ static struct run analyze(struct tu_dirs *c, const char *fixture)
                           "--events", events, NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
-    if (r.status != 0) fail_msg("scriptbox exited %d: %s", r.status, r.err);
+    /* 1: findings at or above --fail-on (these fixtures are caught); anything else is a failure. */
+    if (r.status != 0 && r.status != 1) fail_msg("scriptbox exited %d: %s", r.status, r.err);
     tu_run_free(&r);
     struct run out = {tu_read_json(report), read_lines(events)};
     assert_non_null(out.report);
@@ -197,7 +198,20 @@ static const cJSON *hit(const struct run *r, const char *source, const char *whe
 {
     const cJSON *h;
     cJSON_ArrayForEach(h, get(r->report, "canary_hits"))
-        if (str(h, "source") && !strcmp(str(h, "source"), source) && !strcmp(str(h, "where"), where)) return h;
+        if (str(h, "source") && !strcmp(str(h, "source"), source) && !strcmp(str(h, "where"), where)) {
+            /* A canary seen outbound is proof: the rules make it critical and the verdict malicious. */
+            const cJSON *f;
+            bool critical = false;
+            cJSON_ArrayForEach(f, get(r->report, "findings"))
+                critical |= str(f, "rule_id") && !strcmp(str(f, "rule_id"), "canary-outbound") &&
+                            !strcmp(str(f, "severity"), "critical");
+            if (!critical || strcmp(str(r->report, "verdict"), "malicious")) {
+                dump_on_failure(r);
+                fail_msg("canary hit from %s, but verdict %s without a critical canary-outbound finding", source,
+                         str(r->report, "verdict"));
+            }
+            return h;
+        }
     dump_on_failure(r);
     fail_msg("no canary hit from %s in %s", source, where);
     return NULL;
