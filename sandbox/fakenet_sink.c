@@ -283,6 +283,7 @@ static void tls_handshake(struct sbx_fnet *f, struct fn_conn *c)
     if (st == TLSMITM_READY) {
         c->mode = FN_TLS_APP;
         uncharge(f, c);   /* from here the capture is the decrypted stream */
+        c->total = 0;     /* and so is the count: bytes vs captured compare like for like */
         int eof = read_tls(f, c);
         if (!c->dead) check_http(f, c, eof);
         return;

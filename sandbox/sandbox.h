@@ -123,7 +123,8 @@ struct sbx_payload_event {
     const char *dns_name;    /* the name our DNS answered with this address, or NULL (literal IP) */
     const unsigned char *data;  /* captured bytes (decrypted for https), at most the per-flow cap */
     size_t len;
-    uint64_t total;          /* bytes the flow carried (counted past the cap) */
+    uint64_t total;          /* bytes the flow carried (counted past the cap); for "https" the
+                                decrypted bytes, so total > len means bytes went unseen */
     const char *http_method, *http_target, *http_host;   /* http/https, else NULL */
     const char *http_headers;   /* "name: value\n" per header, names lower-case, escaped */
     const unsigned char *http_body;   /* decoded (de-chunked) body, bounded; NULL when none */
