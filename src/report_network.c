@@ -302,7 +302,7 @@ void report_network_text(struct jsonw *out, const cJSON *report)
     const cJSON *dns = item(net, "dns"), *conns = item(net, "connections");
     int nc = cJSON_GetArraySize(conns), i = 0;
     if (!cJSON_GetArraySize(dns) && !nc) return;
-    jw_printf(out, "Network  %d DNS quer%s, %d connection%s or datagram%s (answered by scriptbox's fake internet; "
+    jw_printf(out, "network  %d DNS quer%s, %d connection%s or datagram%s (answered by scriptbox's fake internet; "
                    "nothing left the sandbox)\n",
               cJSON_GetArraySize(dns), cJSON_GetArraySize(dns) == 1 ? "y" : "ies", nc, nc == 1 ? "" : "s", nc == 1 ? "" : "s");
     show_names(out, dns);

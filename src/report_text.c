@@ -203,18 +203,25 @@ static void show_attempt(struct jsonw *out, const cJSON *a)
     jw_printf(out, "  (%s)\n", str(a, "phase"));
 }
 
+/* With the fake internet, internet connects are shown with what they carried (the Network
+ * block); this block then keeps the local ones (unix sockets, netlink). */
 static void show_attempts(struct jsonw *out, const cJSON *r)
 {
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "network"), "attempts");
+    const cJSON *net = cJSON_GetObjectItemCaseSensitive(r, "network");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(net, "attempts");
+    bool captured = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(net, "connections")) > 0 ||
+                    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(net, "dns")) > 0;
     int counts[3] = {0, 0, 0}, shown = 0;
     const cJSON *a;
     cJSON_ArrayForEach(a, list) counts[attempt_rank(a)]++;
+    if (captured) counts[0] = 0;
     int listed = counts[0] + counts[1];
     if (!listed && !counts[2]) return;
-    jw_printf(out, "network  %d attempt%s (nothing left the sandbox)", listed, listed == 1 ? "" : "s");
+    jw_printf(out, "%s %d attempt%s (nothing left the sandbox)", captured ? "local   " : "network ", listed,
+              listed == 1 ? "" : "s");
     if (counts[2]) jw_printf(out, "; %d netlink call%s", counts[2], counts[2] == 1 ? "" : "s");
     jw_raw(out, "\n", 1);
-    for (int rank = 0; rank < 2; rank++)
+    for (int rank = captured ? 1 : 0; rank < 2; rank++)
         cJSON_ArrayForEach(a, list) {
             if (attempt_rank(a) != rank) continue;
             if (shown++ == SHOW_LIST_ITEMS) { jw_printf(out, "         … %d more\n", listed - SHOW_LIST_ITEMS); return; }

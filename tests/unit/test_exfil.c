@@ -596,7 +596,7 @@ static void report_groups_flows_and_lists_hits(void **state)
     jw_raw(&out, "", 1);
     assert_non_null(strstr(out.buf, "SECRETS SENT OUT: 2"));
     assert_non_null(strstr(out.buf, "file:~/.npmrc via payload http.query"));
-    assert_non_null(strstr(out.buf, "Network  1 DNS query, 2 connections"));
+    assert_non_null(strstr(out.buf, "network  1 DNS query, 2 connections"));
     assert_non_null(strstr(out.buf, "collector.example"));
     assert_non_null(strstr(out.buf, "https collector.example:443  GET /t?token="));
     jw_free(&out);
