@@ -1,8 +1,11 @@
 #include "events.h"
 
+#include "b64.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -104,16 +107,13 @@ static void write_dns(struct jsonw *j, const struct sbx_event *ev)
 
 static void write_b64(struct jsonw *j, const char *key, const unsigned char *p, size_t n)
 {
-    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    jw_key(j, key);
-    jw_raw(j, "\"", 1);
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
-        char q[4] = {alpha[v >> 18 & 63], alpha[v >> 12 & 63], i + 1 < n ? alpha[v >> 6 & 63] : '=',
-                     i + 2 < n ? alpha[v & 63] : '='};
-        jw_raw(j, q, 4);
+    char *text = b64_encode(p, n);
+    if (!text) {
+        j->failed = true;   /* out of memory: the line is dropped and counted, like an oversized one */
+        return;
     }
-    jw_raw(j, "\"", 1);
+    jw_kstr(j, key, text);
+    free(text);
 }
 
 /* "key":"<at most EVENTS_EXCERPT_BYTES of p, escaped>" */

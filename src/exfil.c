@@ -10,42 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-/* ---- base64 -------------------------------------------------------------------------------- */
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-unsigned char *exfil_b64_decode(const char *s, size_t *out_len)
-{
-    size_t n = strlen(s);
-    unsigned char *out = malloc(n / 4 * 3 + 4);
-    if (!out) return NULL;
-    size_t len = 0;
-    unsigned acc = 0, bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '=') break;
-        if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-        int v = b64_value(c);
-        if (v < 0) { free(out); return NULL; }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[len++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    *out_len = len;
-    return out;
-}
+#include "b64.h"
 
 /* ---- pending records ------------------------------------------------------------------------ */
 
@@ -157,7 +122,7 @@ static void scan_payload(struct event_scan *e, const cJSON *ev)
     scan_str(e, "tls.sni", cJSON_GetObjectItemCaseSensitive(ev, "tls"), "sni");
     const char *b64 = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "data_b64"));
     size_t len = 0;
-    unsigned char *data = b64 ? exfil_b64_decode(b64, &len) : NULL;
+    unsigned char *data = b64 ? b64_decode(b64, strlen(b64), &len) : NULL;
     scan_bytes(e, "data", data, len);
     free(data);
 }

@@ -86,7 +86,5 @@ int exfil_collect(struct exfil_watch *w, struct sbx *sb, const char *node_path, 
 int exfil_scan(struct event_log *l, const struct canary *c, size_t n, const struct exfil_watch *w,
                struct sb_error *err);
 
-/* Standard base64 (padding optional, whitespace skipped) into a new buffer; NULL on bad input. */
-unsigned char *exfil_b64_decode(const char *s, size_t *out_len);
 
 #endif

