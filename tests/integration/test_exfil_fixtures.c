@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "exfil.h"
+#include "b64.h"
 #include "testutil.h"
 
 struct run {
@@ -181,7 +182,8 @@ static char *captured(const struct run *r, const cJSON *c, size_t *len)
         cJSON_ArrayForEach(e, r->events) {
             if (num(e, "seq") != seq->valuedouble || !str(e, "kind") || strcmp(str(e, "kind"), "payload")) continue;
             size_t n = 0;
-            unsigned char *d = exfil_b64_decode(str(e, "data_b64") ? str(e, "data_b64") : "", &n);
+            const char *b64 = str(e, "data_b64") ? str(e, "data_b64") : "";
+            unsigned char *d = b64_decode(b64, strlen(b64), &n);
             assert_non_null(d);
             jw_raw(&all, (const char *)d, n);
             free(d);
