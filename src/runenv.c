@@ -1,5 +1,6 @@
 /* runenv.c — the honeypot, the run's CA and the scripts' extra environment (runenv.h). */
 #include "runenv.h"
+#include "rules.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -164,22 +165,8 @@ static bool has_lists(const char *dir)
 
 const char *runenv_rules_dir(char *buf, size_t cap)
 {
-    const char *env = getenv("SCRIPTBOX_RULES");
-    if (env && *env) {
-        snprintf(buf, cap, "%s", env);
-        return has_lists(buf) ? buf : NULL;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return NULL;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash) return NULL;
-    *slash = 0;   /* the folder of the binary: build/ or <prefix>/bin */
-    const char *const rel[] = {"/../rules", "/../share/scriptbox/rules"};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(buf, cap, "%s%s", exe, rel[i]);
-        if (has_lists(buf)) return buf;
-    }
-    return NULL;
+    const char *dir = rules_default_dir();   /* one lookup for the engine and the honeypot */
+    if (!dir) return NULL;
+    snprintf(buf, cap, "%s", dir);
+    return has_lists(buf) ? buf : NULL;
 }

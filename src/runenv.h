@@ -39,8 +39,8 @@ void runenv_free(struct runenv *x);
 /* host[:port] of the registry the user's npm would use (npm_config_registry, then the user
  * npmrc: $npm_config_userconfig or ~/.npmrc), or NULL when not configured or not plain. */
 const char *runenv_registry_host(char *buf, size_t cap);
-/* The rules folder: $SCRIPTBOX_RULES, else <exe>/../rules (source tree), else
- * <exe>/../share/scriptbox/rules (installed); NULL when none has lists/. */
+/* The rules folder (rules_default_dir(): $SCRIPTBOX_RULES_DIR, else next to the binary) when it
+ * holds lists/, else NULL. */
 const char *runenv_rules_dir(char *buf, size_t cap);
 
 #endif

@@ -64,11 +64,11 @@ static void rules_dir_from_env_or_next_to_the_binary(void **state)
 {
     (void)state;
     char buf[4096];
-    setenv("SCRIPTBOX_RULES", tu_src("rules"), 1);
+    setenv("SCRIPTBOX_RULES_DIR", tu_src("rules"), 1);
     assert_string_equal(runenv_rules_dir(buf, sizeof buf), tu_src("rules"));
-    setenv("SCRIPTBOX_RULES", "/nonexistent/rules", 1);
+    setenv("SCRIPTBOX_RULES_DIR", "/nonexistent/rules", 1);
     assert_null(runenv_rules_dir(buf, sizeof buf));
-    unsetenv("SCRIPTBOX_RULES");
+    unsetenv("SCRIPTBOX_RULES_DIR");
     /* this test binary lives in build/tests/unit: neither ../rules nor ../share/... is there */
     const char *found = runenv_rules_dir(buf, sizeof buf);
     if (found) assert_non_null(strstr(found, "rules"));
