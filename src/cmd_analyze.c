@@ -295,7 +295,7 @@ static int build_runenv(struct analyze_run *r, int home_fd, int project_fd, stru
     char registry[256], rules[PATH_MAX];
     struct runenv_opts o = {
         .home_fd = home_fd, .project_fd = project_fd, .ci = r->opt.ci,
-        .registry_host = runenv_registry_host(registry, sizeof registry),
+        .registry_host = runenv_registry_host(r->have_manifest ? r->manifest.name : NULL, registry, sizeof registry),
         .rules_dir = runenv_rules_dir(rules, sizeof rules),
         .home = WORLD_HOME, .project = WORLD_PROJECT, .user = WORLD_USER,
         .home_seed = r->seed_home, .project_seed = r->seed_project,

@@ -20,6 +20,15 @@ enum { NPMRC_MAX_BYTES = 1024 * 1024 };
 
 static int add_entry(struct npmconfig *c, const char *key, size_t klen, const char *value, const char *origin)
 {
+    /* Within one source a later line wins, as npm's ini parser assigns keys in order. */
+    for (size_t i = 0; i < c->n; i++)
+        if (c->e[i].origin == origin && strlen(c->e[i].key) == klen && !strncmp(c->e[i].key, key, klen)) {
+            char *v = strdup(value);
+            if (!v) return -1;
+            free(c->e[i].value);
+            c->e[i].value = v;
+            return 0;
+        }
     if (c->n == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 32;
         struct npmrc_entry *ne = realloc(c->e, ncap * sizeof *ne);

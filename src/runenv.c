@@ -1,5 +1,6 @@
 /* runenv.c — the honeypot, the run's CA and the scripts' extra environment (runenv.h). */
 #include "runenv.h"
+#include "npmconfig.h"
 #include "rules.h"
 
 #include <ctype.h>
@@ -102,54 +103,17 @@ static const char *url_host(const char *url, char *buf, size_t cap)
     return buf;
 }
 
-/* The value of "registry=..." in an npmrc text, or NULL. */
-static const char *npmrc_registry(char *text)
+const char *runenv_registry_host(const char *package, char *buf, size_t cap)
 {
-    const char *found = NULL;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        while (*line == ' ' || *line == '\t') line++;
-        if (strncmp(line, "registry", 8)) continue;
-        char *v = line + 8;
-        while (*v == ' ' || *v == '\t') v++;
-        if (*v != '=') continue;
-        for (v++; *v == ' ' || *v == '\t'; v++) {}
-        size_t len = strlen(v);
-        while (len && (v[len - 1] == '\r' || v[len - 1] == ' ' || v[len - 1] == '\t')) v[--len] = 0;
-        found = v;   /* the last one wins, as in npm's ini parser */
-    }
-    return found;
-}
-
-static char *read_small(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return NULL;
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < NPMRC_MAX_BYTES && (buf = malloc((size_t)st.st_size + 1))) {
-        ssize_t n = read(fd, buf, (size_t)st.st_size);
-        if (n < 0) n = 0;
-        buf[n] = 0;
-    }
-    close(fd);
-    return buf;
-}
-
-const char *runenv_registry_host(char *buf, size_t cap)
-{
-    const char *env = getenv("npm_config_registry");
-    if (!env) env = getenv("NPM_CONFIG_REGISTRY");
-    if (env && *env) return url_host(env, buf, cap);
-    char path[PATH_MAX];
-    const char *user = getenv("npm_config_userconfig");
-    const char *home = getenv("HOME");
-    if (user && *user) snprintf(path, sizeof path, "%s", user);
-    else if (home && *home) snprintf(path, sizeof path, "%s/.npmrc", home);
-    else return NULL;
-    char *text = read_small(path);
-    const char *reg = text ? npmrc_registry(text) : NULL;
-    const char *host = reg ? url_host(reg, buf, cap) : NULL;
-    free(text);
+    struct npmconfig c;
+    struct sb_error ignored = {0};
+    struct npmconfig_opts o = {.npm_bin = ""};   /* the honeypot's host is cosmetic: never spawn npm */
+    if (npmconfig_load(&c, &o, &ignored) < 0) return NULL;
+    char url[2048];
+    const char *host = NULL;
+    if (npmconfig_registry_for(&c, &o, package && *package ? package : "x", url, sizeof url, NULL, &ignored) == 0)
+        host = url_host(url, buf, cap);
+    npmconfig_free(&c);
     return host;
 }
 

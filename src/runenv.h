@@ -36,9 +36,10 @@ struct runenv {
 int runenv_build(struct runenv *x, const struct runenv_opts *o, struct sb_error *err);
 void runenv_free(struct runenv *x);
 
-/* host[:port] of the registry the user's npm would use (npm_config_registry, then the user
- * npmrc: $npm_config_userconfig or ~/.npmrc), or NULL when not configured or not plain. */
-const char *runenv_registry_host(char *buf, size_t cap);
+/* host[:port] of the registry the user's npm would use for `package` (npmconfig.h: env, project,
+ * user and global npmrc, scope-aware; npm itself is not asked), or NULL when none is configured
+ * or it is not a plain host. */
+const char *runenv_registry_host(const char *package, char *buf, size_t cap);
 /* The rules folder (rules_default_dir(): $SCRIPTBOX_RULES_DIR, else next to the binary) when it
  * holds lists/, else NULL. */
 const char *runenv_rules_dir(char *buf, size_t cap);
