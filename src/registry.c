@@ -61,6 +61,7 @@ int registry_opt_apply(struct registry_opts *o, int code, const char *arg, struc
         if (registry_parse_duration(arg, &v) < 0)
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--min-age takes a duration such as 72h, 3d, 90m or 3600s, not '%s'", arg);
         o->min_age_s = v;
+        o->min_age_disabled = v == 0;
         return 0;
     case 5:
         if (registry_parse_duration(arg, &v) < 0 || v == 0 || v > 3600 || strpbrk(arg, "mhdw"))
@@ -882,6 +883,7 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
         return sb_fail(err, SB_EXIT_INPUT, "target-missing", 0, "'%s' is neither a file, a folder nor a valid npm name[@spec]", target);
     if (!res->spec[0]) snprintf(res->spec, sizeof res->spec, "latest");
     res->min_age_s = o->min_age_s;
+    res->min_age_disabled = o->min_age_disabled;
     struct client c = {.o = o};
     struct npmconfig_opts co = {.cli_registry = o->registry, .npm_bin = o->npm_bin};
     if (npmconfig_load(&c.cfg, &co, err) < 0) return -1;

@@ -36,7 +36,8 @@ struct registry_opts {
     const char *keys_file;       /* --registry-keys FILE, or NULL */
     bool offline;                /* --offline */
     unsigned timeout_s;          /* --timeout-registry: total per request (default 60) */
-    uint64_t min_age_s;          /* --min-age; 0 = none */
+    uint64_t min_age_s;          /* --min-age; 0 = none (resolution is then not filtered) */
+    bool min_age_disabled;       /* --min-age 0: no cooldown flag either */
     uint64_t max_packument_bytes;/* default 64 MiB */
     uint64_t max_tarball_bytes;  /* default 256 MiB */
     const char *npm_bin;         /* for `npm config get registry`; NULL = "npm" */
@@ -45,6 +46,10 @@ struct registry_opts {
 };
 
 void registry_opts_default(struct registry_opts *o);
+
+/* Without --min-age, versions are resolved as npm would, but one younger than this is flagged
+ * (registry.cooldown_violation, rule metadata-release-cooldown). */
+#define REGISTRY_DEFAULT_MIN_AGE_S (72u * 3600u)
 
 /* analyze's registry options (getopt_long codes start at REGISTRY_OPT_BASE). */
 enum { REGISTRY_OPT_BASE = 200 };
@@ -83,6 +88,7 @@ struct registry_result {
     bool packument_from_cache, tarball_from_cache;
     bool cooldown_violation;     /* an exact version younger than --min-age */
     uint64_t min_age_s;
+    bool min_age_disabled;       /* --min-age 0 */
     bool auth_sent;              /* an Authorization header went with the packument request */
     cJSON *packument;            /* owned */
     const cJSON *manifest;       /* packument.versions[version], borrowed */
