@@ -68,11 +68,19 @@ static void dormant_then_burst(void **state)
     assert_string_equal(get(f, "previous_publish_at")->valuestring, "2022-02-01T00:00:00Z");
     assert_string_equal(get(f, "previous_published_version")->valuestring, "1.0.1");
     assert_int_equal(get(f, "versions_in_24h")->valueint, 3);
+    assert_true(get(f, "quiet_days_before_burst")->valuedouble > 365);
     cJSON_Delete(f);
     f = facts("dormant-burst.json", "1.0.4", NULL);
     assert_int_equal(get(f, "max_versions_in_24h")->valueint, 3);
     assert_true(get(f, "dormancy_days")->valuedouble < 0.05);
     assert_true(cJSON_IsTrue(get(f, "npm_user_seen_before")));
+    assert_true(get(f, "quiet_days_before_burst")->valuedouble > 365);   /* the burst's first publish counts */
+    cJSON_Delete(f);
+    f = facts("dormant-burst.json", "1.0.1", NULL);
+    assert_true(get(f, "quiet_days_before_burst")->valuedouble < 365);
+    assert_false(cJSON_IsTrue(get(f, "security_placeholder")));
+    assert_true(cJSON_IsFalse(get(get(f, "available"), "downloads")));
+    assert_true(cJSON_IsNull(get(f, "downloads_last_week")));
     cJSON_Delete(f);
 }
 
@@ -161,7 +169,8 @@ static void missing_facts_are_unavailable_not_signals(void **state)
     assert_true(cJSON_IsFalse(get(a, "attestations")));
     static const char *const nulls[] = {"npm_user", "npm_user_seen_before", "npm_user_changed", "maintainers",
                                         "maintainers_added_since_previous", "published_at", "age_hours",
-                                        "dormancy_days", "versions_in_24h", "max_versions_in_24h", "npm_version_changed"};
+                                        "dormancy_days", "versions_in_24h", "max_versions_in_24h", "npm_version_changed",
+                                        "quiet_days_before_burst", "similar_versions_in_7d"};
     for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
         if (!cJSON_IsNull(get(f, nulls[i]))) fail_msg("%s should be null when the registry does not say", nulls[i]);
     assert_true(cJSON_IsFalse(get(f, "provenance_dropped")));   /* never had it: nothing dropped */
