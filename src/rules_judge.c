@@ -896,7 +896,9 @@ int rules_judge(const struct ruleset *rs, const struct rules_input *in, struct r
                 if (ms) {
                     fprintf(ms, "%d metadata rules could not run, the registry did not provide the facts they need: ",
                             cJSON_GetArraySize(j->meta_skipped));
-                    cJSON_ArrayForEach(e, j->meta_skipped) fprintf(ms, "%s%s", k++ ? ", " : "", e->valuestring);
+                    cJSON_ArrayForEach(e, j->meta_skipped) {
+                        fprintf(ms, "%s%s", k++ ? ", " : "", e->valuestring);
+                    }
                     fclose(ms);
                 }
                 coverage_add(out->coverage, "metadata", "partial", list ? list : "some metadata rules could not run");
