@@ -13,5 +13,6 @@ void usage_print(FILE *out);
 int cmd_analyze(int argc, char **argv, struct sb_error *err);
 int cmd_sandbox(int argc, char **argv, struct sb_error *err);
 int cmd_rules(int argc, char **argv, struct sb_error *err);
+int cmd_diff(int argc, char **argv, struct sb_error *err);
 
 #endif
