@@ -1046,6 +1046,71 @@ static void metadata_typosquat_deprecated_placeholder(void **state)
     cJSON_Delete(j);
 }
 
+static void diff_two_registry_versions(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("diffy", "1.0.1");
+    add_version(p, make_version(f, "diffy", "1.0.0", "{\"dependencies\":{\"left-pad\":\"1.3.0\"}}"), "2023-01-01T00:00:00.000Z");
+    static const char *const files[] = {"setup.js", "const p='Y29uc29sZS5sb2coMSk=';\neval(Buffer.from(p, 'base64').toString());\n", NULL};
+    add_version(p, make_version_files(f, "diffy", "1.0.1",
+                                      "{\"scripts\":{\"postinstall\":\"node setup.js\"},\"dependencies\":{\"left-pad\":\"1.3.1\",\"evil-dep\":\"^1\"}}",
+                                      files),
+                "2023-01-02T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    const char *argv[] = {tu_build("scriptbox"), "diff", "diffy@1.0.0", "diffy@1.0.1", "--format", "json",
+                          "--registry", f->url, "--cache", f->cache, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    if (r.status != 1) fprintf(stderr, "diff: %d %s\n", r.status, r.err);
+    assert_int_equal(r.status, 1);   /* a high content finding only in B */
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    assert_string_equal(gets(j, "a", "kind"), "registry");
+    assert_string_equal(gets(j, "b", "version"), "1.0.1");
+    const cJSON *added = get(get(j, "files"), "added");
+    assert_int_equal(cJSON_GetArraySize(added), 1);
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(added, 0), "path")), "setup.js");
+    assert_int_equal(strlen(cJSON_GetStringValue(get(cJSON_GetArrayItem(added, 0), "sha256"))), 64);
+    const cJSON *changed = get(get(j, "files"), "changed");
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(changed, 0), "path")), "package.json");
+    const cJSON *sa = cJSON_GetArrayItem(get(get(j, "scripts"), "added"), 0);
+    assert_string_equal(cJSON_GetStringValue(get(sa, "name")), "postinstall");
+    assert_true(cJSON_IsTrue(get(sa, "install")));
+    const cJSON *deps = get(j, "dependencies");
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(get(deps, "added"), 0), "name")), "evil-dep");
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(get(deps, "changed"), 0), "to")), "1.3.1");
+    const cJSON *only = get(j, "findings_only_in_b");
+    assert_int_equal(cJSON_GetArraySize(only), 1);
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(only, 0), "rule_id")), "obfuscated-eval-decoded");
+    assert_int_equal(cJSON_GetArraySize(get(j, "findings_only_in_a")), 0);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    /* the same from the two tarballs, as text; the reverse direction has nothing new */
+    char ta[4400], tb[4400];
+    snprintf(ta, sizeof ta, "%s/tarballs/diffy-1.0.0.tgz", f->reg);
+    snprintf(tb, sizeof tb, "%s/tarballs/diffy-1.0.1.tgz", f->reg);
+    const char *argv2[] = {tu_build("scriptbox"), "diff", ta, tb, NULL};
+    assert_int_equal(tu_run(argv2, &r), 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "  + setup.js ("));
+    assert_non_null(strstr(r.out, "  + postinstall: node setup.js   [install script]"));
+    assert_non_null(strstr(r.out, "  + evil-dep ^1"));
+    assert_non_null(strstr(r.out, "obfuscated-eval-decoded"));
+    tu_run_free(&r);
+    const char *argv3[] = {tu_build("scriptbox"), "diff", tb, ta, NULL};
+    assert_int_equal(tu_run(argv3, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "content rules firing only in B: none"));
+    assert_non_null(strstr(r.out, "content rules firing only in A: obfuscated-eval-decoded"));
+    tu_run_free(&r);
+    const char *bad[] = {tu_build("scriptbox"), "diff", ta, NULL};
+    assert_int_equal(tu_run(bad, &r), 0);
+    assert_int_equal(r.status, 2);
+    tu_run_free(&r);
+}
+
 int main(void)
 {
     srand((unsigned)getpid());
@@ -1069,6 +1134,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(metadata_bin_sh_and_cooldown, setup, teardown),
         cmocka_unit_test_setup_teardown(metadata_mirror_dropping_fields_gives_coverage_not_findings, setup, teardown),
         cmocka_unit_test_setup_teardown(metadata_typosquat_deprecated_placeholder, setup, teardown),
+        cmocka_unit_test_setup_teardown(diff_two_registry_versions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
