@@ -279,11 +279,13 @@ static void write_text(FILE *out, const cJSON *d, const struct side *a, const st
     const cJSON *oa = cJSON_GetObjectItemCaseSensitive(d, "findings_only_in_a");
     if (cJSON_GetArraySize(oa)) {
         fputs("content rules firing only in A:", out);
-        cJSON_ArrayForEach(f, oa) fprintf(out, " %s", f->valuestring);
+        cJSON_ArrayForEach(f, oa) {
+            fprintf(out, " %s", f->valuestring);
+        }
         fputc('\n', out);
     }
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(d, "coverage_b")) {
-        if (strcmp(jstr(f, "status"), "analyzed")) fprintf(out, "note: content of B %s: %s\n", jstr(f, "status"), jstr(f, "reason") ? jstr(f, "reason") : "");
+        if (jstr(f, "status") && strcmp(jstr(f, "status"), "analyzed")) fprintf(out, "note: content of B %s: %s\n", jstr(f, "status"), jstr(f, "reason") ? jstr(f, "reason") : "");
     }
 }
 
@@ -301,6 +303,7 @@ int cmd_diff(int argc, char **argv, struct sb_error *err)
     a.target = o.a;
     b.target = o.b;
     struct workdir wd;
+    memset(&wd, 0, sizeof wd);
     if (workdir_create(&wd, err) < 0) return -1;
     int rc = -1;
     if (prepare(&o, &wd, "a", &a, err) < 0 || prepare(&o, &wd, "b", &b, err) < 0) goto out;
