@@ -78,7 +78,7 @@ static int parse(int argc, char **argv, struct diff_opts *o, struct sb_error *er
                 if (judge_opts_set(&o->judge, c, optarg, err) < 0) return -1;
                 break;
             }
-            if (c >= REGISTRY_OPT_BASE && c < REGISTRY_OPT_BASE + 8) {
+            if (c >= REGISTRY_OPT_BASE && c < REGISTRY_OPT_BASE + REGISTRY_OPT_COUNT) {
                 if (registry_opt_apply(&o->reg, c, optarg, err) < 0) return -1;
                 break;
             }

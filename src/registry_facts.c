@@ -339,6 +339,14 @@ cJSON *registry_facts_from_packument(const cJSON *pk, const char *version, const
         cJSON_AddNullToObject(f, "published_at");
         cJSON_AddNullToObject(f, "age_hours");
     }
+    /* package age: time.created, else the first publish */
+    int64_t created = registry_parse_time(str_at(times, "created"));
+    for (size_t i = 0; created < 0 && i < n; i++)
+        if (vs[i].t >= 0) created = vs[i].t;
+    for (size_t i = 0; i < n; i++)
+        if (vs[i].t >= 0 && vs[i].t < created) created = vs[i].t;
+    if (created >= 0) cJSON_AddNumberToObject(f, "package_age_days", (double)((int64_t)now - created) / DAY);
+    else cJSON_AddNullToObject(f, "package_age_days");
     cJSON_AddNumberToObject(f, "versions_count", (double)n);
     add_cadence(f, vs, n, tpub);
     add_burst(f, vs, n, tpub);
@@ -466,18 +474,73 @@ cJSON *registry_facts_from_packument(const cJSON *pk, const char *version, const
     cJSON_AddBoolToObject(avail, "attestations", prov);
     cJSON_AddBoolToObject(avail, "repository", h1);
     cJSON_AddBoolToObject(avail, "tarball_manifest", tarball_manifest != NULL);
-    /* download counts are not fetched (no downloads API is configured) */
+    /* download counts come from a downloads API (registry_facts_build, --downloads-api) */
     cJSON_AddNullToObject(f, "downloads_last_week");
+    cJSON_AddNullToObject(f, "downloads_last_month");
+    cJSON_AddNullToObject(f, "downloads_publish_day_ratio");
+    cJSON_AddNullToObject(f, "downloads_rising_with_publishes");
+    cJSON_AddStringToObject(f, "downloads_note", "not fetched: no downloads API");
     cJSON_AddBoolToObject(avail, "downloads", false);
     cJSON_AddItemToObject(f, "available", avail);
     free(vs);
     return f;
 }
 
+static void set_num(cJSON *f, const char *k, double v)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(f, k, cJSON_CreateNumber(v));
+}
+
+/* Downloads from a downloads API: totals, and whether days with a publish (or the day after) see
+ * far more downloads than the other days (downloads rising with publishes: pumping). */
+static void add_downloads(cJSON *f, const struct registry_result *res)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(f, "downloads_note",
+                                           cJSON_CreateString(res->downloads ? "fetched" : res->downloads_note[0] ? res->downloads_note : "not fetched"));
+    if (!res->downloads) return;
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "available"), "downloads", cJSON_CreateTrue());
+    const cJSON *times = cJSON_GetObjectItemCaseSensitive(res->packument, "time");
+    int n = cJSON_GetArraySize(res->downloads);
+    double month = 0, week = 0, pub_sum = 0, other_sum = 0;
+    int pub_days = 0, other_days = 0, i = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, res->downloads) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "downloads");
+        const char *day = str_at(d, "day");
+        double v = cJSON_IsNumber(c) ? c->valuedouble : 0;
+        month += v;
+        if (i >= n - 7) week += v;
+        i++;
+        if (!day || strlen(day) != 10) continue;
+        /* a publish that day or the day before */
+        char iso_day[40];
+        snprintf(iso_day, sizeof iso_day, "%sT00:00:00Z", day);
+        int64_t t0 = registry_parse_time(iso_day);
+        bool pub = false;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, times) {
+            if (!strcmp(e->string, "created") || !strcmp(e->string, "modified")) continue;
+            int64_t t = registry_parse_time(cJSON_GetStringValue(e));
+            if (t0 >= 0 && t >= t0 - DAY && t < t0 + DAY) pub = true;
+        }
+        if (pub) { pub_sum += v; pub_days++; }
+        else { other_sum += v; other_days++; }
+    }
+    set_num(f, "downloads_last_week", week);
+    set_num(f, "downloads_last_month", month);
+    if (pub_days && other_days) {
+        double other = other_sum / other_days;
+        double ratio = (pub_sum / pub_days) / (other > 1 ? other : 1);
+        set_num(f, "downloads_publish_day_ratio", ratio);
+        cJSON_ReplaceItemInObjectCaseSensitive(f, "downloads_rising_with_publishes", cJSON_CreateBool(pub_days >= 2 && ratio >= 3));
+    }
+}
+
 cJSON *registry_facts_build(const struct registry_result *res, const cJSON *tarball_manifest, time_t now)
 {
     cJSON *f = registry_facts_from_packument(res->packument, res->version, tarball_manifest, now);
     if (!f) return NULL;
+    add_downloads(f, res);
     cJSON_AddStringToObject(f, "resolved_from", res->spec);
     add_str(f, "spec_kind", res->spec_kind);
     char shown[2100];

@@ -53,6 +53,8 @@ void usage_print(FILE *out)
         "                             as npm would, and one younger than 72h is flagged\n"
         "                             (rule metadata-release-cooldown); --min-age 0: no flag\n"
         "  --timeout-registry SECONDS limit per registry request (default 60; 3 tries)\n"
+        "  --downloads-api URL        daily download counts (URL/range/last-month/NAME) for the\n"
+        "                             metadata rules; without it that check does not run\n"
         "  --max-packument-bytes N    refuse larger packuments (default 64 MiB)\n"
         "  --max-tarball-bytes N      refuse larger registry tarballs (default 256 MiB)\n"
         "\n"

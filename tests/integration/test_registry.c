@@ -853,8 +853,32 @@ static void metadata_pumping_is_flagged(void **state)
     }
     save_packument(f, p);
     cJSON_Delete(p);
+    /* a downloads API: downloads jump on the publish day and the day after */
+    char dl[4400];
+    snprintf(dl, sizeof dl, "%s/downloads", f->reg);
+    mkdir(dl, 0755);
+    cJSON *days = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(days, "downloads");
+    for (int d = 15; d <= 44; d++) {
+        char day[16];
+        snprintf(day, sizeof day, "2023-%02d-%02d", d <= 30 ? 4 : 5, d <= 30 ? d : d - 30);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "day", day);
+        cJSON_AddNumberToObject(e, "downloads", (d == 31 || d == 32) ? 5000 : 10);
+        cJSON_AddItemToArray(arr, e);
+    }
+    snprintf(dl, sizeof dl, "%s/downloads/pumped.json", f->reg);
+    write_json(dl, days);
+    cJSON_Delete(days);
     start_server(f, NULL);
-    cJSON *j = analyze(f, "pumped@1.0.29", 1, NULL, NULL);   /* near-identical contents: high */
+    char api[200];
+    snprintf(api, sizeof api, "%s-/downloads", f->url);
+    const char *dlopt[] = {"--downloads-api", api, NULL};
+    cJSON *j = analyze(f, "pumped@1.0.29", 1, NULL, dlopt);   /* near-identical contents: high */
+    const cJSON *dx = must_find(j, "metadata-downloads-pumped");
+    assert_non_null(strstr(first_excerpt(dx), "downloads_publish_day_ratio: 500"));
+    assert_int_equal(get(get(j, "registry"), "downloads_last_month")->valueint, 28 * 10 + 2 * 5000);
+    assert_string_equal(gets(j, "registry", "downloads_note"), "fetched");
     const cJSON *x = must_find(j, "metadata-version-pumping");
     assert_string_equal(cJSON_GetStringValue(get(x, "severity")), "high");
     assert_non_null(strstr(first_excerpt(x), "versions_in_24h: 30"));
@@ -913,7 +937,11 @@ static void metadata_compromised_publish_each_signal(void **state)
     cJSON *k = cJSON_Parse(r.out);
     assert_non_null(must_find(k, "metadata-new-publisher"));
     assert_non_null(must_find(k, "metadata-provenance-dropped"));
-    assert_string_equal(cJSON_GetStringValue(get(coverage_of(k, "metadata"), "status")), "analyzed");
+    /* only the download check could not run (no --downloads-api), and the coverage says so */
+    assert_string_equal(cJSON_GetStringValue(get(coverage_of(k, "metadata"), "status")), "partial");
+    assert_non_null(strstr(cJSON_GetStringValue(get(coverage_of(k, "metadata"), "reason")),
+                           "1 metadata rules could not run, the registry did not provide the facts they need: "
+                           "metadata-downloads-pumped (facts.available.downloads)"));
     cJSON_Delete(k);
     tu_run_free(&r);
     /* an earlier, ordinary version: none of these */
@@ -1010,13 +1038,19 @@ static void metadata_mirror_dropping_fields_gives_coverage_not_findings(void **s
     save_packument(f, p);   /* no time, _npmUser, maintainers, _npmVersion */
     cJSON_Delete(p);
     start_server(f, NULL);
-    cJSON *j = analyze(f, "mirrored@1.1.0", 0, NULL, NULL);
+    char api[200];
+    snprintf(api, sizeof api, "%s-/downloads", f->url);   /* no counts for this package: 404 */
+    const char *dlopt[] = {"--downloads-api", api, NULL};
+    cJSON *j = analyze(f, "mirrored@1.1.0", 0, NULL, dlopt);
+    assert_non_null(strstr(gets(j, "registry", "downloads_note"), "unavailable: "));
+    assert_true(cJSON_IsFalse(get(get(get(j, "registry"), "available"), "downloads")));
     assert_int_equal(metadata_findings(j), 0);
     const cJSON *c = coverage_of(j, "metadata");
     assert_string_equal(cJSON_GetStringValue(get(c, "status")), "partial");
     const char *why = cJSON_GetStringValue(get(c, "reason"));
     assert_non_null(strstr(why, "metadata-new-publisher (facts.available.npm_user)"));
     assert_non_null(strstr(why, "metadata-version-pumping (facts.available.time)"));
+    assert_non_null(strstr(why, "metadata-downloads-pumped (facts.available.downloads)"));
     assert_string_equal(cJSON_GetStringValue(get(j, "verdict")), "clean");
     cJSON_Delete(j);
 }
