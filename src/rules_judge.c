@@ -548,9 +548,11 @@ static void metadata_excerpt(const struct rule *r, const cJSON *meta, const char
             }
             if (!i) sadd(sb, "(none)");
         } else {
-            char *t = cJSON_PrintUnformatted(v);
-            if (t && cJSON_IsNumber(v) && strchr(t, '.') && strlen(t) > 8) snprintf(t, strlen(t) + 1, "%.1f", v->valuedouble);
-            sadd(sb, t);
+            char num[48];
+            char *t = NULL;
+            if (cJSON_IsNumber(v)) snprintf(num, sizeof num, v->valuedouble == (double)(long long)v->valuedouble ? "%.0f" : "%.1f", v->valuedouble);
+            else t = cJSON_PrintUnformatted(v);
+            sadd(sb, t ? t : cJSON_IsNumber(v) ? num : "?");
             free(t);
         }
     }
