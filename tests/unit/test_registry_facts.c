@@ -20,6 +20,7 @@
 #include "b64.h"
 #include "registry.h"
 #include "registry_facts.h"
+#include "rules.h"
 #include "testutil.h"
 
 static cJSON *fixture(const char *name)
@@ -369,6 +370,76 @@ static void provenance_v02_bundle(void **state)
     cJSON_Delete(bundle);
 }
 
+/* Every facts fixture through the shipped metadata rules: the expected findings, each signal its
+ * own; the mirror (dropped fields) gives none and a coverage note. */
+static cJSON *judge_fixture(const char *file, const char *version, const cJSON *tarball, const char **coverage_status)
+{
+    const char *dirs[] = {tu_src("rules")};
+    struct rules_load_opts o = {.dirs = dirs, .ndirs = 1};
+    struct ruleset *rs = NULL;
+    struct sb_error err = {0};
+    assert_int_equal(ruleset_load(&rs, &o, &err), 0);
+    cJSON *f = facts(file, version, tarball);
+    struct rules_input in = {.facts = f, .facts_expected = true};
+    struct rules_result rr;
+    assert_int_equal(rules_judge(rs, &in, &rr, &err), 0);
+    static char status[32];
+    const cJSON *c;
+    cJSON_ArrayForEach(c, rr.coverage) {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "check")), "metadata"))
+            snprintf(status, sizeof status, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")));
+    }
+    *coverage_status = status;
+    cJSON *ids = cJSON_CreateArray();
+    cJSON_ArrayForEach(c, rr.findings) {
+        cJSON_AddItemToArray(ids, cJSON_CreateString(cJSON_GetStringValue(cJSON_GetObjectItem(c, "rule_id"))));
+    }
+    rules_result_free(&rr);
+    cJSON_Delete(f);
+    ruleset_free(rs);
+    return ids;
+}
+
+static void expect_ids(const char *file, const char *version, const cJSON *tarball, const char *const *want, const char *status)
+{
+    const char *st;
+    cJSON *ids = judge_fixture(file, version, tarball, &st);
+    char *shown = cJSON_PrintUnformatted(ids);
+    size_t n = 0;
+    for (; want[n]; n++) {
+        bool found = false;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, ids) found |= !strcmp(e->valuestring, want[n]);
+        if (!found) fail_msg("%s@%s: no %s in %s", file, version, want[n], shown);
+    }
+    if ((size_t)cJSON_GetArraySize(ids) != n) fail_msg("%s@%s: findings %s, expected exactly %zu", file, version, shown, n);
+    if (strcmp(st, status)) fail_msg("%s@%s: metadata coverage %s, expected %s", file, version, st, status);
+    free(shown);
+    cJSON_Delete(ids);
+}
+
+static void fixtures_through_the_shipped_rules(void **state)
+{
+    (void)state;
+    /* a year after 0.9.0: a burst after dormancy too */
+    static const char *const pumping[] = {"metadata-version-pumping", "metadata-dormant-then-burst", NULL};
+    expect_ids("pumping.json", "1.0.29", NULL, pumping, "partial");   /* no publisher in it */
+    static const char *const burst[] = {"metadata-dormant-then-burst", NULL};
+    expect_ids("dormant-burst.json", "1.0.4", NULL, burst, "partial");
+    static const char *const comp[] = {"metadata-install-script-added", "metadata-provenance-dropped", "metadata-new-publisher",
+                                       "metadata-maintainer-added", "metadata-publish-tooling-changed",
+                                       "metadata-unpublished-versions", NULL};
+    expect_ids("compromised.json", "2.3.2", NULL, comp, "partial");
+    cJSON *tar = fixture("confusion.tarball-package.json");
+    static const char *const conf[] = {"metadata-manifest-confusion", NULL};
+    expect_ids("confusion.json", "1.0.0", tar, conf, "partial");
+    cJSON_Delete(tar);
+    static const char *const sh[] = {"metadata-bin-shadows-command", NULL};
+    expect_ids("bin-sh.json", "1.0.0", NULL, sh, "partial");
+    static const char *const none[] = {NULL};
+    expect_ids("mirror.json", "1.1.0", NULL, none, "partial");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +449,7 @@ int main(void)
         cmocka_unit_test(manifest_confusion_is_flagged),
         cmocka_unit_test(bin_named_sh_is_flagged),
         cmocka_unit_test(missing_facts_are_unavailable_not_signals),
+        cmocka_unit_test(fixtures_through_the_shipped_rules),
         cmocka_unit_test(specs_and_durations),
         cmocka_unit_test(resolution_in_a_packument),
         cmocka_unit_test(integrity_rules),
