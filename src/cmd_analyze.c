@@ -495,6 +495,7 @@ static int judge_package(struct analyze_run *r, struct judgement *jd, struct sb_
         .events = r->events.out.buf ? r->events.out.buf : "", .events_len = r->events.out.len,
         .package_dir = r->seed_package, .sandbox_package_dir = r->package_dir[0] ? r->package_dir : NULL,
         .manifest = r->manifest.json, .manifest_text = text,
+        .facts = r->reg_facts, .facts_expected = r->have_reg,
     };
     int rc = judge_run(&r->opt.judge, &ri, r->manifest.name, r->manifest.version, jd, err);
     free(text);

@@ -4,7 +4,8 @@
  *   list   the catalogue (text table, or --format json)
  *   test   every rule's examples.match / examples.nomatch; exit 1 on any failure
  *   check  re-judge a saved event stream (--events FILE, optionally --package DIR for content
- *          rules) without running anything; the same report and exit codes as analyze
+ *          rules and --facts FILE for metadata rules: the registry facts of a saved report)
+ *          without running anything; the same report and exit codes as analyze
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +25,12 @@
 
 enum { EVENTS_FILE_MAX = 256 * 1024 * 1024 };
 
-enum { RO_FORMAT = 1, RO_OUTPUT, RO_EVENTS, RO_PACKAGE, RO_FAIL_ON };
+enum { RO_FORMAT = 1, RO_OUTPUT, RO_EVENTS, RO_PACKAGE, RO_FAIL_ON, RO_FACTS };
 
 struct rules_opts {
     enum report_format format;
     bool format_set;
-    const char *output, *events, *package;
+    const char *output, *events, *package, *facts;
     enum severity fail_on;
     struct judge_opts judge;
 };
@@ -39,7 +40,7 @@ static int parse(int argc, char **argv, struct rules_opts *o, struct sb_error *e
     static const struct option longopts[] = {
         {"format", required_argument, NULL, RO_FORMAT}, {"output", required_argument, NULL, RO_OUTPUT},
         {"events", required_argument, NULL, RO_EVENTS}, {"package", required_argument, NULL, RO_PACKAGE},
-        {"fail-on", required_argument, NULL, RO_FAIL_ON}, JUDGE_LONGOPTS, {NULL, 0, NULL, 0},
+        {"fail-on", required_argument, NULL, RO_FAIL_ON}, {"facts", required_argument, NULL, RO_FACTS}, JUDGE_LONGOPTS, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->format = REPORT_TEXT;
@@ -59,6 +60,7 @@ static int parse(int argc, char **argv, struct rules_opts *o, struct sb_error *e
         case RO_OUTPUT: o->output = optarg; break;
         case RO_EVENTS: o->events = optarg; break;
         case RO_PACKAGE: o->package = optarg; break;
+        case RO_FACTS: o->facts = optarg; break;
         case RO_FAIL_ON: {
             int s = severity_parse(optarg);
             if (s < 0) return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on must be info, low, medium, high or critical, not '%s'", optarg);
@@ -159,6 +161,8 @@ static int rules_check(struct rules_opts *o, struct sb_error *err)
     bool have_m = false;
     char *mtext = NULL;
     char pkg_real[PATH_MAX];
+    cJSON *facts_doc = NULL;
+    const cJSON *facts = NULL;
     int rc = -1;
     if (o->package) {
         int fd = open(o->package, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -172,8 +176,23 @@ static int rules_check(struct rules_opts *o, struct sb_error *err)
         have_m = true;
         mtext = judge_read_manifest_text(o->package);
     }
+    if (o->facts) {
+        /* saved facts: the report's "registry" object (or a whole report, or {"registry": ...}) */
+        size_t flen = 0;
+        char *ftext = read_events(o->facts, &flen, err);
+        if (!ftext) goto out;
+        facts_doc = cJSON_ParseWithLength(ftext, flen);
+        free(ftext);
+        facts = cJSON_GetObjectItemCaseSensitive(facts_doc, "registry");
+        if (!facts) facts = facts_doc;
+        if (!cJSON_IsObject(facts)) {
+            sb_fail(err, SB_EXIT_INPUT, "bad-facts", 0, "%s: not a JSON object of registry facts (a report's \"registry\" object)", o->facts);
+            goto out;
+        }
+    }
     struct rules_input ri = {.events = text, .events_len = len, .package_dir = o->package,
-                             .manifest = have_m ? m.json : NULL, .manifest_text = mtext};
+                             .manifest = have_m ? m.json : NULL, .manifest_text = mtext,
+                             .facts = facts, .facts_expected = o->facts != NULL};
     struct judgement jd;
     if (judge_run(&o->judge, &ri, have_m ? m.name : NULL, have_m ? m.version : NULL, &jd, err) < 0) goto out;
     struct event_log log;
@@ -205,6 +224,7 @@ static int rules_check(struct rules_opts *o, struct sb_error *err)
     if (wrc == 0) rc = (max != SEV_NONE && max >= o->fail_on) ? SB_EXIT_FINDINGS : SB_EXIT_CLEAN;
 out:
     if (have_m) manifest_free(&m);
+    cJSON_Delete(facts_doc);
     free(mtext);
     free(text);
     return rc;

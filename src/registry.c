@@ -61,6 +61,7 @@ int registry_opt_apply(struct registry_opts *o, int code, const char *arg, struc
         if (registry_parse_duration(arg, &v) < 0)
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--min-age takes a duration such as 72h, 3d, 90m or 3600s, not '%s'", arg);
         o->min_age_s = v;
+        o->min_age_disabled = v == 0;
         return 0;
     case 5:
         if (registry_parse_duration(arg, &v) < 0 || v == 0 || v > 3600 || strpbrk(arg, "mhdw"))
@@ -78,6 +79,11 @@ int registry_opt_apply(struct registry_opts *o, int code, const char *arg, struc
         else o->max_tarball_bytes = n;
         return 0;
     }
+    case 8:
+        if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+            return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--downloads-api takes an http:// or https:// URL, not '%s'", arg);
+        o->downloads_api = arg;
+        return 0;
     default:
         return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
     }
@@ -866,6 +872,43 @@ static void load_provenance(struct client *c, struct registry_result *res)
     cJSON_Delete(b);
 }
 
+/* Daily downloads of the last month, when --downloads-api is given; never an error. */
+static void load_downloads(struct client *c, struct registry_result *res)
+{
+    if (!c->o->downloads_api) {
+        snprintf(res->downloads_note, sizeof res->downloads_note, "not fetched: --downloads-api not given");
+        return;
+    }
+    if (c->o->offline) {
+        snprintf(res->downloads_note, sizeof res->downloads_note, "not fetched: --offline");
+        return;
+    }
+    char esc[800], url[2400];
+    escape_name(res->name, esc, sizeof esc);
+    size_t bl = strlen(c->o->downloads_api);
+    while (bl && c->o->downloads_api[bl - 1] == '/') bl--;
+    snprintf(url, sizeof url, "%.*s/range/last-month/%s", (int)bl, c->o->downloads_api, esc);
+    struct sink s = {.fd = -1, .max = 4 * MIB};
+    struct sb_error e = {0};
+    char what[400];
+    snprintf(what, sizeof what, "download counts of %s", res->name);
+    if (http_get(c, url, true, &s, what, NULL, &e) < 0) {
+        snprintf(res->downloads_note, sizeof res->downloads_note, "unavailable: %s", e.msg);
+        free(s.buf);
+        return;
+    }
+    cJSON *b = s.buf ? cJSON_ParseWithLength(s.buf, s.len) : NULL;
+    free(s.buf);
+    cJSON *days = cJSON_DetachItemFromObjectCaseSensitive(b, "downloads");
+    cJSON_Delete(b);
+    if (!cJSON_IsArray(days)) {
+        cJSON_Delete(days);
+        snprintf(res->downloads_note, sizeof res->downloads_note, "unavailable: the downloads API answered without a \"downloads\" array");
+        return;
+    }
+    res->downloads = days;
+}
+
 static uint64_t mono_us(void)
 {
     struct timespec ts;
@@ -882,6 +925,7 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
         return sb_fail(err, SB_EXIT_INPUT, "target-missing", 0, "'%s' is neither a file, a folder nor a valid npm name[@spec]", target);
     if (!res->spec[0]) snprintf(res->spec, sizeof res->spec, "latest");
     res->min_age_s = o->min_age_s;
+    res->min_age_disabled = o->min_age_disabled;
     struct client c = {.o = o};
     struct npmconfig_opts co = {.cli_registry = o->registry, .npm_bin = o->npm_bin};
     if (npmconfig_load(&c.cfg, &co, err) < 0) return -1;
@@ -929,6 +973,7 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
         cJSON_Delete(keys);
     }
     load_provenance(&c, res);
+    load_downloads(&c, res);
     rc = 0;
 out:
     if (c.curl) curl_easy_cleanup(c.curl);
@@ -941,6 +986,7 @@ void registry_result_free(struct registry_result *res)
 {
     cJSON_Delete(res->packument);
     cJSON_Delete(res->provenance);
-    res->packument = res->provenance = NULL;
+    cJSON_Delete(res->downloads);
+    res->packument = res->provenance = res->downloads = NULL;
     res->manifest = NULL;
 }

@@ -36,18 +36,24 @@ struct registry_opts {
     const char *keys_file;       /* --registry-keys FILE, or NULL */
     bool offline;                /* --offline */
     unsigned timeout_s;          /* --timeout-registry: total per request (default 60) */
-    uint64_t min_age_s;          /* --min-age; 0 = none */
+    uint64_t min_age_s;          /* --min-age; 0 = none (resolution is then not filtered) */
+    bool min_age_disabled;       /* --min-age 0: no cooldown flag either */
     uint64_t max_packument_bytes;/* default 64 MiB */
     uint64_t max_tarball_bytes;  /* default 256 MiB */
     const char *npm_bin;         /* for `npm config get registry`; NULL = "npm" */
+    const char *downloads_api;   /* --downloads-api URL: daily download counts (never required) */
     unsigned retry_backoff_ms;   /* first backoff (default 250), doubled per try */
     const volatile sig_atomic_t *cancel;   /* non-zero: abort transfers at once (SIGINT/SIGTERM) */
 };
 
 void registry_opts_default(struct registry_opts *o);
 
+/* Without --min-age, versions are resolved as npm would, but one younger than this is flagged
+ * (registry.cooldown_violation, rule metadata-release-cooldown). */
+#define REGISTRY_DEFAULT_MIN_AGE_S (72u * 3600u)
+
 /* analyze's registry options (getopt_long codes start at REGISTRY_OPT_BASE). */
-enum { REGISTRY_OPT_BASE = 200 };
+enum { REGISTRY_OPT_BASE = 200, REGISTRY_OPT_COUNT = 9 };
 #define REGISTRY_LONGOPTS                                                                  \
     {"registry", required_argument, NULL, REGISTRY_OPT_BASE + 0},                          \
     {"cache", required_argument, NULL, REGISTRY_OPT_BASE + 1},                             \
@@ -56,7 +62,8 @@ enum { REGISTRY_OPT_BASE = 200 };
     {"min-age", required_argument, NULL, REGISTRY_OPT_BASE + 4},                           \
     {"timeout-registry", required_argument, NULL, REGISTRY_OPT_BASE + 5},                  \
     {"max-packument-bytes", required_argument, NULL, REGISTRY_OPT_BASE + 6},               \
-    {"max-tarball-bytes", required_argument, NULL, REGISTRY_OPT_BASE + 7}
+    {"max-tarball-bytes", required_argument, NULL, REGISTRY_OPT_BASE + 7},                 \
+    {"downloads-api", required_argument, NULL, REGISTRY_OPT_BASE + 8}
 int registry_opt_apply(struct registry_opts *o, int code, const char *arg, struct sb_error *err);
 
 /* "72h", "3d", "90m", "3600s", "3600" → seconds. -1 when invalid. */
@@ -83,6 +90,7 @@ struct registry_result {
     bool packument_from_cache, tarball_from_cache;
     bool cooldown_violation;     /* an exact version younger than --min-age */
     uint64_t min_age_s;
+    bool min_age_disabled;       /* --min-age 0 */
     bool auth_sent;              /* an Authorization header went with the packument request */
     cJSON *packument;            /* owned */
     const cJSON *manifest;       /* packument.versions[version], borrowed */
@@ -92,6 +100,9 @@ struct registry_result {
     char sig_detail[256];
     /* provenance (dist.attestations): facts only; Sigstore verification is not performed */
     cJSON *provenance;           /* owned, see docs/report-schema.md */
+    /* --downloads-api: GET <URL>/range/last-month/<name> → {"downloads": [{"day", "downloads"}]} */
+    cJSON *downloads;            /* owned: that array, or NULL */
+    char downloads_note[700];    /* why there are none ("--downloads-api not given", the error) */
     uint64_t us;                 /* time spent in the registry phase (µs; the caller adds the facts) */
 };
 

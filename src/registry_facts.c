@@ -237,6 +237,60 @@ static void add_cadence(cJSON *f, const struct ver *vs, size_t n, int64_t tpub)
     free(ts);
 }
 
+/* Dormancy then burst: the versions published within 24 h either side of this one form the burst;
+ * quiet_days_before_burst is the gap between the burst's first publish and the publish before it. */
+static void add_burst(cJSON *f, const struct ver *vs, size_t n, int64_t tpub)
+{
+    if (tpub < 0) {
+        cJSON_AddNullToObject(f, "quiet_days_before_burst");
+        return;
+    }
+    int64_t first = tpub;
+    for (size_t i = 0; i < n; i++)
+        if (vs[i].t >= 0 && vs[i].t < first && tpub - vs[i].t <= DAY) first = vs[i].t;
+    int64_t before = -1;
+    for (size_t i = 0; i < n; i++)
+        if (vs[i].t >= 0 && vs[i].t < first && vs[i].t > before) before = vs[i].t;
+    if (before < 0) cJSON_AddNullToObject(f, "quiet_days_before_burst");
+    else cJSON_AddNumberToObject(f, "quiet_days_before_burst", (double)(first - before) / DAY);
+}
+
+static bool dist_num(const cJSON *m, const char *k, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "dist"), k);
+    if (!cJSON_IsNumber(v)) return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+/* Versions within 7 days of this one with the same dist.fileCount and an dist.unpackedSize
+ * within 1 % (this one included): republishing near-identical contents. */
+static void add_similar(cJSON *f, const cJSON *m, const struct ver *vs, size_t n, int64_t tpub)
+{
+    double fc, us;
+    bool have = dist_num(m, "fileCount", &fc) && dist_num(m, "unpackedSize", &us);
+    if (have) {
+        cJSON_AddNumberToObject(f, "file_count", fc);
+        cJSON_AddNumberToObject(f, "unpacked_size", us);
+    } else {
+        cJSON_AddNullToObject(f, "file_count");
+        cJSON_AddNullToObject(f, "unpacked_size");
+    }
+    if (!have || tpub < 0) {
+        cJSON_AddNullToObject(f, "similar_versions_in_7d");
+        return;
+    }
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        double fc2, us2;
+        if (vs[i].t < 0 || (vs[i].t > tpub ? vs[i].t - tpub : tpub - vs[i].t) > 7 * DAY) continue;
+        if (!dist_num(vs[i].m, "fileCount", &fc2) || !dist_num(vs[i].m, "unpackedSize", &us2)) continue;
+        double diff = us2 > us ? us2 - us : us - us2;
+        if (fc2 == fc && diff <= us / 100.0) k++;
+    }
+    cJSON_AddNumberToObject(f, "similar_versions_in_7d", k);
+}
+
 static void add_bins(cJSON *f, const cJSON *m)
 {
     cJSON *b = norm_bin(m), *names = cJSON_CreateArray(), *shadow = cJSON_CreateArray();
@@ -285,8 +339,18 @@ cJSON *registry_facts_from_packument(const cJSON *pk, const char *version, const
         cJSON_AddNullToObject(f, "published_at");
         cJSON_AddNullToObject(f, "age_hours");
     }
+    /* package age: time.created, else the first publish */
+    int64_t created = registry_parse_time(str_at(times, "created"));
+    for (size_t i = 0; created < 0 && i < n; i++)
+        if (vs[i].t >= 0) created = vs[i].t;
+    for (size_t i = 0; i < n; i++)
+        if (vs[i].t >= 0 && vs[i].t < created) created = vs[i].t;
+    if (created >= 0) cJSON_AddNumberToObject(f, "package_age_days", (double)((int64_t)now - created) / DAY);
+    else cJSON_AddNullToObject(f, "package_age_days");
     cJSON_AddNumberToObject(f, "versions_count", (double)n);
     add_cadence(f, vs, n, tpub);
+    add_burst(f, vs, n, tpub);
+    add_similar(f, m, vs, n, tpub);
 
     /* previous by time (dormancy) and previous by semver (what changed) */
     const struct ver *prev_t = NULL, *prev_s = NULL, *self = NULL;
@@ -388,6 +452,11 @@ cJSON *registry_facts_from_packument(const cJSON *pk, const char *version, const
 
     /* deprecation, unpublished versions */
     add_str(f, "deprecated", str_at(m, "deprecated"));
+    add_str(f, "description", str_at(m, "description"));
+    /* the registry's placeholder for a package removed for security reasons */
+    const char *desc = str_at(m, "description");
+    cJSON_AddBoolToObject(f, "security_placeholder", (version && strstr(version, "-security")) ||
+                                                         (desc && strcasestr(desc, "security holding package")));
     cJSON *unpub = cJSON_CreateArray();
     cJSON_ArrayForEach(e, times) {
         if (!strcmp(e->string, "created") || !strcmp(e->string, "modified") || !strcmp(e->string, "unpublished")) continue;
@@ -405,15 +474,73 @@ cJSON *registry_facts_from_packument(const cJSON *pk, const char *version, const
     cJSON_AddBoolToObject(avail, "attestations", prov);
     cJSON_AddBoolToObject(avail, "repository", h1);
     cJSON_AddBoolToObject(avail, "tarball_manifest", tarball_manifest != NULL);
+    /* download counts come from a downloads API (registry_facts_build, --downloads-api) */
+    cJSON_AddNullToObject(f, "downloads_last_week");
+    cJSON_AddNullToObject(f, "downloads_last_month");
+    cJSON_AddNullToObject(f, "downloads_publish_day_ratio");
+    cJSON_AddNullToObject(f, "downloads_rising_with_publishes");
+    cJSON_AddStringToObject(f, "downloads_note", "not fetched: no downloads API");
+    cJSON_AddBoolToObject(avail, "downloads", false);
     cJSON_AddItemToObject(f, "available", avail);
     free(vs);
     return f;
+}
+
+static void set_num(cJSON *f, const char *k, double v)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(f, k, cJSON_CreateNumber(v));
+}
+
+/* Downloads from a downloads API: totals, and whether days with a publish (or the day after) see
+ * far more downloads than the other days (downloads rising with publishes: pumping). */
+static void add_downloads(cJSON *f, const struct registry_result *res)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(f, "downloads_note",
+                                           cJSON_CreateString(res->downloads ? "fetched" : res->downloads_note[0] ? res->downloads_note : "not fetched"));
+    if (!res->downloads) return;
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "available"), "downloads", cJSON_CreateTrue());
+    const cJSON *times = cJSON_GetObjectItemCaseSensitive(res->packument, "time");
+    int n = cJSON_GetArraySize(res->downloads);
+    double month = 0, week = 0, pub_sum = 0, other_sum = 0;
+    int pub_days = 0, other_days = 0, i = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, res->downloads) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "downloads");
+        const char *day = str_at(d, "day");
+        double v = cJSON_IsNumber(c) ? c->valuedouble : 0;
+        month += v;
+        if (i >= n - 7) week += v;
+        i++;
+        if (!day || strlen(day) != 10) continue;
+        /* a publish that day or the day before */
+        char iso_day[40];
+        snprintf(iso_day, sizeof iso_day, "%sT00:00:00Z", day);
+        int64_t t0 = registry_parse_time(iso_day);
+        bool pub = false;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, times) {
+            if (!strcmp(e->string, "created") || !strcmp(e->string, "modified")) continue;
+            int64_t t = registry_parse_time(cJSON_GetStringValue(e));
+            if (t0 >= 0 && t >= t0 - DAY && t < t0 + DAY) pub = true;
+        }
+        if (pub) { pub_sum += v; pub_days++; }
+        else { other_sum += v; other_days++; }
+    }
+    set_num(f, "downloads_last_week", week);
+    set_num(f, "downloads_last_month", month);
+    if (pub_days && other_days) {
+        double other = other_sum / other_days;
+        double ratio = (pub_sum / pub_days) / (other > 1 ? other : 1);
+        set_num(f, "downloads_publish_day_ratio", ratio);
+        cJSON_ReplaceItemInObjectCaseSensitive(f, "downloads_rising_with_publishes", cJSON_CreateBool(pub_days >= 2 && ratio >= 3));
+    }
 }
 
 cJSON *registry_facts_build(const struct registry_result *res, const cJSON *tarball_manifest, time_t now)
 {
     cJSON *f = registry_facts_from_packument(res->packument, res->version, tarball_manifest, now);
     if (!f) return NULL;
+    add_downloads(f, res);
     cJSON_AddStringToObject(f, "resolved_from", res->spec);
     add_str(f, "spec_kind", res->spec_kind);
     char shown[2100];
@@ -426,9 +553,17 @@ cJSON *registry_facts_build(const struct registry_result *res, const cJSON *tarb
     cJSON_AddStringToObject(f, "integrity_verified_with", res->verified_with);
     cJSON_AddBoolToObject(f, "packument_from_cache", res->packument_from_cache);
     cJSON_AddBoolToObject(f, "tarball_from_cache", res->tarball_from_cache);
-    if (res->min_age_s) cJSON_AddNumberToObject(f, "min_age_hours", (double)res->min_age_s / 3600.0);
+    /* Release cooldown: --min-age, else the default (72 h) for the flag only; --min-age 0 turns it off. */
+    uint64_t min_age = res->min_age_s ? res->min_age_s : res->min_age_disabled ? 0 : REGISTRY_DEFAULT_MIN_AGE_S;
+    bool young = res->cooldown_violation;
+    if (!res->min_age_s && min_age) {
+        const cJSON *age = cJSON_GetObjectItemCaseSensitive(f, "age_hours");
+        young = cJSON_IsNumber(age) && age->valuedouble * 3600.0 < (double)min_age;
+    }
+    if (min_age) cJSON_AddNumberToObject(f, "min_age_hours", (double)min_age / 3600.0);
     else cJSON_AddNullToObject(f, "min_age_hours");
-    cJSON_AddBoolToObject(f, "cooldown_violation", res->cooldown_violation);
+    cJSON_AddStringToObject(f, "min_age_source", res->min_age_s ? "cli" : min_age ? "default" : "off");
+    cJSON_AddBoolToObject(f, "cooldown_violation", young);
     cJSON_AddStringToObject(f, "signatures", registry_sig_name(res->sig));
     add_str(f, "signatures_keyid", res->sig_keyid[0] ? res->sig_keyid : NULL);
     add_str(f, "signatures_detail", res->sig_detail[0] ? res->sig_detail : NULL);

@@ -101,8 +101,10 @@ static void show_evidence(struct jsonw *out, const cJSON *f, const struct style 
         const char *x = str(e, "excerpt");
         jw_printf(out, "           %s", st->dim);
         if (*str(e, "file")) jw_printf(out, "%s:%.0f: ", str(e, "file"), num(e, "line"));
+        else if (!strcmp(str(e, "kind"), "metadata")) jw_printf(out, "registry: ");   /* facts, no event */
         else jw_printf(out, "#%.0f %s: ", num(e, "seq"), str(e, "phase"));
-        printable(out, x, strlen(x) > 110 ? 110 : strlen(x));
+        size_t cap = strcmp(str(e, "kind"), "metadata") ? 110 : 200;
+        printable(out, x, strlen(x) > cap ? cap : strlen(x));
         jw_printf(out, "%s\n", st->reset);
     }
     int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f, "evidence")) + (int)num(f, "evidence_omitted");

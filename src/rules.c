@@ -535,6 +535,22 @@ static int compile_rule(struct ruleset *rs, struct rule *r, cJSON *src, struct s
             if (!why[0]) snprintf(why, sizeof why, "required: {\"where\": condition over {package, facts}}");
             goto bad;
         }
+        cJSON_ArrayForEach(k, m) if (strcmp(k->string, "where") && strcmp(k->string, "requires") && strcmp(k->string, "evidence")) {
+            field = "metadata";
+            RFAIL("unknown key '%s' (where, requires, evidence)", k->string);
+        }
+        static const char *const lists[] = {"requires", "evidence"};
+        for (int li = 0; li < 2; li++) {
+            const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, lists[li]);
+            field = li ? "metadata.evidence" : "metadata.requires";
+            if (arr && (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > 16)) RFAIL("an array of at most 16 field paths");
+            cJSON_ArrayForEach(k, arr) {
+                char *parts[RULE_MAX_FIELD];
+                int n = cJSON_IsString(k) ? field_split(k->valuestring, parts, RULE_MAX_FIELD) : -1;
+                for (int pi = 0; pi < n; pi++) free(parts[pi]);
+                if (n <= 0) RFAIL("field paths such as \"facts.available.npm_user\"");
+            }
+        }
     }
     field = "severity_if";
     const cJSON *si = cJSON_GetObjectItemCaseSensitive(src, "severity_if");

@@ -19,7 +19,7 @@ enum cond_type { C_ALL, C_ANY, C_NOT, C_LEAF };
 enum cond_op {
     OP_EQUALS, OP_IN, OP_GLOB, OP_REGEX, OP_PREFIX, OP_SUFFIX, OP_CONTAINS, OP_CIDR, OP_PORT,
     OP_GT, OP_GE, OP_LT, OP_LE, OP_BITS_ANY, OP_BITS_ALL, OP_BITS_NONE, OP_EXISTS, OP_SAME_AS,
-    OP_ENTROPY_GE, OP_LABEL_LEN_GE, OP_LABEL_ENTROPY_GE,
+    OP_ENTROPY_GE, OP_LABEL_LEN_GE, OP_LABEL_ENTROPY_GE, OP_LOOKALIKE,
 };
 
 enum xform { X_NONE, X_BASENAME, X_DIRNAME, X_LOWER, X_JOIN };
@@ -143,6 +143,8 @@ struct eval_ctx {
     const cJSON *const *bound;   /* sequence steps so far (index = step), may be NULL */
     size_t nbound;
     const struct rules_vars *vars;
+    char *note;                  /* optional: operators that explain a match write here (lookalike) */
+    size_t note_cap;
 };
 
 /* rules_match.c */

@@ -65,6 +65,7 @@ struct judge {
     int only;                    /* -1: all enabled rules; else this rule only (rules test) */
     struct racc *acc;
     struct proc_info *procs;     /* PID_SLOTS */
+    cJSON *meta_skipped;         /* metadata rules not evaluated: a required fact was missing */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -284,6 +285,7 @@ static void partial_free(struct partial *p)
 void judge_free(struct judge *j)
 {
     if (!j) return;
+    cJSON_Delete(j->meta_skipped);
     for (size_t i = 0; i < j->rs->nrules; i++) {
         struct racc *a = &j->acc[i];
         cJSON_Delete(a->evidence);
@@ -500,18 +502,88 @@ void judge_content_file(struct judge *j, const char *rel, const char *buf, size_
     }
 }
 
+/* A metadata rule's "requires" path that is missing, null or false (NULL: all present). */
+static const char *metadata_missing(const struct rule *r, const cJSON *meta)
+{
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r->src, "metadata"), "requires");
+    const cJSON *k;
+    cJSON_ArrayForEach(k, req) {
+        char *parts[RULE_MAX_FIELD];
+        int n = field_split(k->valuestring, parts, RULE_MAX_FIELD);
+        const cJSON *v = n > 0 ? field_get(meta, parts, (size_t)n) : NULL;
+        for (int i = 0; i < n; i++) free(parts[i]);
+        if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v)) return k->valuestring;
+    }
+    return NULL;
+}
+
+/* "field: value; field: value" from the rule's "evidence" paths (the facts that made it fire). */
+static void metadata_excerpt(const struct rule *r, const cJSON *meta, const char *note, struct sbuf *sb)
+{
+    const cJSON *evs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r->src, "metadata"), "evidence");
+    const cJSON *k;
+    if (note && *note) sadd(sb, note);
+    cJSON_ArrayForEach(k, evs) {
+        char *parts[RULE_MAX_FIELD];
+        int n = field_split(k->valuestring, parts, RULE_MAX_FIELD);
+        const cJSON *v = n > 0 ? field_get(meta, parts, (size_t)n) : NULL;
+        for (int i = 0; i < n; i++) free(parts[i]);
+        if (!v) continue;
+        if (sb->n) sadd(sb, "; ");
+        const char *dot = strchr(k->valuestring, '.');
+        sadd(sb, dot && !strncmp(k->valuestring, "facts.", 6) ? dot + 1 : k->valuestring);
+        sadd(sb, ": ");
+        if (cJSON_IsString(v)) sadd(sb, v->valuestring);
+        else if (cJSON_IsArray(v)) {
+            const cJSON *e;
+            int i = 0;
+            cJSON_ArrayForEach(e, v) {
+                if (i++) sadd(sb, ", ");
+                if (cJSON_IsString(e)) sadd(sb, e->valuestring);
+                else {
+                    char *t = cJSON_PrintUnformatted(e);
+                    sadd(sb, t);
+                    free(t);
+                }
+            }
+            if (!i) sadd(sb, "(none)");
+        } else {
+            char num[48];
+            char *t = NULL;
+            if (cJSON_IsNumber(v)) snprintf(num, sizeof num, v->valuedouble == (double)(long long)v->valuedouble ? "%.0f" : "%.1f", v->valuedouble);
+            else t = cJSON_PrintUnformatted(v);
+            sadd(sb, t ? t : cJSON_IsNumber(v) ? num : "?");
+            free(t);
+        }
+    }
+    if (!sb->n) sadd(sb, "registry facts");
+}
+
 void judge_metadata(struct judge *j, const cJSON *meta)
 {
     for (size_t i = 0; i < j->rs->nrules; i++) {
         const struct rule *r = &j->rs->rules[i];
         if ((j->only >= 0 ? (size_t)j->only != i : !r->enabled) || r->input != RI_METADATA) continue;
-        struct eval_ctx x = {.ev = meta, .vars = j->vars};
+        const char *missing = metadata_missing(r, meta);
+        if (missing) {
+            if (!j->meta_skipped) j->meta_skipped = cJSON_CreateArray();
+            char line[200];
+            snprintf(line, sizeof line, "%s (%s)", r->id, missing);
+            cJSON_AddItemToArray(j->meta_skipped, cJSON_CreateString(line));
+            continue;
+        }
+        char note[160] = "";
+        struct eval_ctx x = {.ev = meta, .vars = j->vars, .note = note, .note_cap = sizeof note};
         if (!cond_eval(r->where, &x)) continue;
+        struct sbuf sb = {.n = 0};
+        sb.b[0] = 0;
+        metadata_excerpt(r, meta, note, &sb);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "kind", "metadata");
-        cJSON_AddStringToObject(e, "excerpt", "registry facts");
+        cJSON_AddStringToObject(e, "excerpt", sb.b);
         add_evidence(&j->acc[i], e);
-        hit(&j->acc[i], severity_for(r, &x));
+        struct eval_ctx xs = {.ev = meta, .vars = j->vars};
+        hit(&j->acc[i], severity_for(r, &xs));
     }
 }
 
@@ -817,7 +889,25 @@ int rules_judge(const struct ruleset *rs, const struct rules_input *in, struct r
             cJSON_AddItemReferenceToObject(meta, "facts", (cJSON *)in->facts);
             judge_metadata(j, meta);
             cJSON_Delete(meta);
-            coverage_add(out->coverage, "metadata", "analyzed", NULL);
+            if (j->meta_skipped) {
+                char *list = NULL;
+                size_t cap = 0;
+                FILE *ms = open_memstream(&list, &cap);
+                const cJSON *e;
+                int k = 0;
+                if (ms) {
+                    fprintf(ms, "%d metadata rules could not run, the registry did not provide the facts they need: ",
+                            cJSON_GetArraySize(j->meta_skipped));
+                    cJSON_ArrayForEach(e, j->meta_skipped) {
+                        fprintf(ms, "%s%s", k++ ? ", " : "", e->valuestring);
+                    }
+                    fclose(ms);
+                }
+                coverage_add(out->coverage, "metadata", "partial", list ? list : "some metadata rules could not run");
+                free(list);
+            } else {
+                coverage_add(out->coverage, "metadata", "analyzed", NULL);
+            }
         } else {
             coverage_add(out->coverage, "metadata", in->facts_expected ? "not analyzed" : "not applicable",
                          in->facts_expected ? "registry facts unavailable" : "a local tarball or folder has no registry facts");

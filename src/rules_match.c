@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "typosquat.h"
 
 enum { MAX_DEPTH = 16, MAX_LIST_DEPTH = 8, VAL_BUF = 4096, JOIN_MAX = 8192 };
 
@@ -27,7 +28,7 @@ static const struct { const char *name; enum cond_op op; } ops[] = {
     {"le", OP_LE},           {"bits_any", OP_BITS_ANY}, {"bits_all", OP_BITS_ALL},
     {"bits_none", OP_BITS_NONE}, {"exists", OP_EXISTS}, {"same_as", OP_SAME_AS},
     {"entropy_ge", OP_ENTROPY_GE}, {"label_len_ge", OP_LABEL_LEN_GE},
-    {"label_entropy_ge", OP_LABEL_ENTROPY_GE},
+    {"label_entropy_ge", OP_LABEL_ENTROPY_GE}, {"lookalike", OP_LOOKALIKE},
 };
 
 int field_split(const char *path, char **out, size_t max)
@@ -148,7 +149,8 @@ static int collect_items(struct items_acc *a, const cJSON *j, const struct rules
         }
         return 0;
     }
-    if (cJSON_IsString(j) && j->valuestring[0] == '@' && j->valuestring[1]) {
+    /* "@name" is a list; "@scope/name" (a slash: list names have none) is an npm name, literal */
+    if (cJSON_IsString(j) && j->valuestring[0] == '@' && j->valuestring[1] && !strchr(j->valuestring, '/')) {
         const cJSON *list = cJSON_GetObjectItemCaseSensitive(rs->lists, j->valuestring + 1);
         if (!list) {
             snprintf(why, whylen, "unknown list '%s'", j->valuestring + 1);
@@ -594,6 +596,16 @@ static bool leaf_scalar(const struct cond *c, const cJSON *v, const struct eval_
         const char *st;
         size_t n = longest_label(s, &st);
         return n >= 16 && entropy(st, n) >= c->num;
+    }
+    if (c->op == OP_LOOKALIKE) {
+        const char **set = malloc((c->nitems ? c->nitems : 1) * sizeof *set);
+        if (!set) return false;
+        for (size_t i = 0; i < c->nitems; i++) set[i] = c->items[i].s;
+        size_t which = 0;
+        const char *why = typosquat_check(s, set, c->nitems, &which);
+        if (why && x->note && x->note_cap) snprintf(x->note, x->note_cap, "%s looks like %s (%s)", s, set[which], why);
+        free(set);
+        return why != NULL;
     }
     for (size_t i = 0; i < c->nitems; i++)
         if (str_op(c, &c->items[i], s, x->vars)) return true;

@@ -77,7 +77,17 @@ static void digest_b64(const char *path, const EVP_MD *md, char *out, size_t out
 
 /* Build tarballs/<name>-<version>.tgz holding package.json = manifest (+ a script file).
  * Returns the manifest entry for the packument (with dist filled). */
+static cJSON *make_version_files(struct fx *f, const char *name, const char *version, const char *extra_json,
+                                 const char *const *files);
+
 static cJSON *make_version(struct fx *f, const char *name, const char *version, const char *extra_json)
+{
+    return make_version_files(f, name, version, extra_json, NULL);
+}
+
+/* files: NULL or {"path", "text", ..., NULL} written next to package.json */
+static cJSON *make_version_files(struct fx *f, const char *name, const char *version, const char *extra_json,
+                                 const char *const *files)
 {
     char pkgdir[4400], file[8800], cmd[20000], tgz[8800], fname[600];
     snprintf(pkgdir, sizeof pkgdir, "%s/src-%d-%s", f->d.out, rand(), version);
@@ -91,6 +101,10 @@ static cJSON *make_version(struct fx *f, const char *name, const char *version, 
     write_json(file, m);
     snprintf(file, sizeof file, "%s/package/index.js", pkgdir);
     write_text(file, "module.exports = 1;\n");
+    for (int i = 0; files && files[i] && files[i + 1]; i += 2) {
+        snprintf(file, sizeof file, "%s/package/%s", pkgdir, files[i]);
+        write_text(file, files[i + 1]);
+    }
     snprintf(fname, sizeof fname, "%s-%s.tgz", name[0] == '@' ? strchr(name, '/') + 1 : name, version);
     snprintf(tgz, sizeof tgz, "%s/tarballs/%s", f->reg, fname);
     snprintf(cmd, sizeof cmd, "tar --owner=0 --group=0 --numeric-owner -czf '%s' -C '%s' package", tgz, pkgdir);
@@ -766,6 +780,371 @@ static void proxies_from_the_environment_are_used(void **state)
     free(log);
 }
 
+/* ---- metadata rules over the registry facts ------------------------------------------------ */
+
+static const cJSON *finding(const cJSON *report, const char *rule_id)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, get(report, "findings")) {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "rule_id"));
+        if (id && !strcmp(id, rule_id)) return e;
+    }
+    return NULL;
+}
+
+static const cJSON *must_find(const cJSON *report, const char *rule_id)
+{
+    const cJSON *x = finding(report, rule_id);
+    if (!x) {
+        char *s = cJSON_Print(get(report, "findings"));
+        fail_msg("no finding %s in %s", rule_id, s);
+    }
+    return x;
+}
+
+static const char *first_excerpt(const cJSON *fnd)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(get(fnd, "evidence"), 0), "excerpt"));
+}
+
+static int metadata_findings(const cJSON *report)
+{
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, get(report, "findings")) {
+        const char *cat = cJSON_GetStringValue(cJSON_GetObjectItem(e, "category"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "rule_id"));
+        if ((cat && !strcmp(cat, "metadata")) || (id && !strncmp(id, "metadata-", 9))) n++;
+    }
+    return n;
+}
+
+static const cJSON *coverage_of(const cJSON *report, const char *check)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, get(report, "coverage")) {
+        const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(e, "check"));
+        if (c && !strcmp(c, check)) return e;
+    }
+    fail_msg("no coverage entry %s", check);
+    return NULL;
+}
+
+static void iso_ago(long seconds, char out[32])
+{
+    time_t t = time(NULL) - seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+static void metadata_pumping_is_flagged(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("pumped", "1.0.29");
+    for (int i = 0; i < 30; i++) {
+        char v[32], when[40];
+        snprintf(v, sizeof v, "1.0.%d", i);
+        snprintf(when, sizeof when, "2023-05-01T%02d:%02d:00.000Z", i * 40 / 60, i * 40 % 60);
+        cJSON *m = make_version(f, "pumped", v, NULL);
+        cJSON_AddNumberToObject(getm(m, "dist"), "fileCount", 2);
+        cJSON_AddNumberToObject(getm(m, "dist"), "unpackedSize", 120 + (i % 2));
+        add_version(p, m, when);
+    }
+    save_packument(f, p);
+    cJSON_Delete(p);
+    /* a downloads API: downloads jump on the publish day and the day after */
+    char dl[4400];
+    snprintf(dl, sizeof dl, "%s/downloads", f->reg);
+    mkdir(dl, 0755);
+    cJSON *days = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(days, "downloads");
+    for (int d = 15; d <= 44; d++) {
+        char day[16];
+        snprintf(day, sizeof day, "2023-%02d-%02d", d <= 30 ? 4 : 5, d <= 30 ? d : d - 30);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "day", day);
+        cJSON_AddNumberToObject(e, "downloads", (d == 31 || d == 32) ? 5000 : 10);
+        cJSON_AddItemToArray(arr, e);
+    }
+    snprintf(dl, sizeof dl, "%s/downloads/pumped.json", f->reg);
+    write_json(dl, days);
+    cJSON_Delete(days);
+    start_server(f, NULL);
+    char api[200];
+    snprintf(api, sizeof api, "%s-/downloads", f->url);
+    const char *dlopt[] = {"--downloads-api", api, NULL};
+    cJSON *j = analyze(f, "pumped@1.0.29", 1, NULL, dlopt);   /* near-identical contents: high */
+    const cJSON *dx = must_find(j, "metadata-downloads-pumped");
+    assert_non_null(strstr(first_excerpt(dx), "downloads_publish_day_ratio: 500"));
+    assert_int_equal(get(get(j, "registry"), "downloads_last_month")->valueint, 28 * 10 + 2 * 5000);
+    assert_string_equal(gets(j, "registry", "downloads_note"), "fetched");
+    const cJSON *x = must_find(j, "metadata-version-pumping");
+    assert_string_equal(cJSON_GetStringValue(get(x, "severity")), "high");
+    assert_non_null(strstr(first_excerpt(x), "versions_in_24h: 30"));
+    assert_non_null(strstr(first_excerpt(x), "similar_versions_in_7d: 30"));
+    assert_int_equal(get(get(j, "registry"), "similar_versions_in_7d")->valueint, 30);
+    /* no publisher in these manifests: that check could not run, and says so; time was there */
+    const char *why = cJSON_GetStringValue(get(coverage_of(j, "metadata"), "reason"));
+    assert_non_null(strstr(why, "metadata-new-publisher"));
+    assert_null(strstr(why, "facts.available.time"));
+    cJSON_Delete(j);
+}
+
+static void metadata_compromised_publish_each_signal(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("victim", "2.3.2");
+    static const char *const ok[] = {"2.3.0", "2.3.1"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *m = make_version(f, "victim", ok[i],
+                                "{\"_npmUser\":{\"name\":\"maint\"},\"maintainers\":[{\"name\":\"maint\"}],"
+                                "\"_npmVersion\":\"10.2.0\",\"_nodeVersion\":\"20.11.0\","
+                                "\"repository\":{\"type\":\"git\",\"url\":\"git+https://github.com/victim/victim.git\"}}");
+        cJSON *att = cJSON_AddObjectToObject(getm(m, "dist"), "attestations");
+        cJSON_AddStringToObject(att, "url", "{{REGISTRY}}/files/none.json");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(att, "provenance"), "predicateType", "https://slsa.dev/provenance/v1");
+        add_version(p, m, i ? "2024-02-01T00:00:00.000Z" : "2024-01-01T00:00:00.000Z");
+    }
+    cJSON *m = make_version(f, "victim", "2.3.2",
+                            "{\"_npmUser\":{\"name\":\"evil-user\"},\"maintainers\":[{\"name\":\"maint\"},{\"name\":\"evil-user\"}],"
+                            "\"_npmVersion\":\"9.1.0\",\"_nodeVersion\":\"16.20.0\","
+                            "\"repository\":{\"type\":\"git\",\"url\":\"git+https://github.com/victim/victim.git\"},"
+                            "\"scripts\":{\"postinstall\":\"node index.js\"}}");
+    add_version(p, m, "2024-02-20T03:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    char events[4400], saved[4400];
+    snprintf(events, sizeof events, "%s/victim.jsonl", f->d.out);
+    const char *extra[] = {"--events", events, NULL};
+    cJSON *j = analyze(f, "victim@2.3.2", 1, NULL, extra);
+    /* each signal is its own finding */
+    assert_non_null(strstr(first_excerpt(must_find(j, "metadata-new-publisher")), "npm_user: evil-user"));
+    assert_non_null(strstr(first_excerpt(must_find(j, "metadata-provenance-dropped")), "earlier_versions_with_provenance: 2"));
+    const cJSON *inst = must_find(j, "metadata-install-script-added");
+    assert_string_equal(cJSON_GetStringValue(get(inst, "severity")), "high");   /* in a patch release */
+    assert_non_null(strstr(first_excerpt(must_find(j, "metadata-maintainer-added")), "evil-user"));
+    assert_non_null(must_find(j, "metadata-publish-tooling-changed"));
+    assert_null(finding(j, "metadata-repository-changed"));
+    assert_null(finding(j, "metadata-typosquat"));
+    /* the saved facts re-judge the same way (rules check --facts) */
+    snprintf(saved, sizeof saved, "%s/report.json", f->d.out);
+    const char *argv[] = {tu_build("scriptbox"), "rules", "check", "--events", events, "--facts", saved, "--format", "json", NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 1);
+    cJSON *k = cJSON_Parse(r.out);
+    assert_non_null(must_find(k, "metadata-new-publisher"));
+    assert_non_null(must_find(k, "metadata-provenance-dropped"));
+    /* only the download check could not run (no --downloads-api), and the coverage says so */
+    assert_string_equal(cJSON_GetStringValue(get(coverage_of(k, "metadata"), "status")), "partial");
+    assert_non_null(strstr(cJSON_GetStringValue(get(coverage_of(k, "metadata"), "reason")),
+                           "1 metadata rules could not run, the registry did not provide the facts they need: "
+                           "metadata-downloads-pumped (facts.available.downloads)"));
+    cJSON_Delete(k);
+    tu_run_free(&r);
+    /* an earlier, ordinary version: none of these */
+    cJSON_Delete(j);
+    j = analyze(f, "victim@2.3.1", 0, NULL, NULL);
+    assert_int_equal(metadata_findings(j), 0);
+    cJSON_Delete(j);
+}
+
+static void metadata_manifest_confusion_lists_fields(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("confused", "1.0.0");
+    cJSON *m = make_version(f, "confused", "1.0.0",
+                            "{\"scripts\":{\"postinstall\":\"node index.js\"},\"dependencies\":{\"left-pad\":\"1.3.0\"},\"bin\":{\"confused\":\"index.js\"}}");
+    /* what the registry shows: no scripts, no dependencies, another bin */
+    cJSON_DeleteItemFromObject(m, "scripts");
+    cJSON_DeleteItemFromObject(m, "dependencies");
+    cJSON_ReplaceItemInObject(m, "bin", cJSON_CreateString("cli.js"));
+    add_version(p, m, "2023-01-01T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    cJSON *j = analyze(f, "confused@1.0.0", 1, NULL, NULL);
+    const cJSON *x = must_find(j, "metadata-manifest-confusion");
+    assert_string_equal(first_excerpt(x), "manifest_confusion_fields: scripts, dependencies, bin");
+    cJSON_Delete(j);
+}
+
+static void metadata_dormant_then_burst(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("sleepy", "1.0.4");
+    add_version(p, make_version(f, "sleepy", "1.0.0", NULL), "2021-01-01T00:00:00.000Z");
+    add_version(p, make_version(f, "sleepy", "1.0.1", NULL), "2021-02-01T00:00:00.000Z");
+    add_version(p, make_version(f, "sleepy", "1.0.2", NULL), "2022-06-01T00:00:00.000Z");
+    add_version(p, make_version(f, "sleepy", "1.0.3", NULL), "2022-06-01T01:00:00.000Z");
+    add_version(p, make_version(f, "sleepy", "1.0.4", NULL), "2022-06-01T02:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    cJSON *j = analyze(f, "sleepy@1.0.4", 0, NULL, NULL);
+    assert_non_null(strstr(first_excerpt(must_find(j, "metadata-dormant-then-burst")), "quiet_days_before_burst: 485"));
+    assert_null(finding(j, "metadata-version-pumping"));
+    cJSON_Delete(j);
+    j = analyze(f, "sleepy@1.0.1", 0, NULL, NULL);
+    assert_null(finding(j, "metadata-dormant-then-burst"));
+    cJSON_Delete(j);
+}
+
+static void metadata_bin_sh_and_cooldown(void **state)
+{
+    struct fx *f = *state;
+    char young[32], old[32];
+    iso_ago(2 * 3600, young);
+    iso_ago(10 * 86400, old);
+    cJSON *p = packument("shelly", "1.0.1");
+    add_version(p, make_version(f, "shelly", "1.0.0", "{\"bin\":{\"shelly\":\"index.js\"}}"), old);
+    add_version(p, make_version(f, "shelly", "1.0.1", "{\"bin\":{\"sh\":\"index.js\",\"shelly\":\"index.js\"}}"), young);
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    cJSON *j = analyze(f, "shelly@1.0.1", 1, NULL, NULL);
+    assert_non_null(strstr(first_excerpt(must_find(j, "metadata-bin-shadows-command")), "bin_names: sh, shelly"));
+    const cJSON *c = must_find(j, "metadata-release-cooldown");   /* the 72 h default */
+    assert_non_null(strstr(first_excerpt(c), "min_age_hours: 72"));
+    assert_string_equal(gets(j, "registry", "min_age_source"), "default");
+    assert_string_equal(gets(j, "package", "version"), "1.0.1");   /* the default flags, it does not re-resolve */
+    cJSON_Delete(j);
+    const char *off[] = {"--min-age", "0", NULL};
+    j = analyze(f, "shelly@1.0.1", 1, NULL, off);
+    assert_null(finding(j, "metadata-release-cooldown"));
+    assert_true(cJSON_IsNull(get(get(j, "registry"), "min_age_hours")));
+    cJSON_Delete(j);
+    j = analyze(f, "shelly@1.0.0", 0, NULL, NULL);   /* ten days old, no system command */
+    assert_int_equal(metadata_findings(j), 0);
+    cJSON_Delete(j);
+    const char *age[] = {"--min-age", "3d", NULL};
+    j = analyze(f, "shelly", 0, NULL, age);   /* honoured: latest is too young, 1.0.0 is picked */
+    assert_string_equal(gets(j, "package", "version"), "1.0.0");
+    assert_null(finding(j, "metadata-release-cooldown"));
+    cJSON_Delete(j);
+}
+
+static void metadata_mirror_dropping_fields_gives_coverage_not_findings(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "name", "mirrored");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "dist-tags"), "latest", "1.1.0");
+    cJSON *vs = cJSON_AddObjectToObject(p, "versions");
+    cJSON_AddItemToObject(vs, "1.0.0", make_version(f, "mirrored", "1.0.0", NULL));
+    cJSON_AddItemToObject(vs, "1.1.0", make_version(f, "mirrored", "1.1.0", NULL));
+    save_packument(f, p);   /* no time, _npmUser, maintainers, _npmVersion */
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    char api[200];
+    snprintf(api, sizeof api, "%s-/downloads", f->url);   /* no counts for this package: 404 */
+    const char *dlopt[] = {"--downloads-api", api, NULL};
+    cJSON *j = analyze(f, "mirrored@1.1.0", 0, NULL, dlopt);
+    assert_non_null(strstr(gets(j, "registry", "downloads_note"), "unavailable: "));
+    assert_true(cJSON_IsFalse(get(get(get(j, "registry"), "available"), "downloads")));
+    assert_int_equal(metadata_findings(j), 0);
+    const cJSON *c = coverage_of(j, "metadata");
+    assert_string_equal(cJSON_GetStringValue(get(c, "status")), "partial");
+    const char *why = cJSON_GetStringValue(get(c, "reason"));
+    assert_non_null(strstr(why, "metadata-new-publisher (facts.available.npm_user)"));
+    assert_non_null(strstr(why, "metadata-version-pumping (facts.available.time)"));
+    assert_non_null(strstr(why, "metadata-downloads-pumped (facts.available.downloads)"));
+    assert_string_equal(cJSON_GetStringValue(get(j, "verdict")), "clean");
+    cJSON_Delete(j);
+}
+
+static void metadata_typosquat_deprecated_placeholder(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("lodahs", "1.0.0");
+    add_version(p, make_version(f, "lodahs", "1.0.0", "{\"deprecated\":\"use lodash\"}"), "2023-01-01T00:00:00.000Z");
+    add_version(p, make_version(f, "lodahs", "0.0.1-security", "{\"description\":\"security holding package\"}"), "2023-02-01T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    p = packument("lodash", "1.0.0");
+    add_version(p, make_version(f, "lodash", "1.0.0", NULL), "2023-01-01T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    cJSON *j = analyze(f, "lodahs@1.0.0", 0, NULL, NULL);
+    assert_string_equal(first_excerpt(must_find(j, "metadata-typosquat")), "lodahs looks like lodash (swapped characters)");
+    assert_non_null(strstr(first_excerpt(must_find(j, "metadata-deprecated")), "use lodash"));
+    cJSON_Delete(j);
+    j = analyze(f, "lodahs@0.0.1-security", 1, NULL, NULL);
+    assert_non_null(must_find(j, "metadata-security-placeholder"));
+    cJSON_Delete(j);
+    j = analyze(f, "lodash@1.0.0", 0, NULL, NULL);   /* never the popular name itself */
+    assert_null(finding(j, "metadata-typosquat"));
+    cJSON_Delete(j);
+}
+
+static void diff_two_registry_versions(void **state)
+{
+    struct fx *f = *state;
+    cJSON *p = packument("diffy", "1.0.1");
+    add_version(p, make_version(f, "diffy", "1.0.0", "{\"dependencies\":{\"left-pad\":\"1.3.0\"}}"), "2023-01-01T00:00:00.000Z");
+    static const char *const files[] = {"setup.js", "const p='Y29uc29sZS5sb2coMSk=';\neval(Buffer.from(p, 'base64').toString());\n", NULL};
+    add_version(p, make_version_files(f, "diffy", "1.0.1",
+                                      "{\"scripts\":{\"postinstall\":\"node setup.js\"},\"dependencies\":{\"left-pad\":\"1.3.1\",\"evil-dep\":\"^1\"}}",
+                                      files),
+                "2023-01-02T00:00:00.000Z");
+    save_packument(f, p);
+    cJSON_Delete(p);
+    start_server(f, NULL);
+    const char *argv[] = {tu_build("scriptbox"), "diff", "diffy@1.0.0", "diffy@1.0.1", "--format", "json",
+                          "--registry", f->url, "--cache", f->cache, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    if (r.status != 1) fprintf(stderr, "diff: %d %s\n", r.status, r.err);
+    assert_int_equal(r.status, 1);   /* a high content finding only in B */
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    assert_string_equal(gets(j, "a", "kind"), "registry");
+    assert_string_equal(gets(j, "b", "version"), "1.0.1");
+    const cJSON *added = get(get(j, "files"), "added");
+    assert_int_equal(cJSON_GetArraySize(added), 1);
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(added, 0), "path")), "setup.js");
+    assert_int_equal(strlen(cJSON_GetStringValue(get(cJSON_GetArrayItem(added, 0), "sha256"))), 64);
+    const cJSON *changed = get(get(j, "files"), "changed");
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(changed, 0), "path")), "package.json");
+    const cJSON *sa = cJSON_GetArrayItem(get(get(j, "scripts"), "added"), 0);
+    assert_string_equal(cJSON_GetStringValue(get(sa, "name")), "postinstall");
+    assert_true(cJSON_IsTrue(get(sa, "install")));
+    const cJSON *deps = get(j, "dependencies");
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(get(deps, "added"), 0), "name")), "evil-dep");
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(get(deps, "changed"), 0), "to")), "1.3.1");
+    const cJSON *only = get(j, "findings_only_in_b");
+    assert_int_equal(cJSON_GetArraySize(only), 1);
+    assert_string_equal(cJSON_GetStringValue(get(cJSON_GetArrayItem(only, 0), "rule_id")), "obfuscated-eval-decoded");
+    assert_int_equal(cJSON_GetArraySize(get(j, "findings_only_in_a")), 0);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    /* the same from the two tarballs, as text; the reverse direction has nothing new */
+    char ta[4400], tb[4400];
+    snprintf(ta, sizeof ta, "%s/tarballs/diffy-1.0.0.tgz", f->reg);
+    snprintf(tb, sizeof tb, "%s/tarballs/diffy-1.0.1.tgz", f->reg);
+    const char *argv2[] = {tu_build("scriptbox"), "diff", ta, tb, NULL};
+    assert_int_equal(tu_run(argv2, &r), 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "  + setup.js ("));
+    assert_non_null(strstr(r.out, "  + postinstall: node setup.js   [install script]"));
+    assert_non_null(strstr(r.out, "  + evil-dep ^1"));
+    assert_non_null(strstr(r.out, "obfuscated-eval-decoded"));
+    tu_run_free(&r);
+    const char *argv3[] = {tu_build("scriptbox"), "diff", tb, ta, NULL};
+    assert_int_equal(tu_run(argv3, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "content rules firing only in B: none"));
+    assert_non_null(strstr(r.out, "content rules firing only in A: obfuscated-eval-decoded"));
+    tu_run_free(&r);
+    const char *bad[] = {tu_build("scriptbox"), "diff", ta, NULL};
+    assert_int_equal(tu_run(bad, &r), 0);
+    assert_int_equal(r.status, 2);
+    tu_run_free(&r);
+}
+
 int main(void)
 {
     srand((unsigned)getpid());
@@ -782,6 +1161,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(provenance_facts_from_same_origin_bundle, setup, teardown),
         cmocka_unit_test_setup_teardown(sigint_during_a_fetch_stops_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(proxies_from_the_environment_are_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_pumping_is_flagged, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_compromised_publish_each_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_manifest_confusion_lists_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_dormant_then_burst, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_bin_sh_and_cooldown, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_mirror_dropping_fields_gives_coverage_not_findings, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_typosquat_deprecated_placeholder, setup, teardown),
+        cmocka_unit_test_setup_teardown(diff_two_registry_versions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

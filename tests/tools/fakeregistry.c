@@ -8,6 +8,7 @@
  *   GET /-/npm/v1/keys        DIR/keys.json
  *   GET /tarballs/FILE        DIR/tarballs/FILE (bytes as stored)
  *   GET /files/FILE           DIR/files/FILE    (attestation bundles, anything else)
+ *   GET /-/downloads/range/last-month/NAME   DIR/downloads/NAME.json (a downloads API)
  *   GET /NAME                 DIR/NAME.json     (a packument; scoped: "@s%2fn.json")
  * In JSON files "{{REGISTRY}}" becomes "http://127.0.0.1:PORT".
  *
@@ -207,6 +208,8 @@ static void serve(int fd)
         snprintf(path, sizeof path, "%s/tarballs/%s", dir, target + 10);
         json = false;
     } else if (!strncmp(target, "/files/", 7) && safe_segment(target + 7)) snprintf(path, sizeof path, "%s/files/%s", dir, target + 7);
+    else if (!strncmp(target, "/-/downloads/range/last-month/", 30) && safe_segment(target + 30))
+        snprintf(path, sizeof path, "%s/downloads/%s.json", dir, target + 30);
     else if (target[0] == '/' && safe_segment(target + 1)) snprintf(path, sizeof path, "%s/%s.json", dir, target + 1);
     else path[0] = 0;
     size_t len = 0;

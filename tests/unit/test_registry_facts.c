@@ -20,6 +20,7 @@
 #include "b64.h"
 #include "registry.h"
 #include "registry_facts.h"
+#include "rules.h"
 #include "testutil.h"
 
 static cJSON *fixture(const char *name)
@@ -68,11 +69,19 @@ static void dormant_then_burst(void **state)
     assert_string_equal(get(f, "previous_publish_at")->valuestring, "2022-02-01T00:00:00Z");
     assert_string_equal(get(f, "previous_published_version")->valuestring, "1.0.1");
     assert_int_equal(get(f, "versions_in_24h")->valueint, 3);
+    assert_true(get(f, "quiet_days_before_burst")->valuedouble > 365);
     cJSON_Delete(f);
     f = facts("dormant-burst.json", "1.0.4", NULL);
     assert_int_equal(get(f, "max_versions_in_24h")->valueint, 3);
     assert_true(get(f, "dormancy_days")->valuedouble < 0.05);
     assert_true(cJSON_IsTrue(get(f, "npm_user_seen_before")));
+    assert_true(get(f, "quiet_days_before_burst")->valuedouble > 365);   /* the burst's first publish counts */
+    cJSON_Delete(f);
+    f = facts("dormant-burst.json", "1.0.1", NULL);
+    assert_true(get(f, "quiet_days_before_burst")->valuedouble < 365);
+    assert_false(cJSON_IsTrue(get(f, "security_placeholder")));
+    assert_true(cJSON_IsFalse(get(get(f, "available"), "downloads")));
+    assert_true(cJSON_IsNull(get(f, "downloads_last_week")));
     cJSON_Delete(f);
 }
 
@@ -161,7 +170,8 @@ static void missing_facts_are_unavailable_not_signals(void **state)
     assert_true(cJSON_IsFalse(get(a, "attestations")));
     static const char *const nulls[] = {"npm_user", "npm_user_seen_before", "npm_user_changed", "maintainers",
                                         "maintainers_added_since_previous", "published_at", "age_hours",
-                                        "dormancy_days", "versions_in_24h", "max_versions_in_24h", "npm_version_changed"};
+                                        "dormancy_days", "versions_in_24h", "max_versions_in_24h", "npm_version_changed",
+                                        "quiet_days_before_burst", "similar_versions_in_7d"};
     for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
         if (!cJSON_IsNull(get(f, nulls[i]))) fail_msg("%s should be null when the registry does not say", nulls[i]);
     assert_true(cJSON_IsFalse(get(f, "provenance_dropped")));   /* never had it: nothing dropped */
@@ -360,6 +370,76 @@ static void provenance_v02_bundle(void **state)
     cJSON_Delete(bundle);
 }
 
+/* Every facts fixture through the shipped metadata rules: the expected findings, each signal its
+ * own; the mirror (dropped fields) gives none and a coverage note. */
+static cJSON *judge_fixture(const char *file, const char *version, const cJSON *tarball, const char **coverage_status)
+{
+    const char *dirs[] = {tu_src("rules")};
+    struct rules_load_opts o = {.dirs = dirs, .ndirs = 1};
+    struct ruleset *rs = NULL;
+    struct sb_error err = {0};
+    assert_int_equal(ruleset_load(&rs, &o, &err), 0);
+    cJSON *f = facts(file, version, tarball);
+    struct rules_input in = {.facts = f, .facts_expected = true};
+    struct rules_result rr;
+    assert_int_equal(rules_judge(rs, &in, &rr, &err), 0);
+    static char status[32];
+    const cJSON *c;
+    cJSON_ArrayForEach(c, rr.coverage) {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "check")), "metadata"))
+            snprintf(status, sizeof status, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")));
+    }
+    *coverage_status = status;
+    cJSON *ids = cJSON_CreateArray();
+    cJSON_ArrayForEach(c, rr.findings) {
+        cJSON_AddItemToArray(ids, cJSON_CreateString(cJSON_GetStringValue(cJSON_GetObjectItem(c, "rule_id"))));
+    }
+    rules_result_free(&rr);
+    cJSON_Delete(f);
+    ruleset_free(rs);
+    return ids;
+}
+
+static void expect_ids(const char *file, const char *version, const cJSON *tarball, const char *const *want, const char *status)
+{
+    const char *st;
+    cJSON *ids = judge_fixture(file, version, tarball, &st);
+    char *shown = cJSON_PrintUnformatted(ids);
+    size_t n = 0;
+    for (; want[n]; n++) {
+        bool found = false;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, ids) found |= !strcmp(e->valuestring, want[n]);
+        if (!found) fail_msg("%s@%s: no %s in %s", file, version, want[n], shown);
+    }
+    if ((size_t)cJSON_GetArraySize(ids) != n) fail_msg("%s@%s: findings %s, expected exactly %zu", file, version, shown, n);
+    if (strcmp(st, status)) fail_msg("%s@%s: metadata coverage %s, expected %s", file, version, st, status);
+    free(shown);
+    cJSON_Delete(ids);
+}
+
+static void fixtures_through_the_shipped_rules(void **state)
+{
+    (void)state;
+    /* a year after 0.9.0: a burst after dormancy too */
+    static const char *const pumping[] = {"metadata-version-pumping", "metadata-dormant-then-burst", NULL};
+    expect_ids("pumping.json", "1.0.29", NULL, pumping, "partial");   /* no publisher in it */
+    static const char *const burst[] = {"metadata-dormant-then-burst", NULL};
+    expect_ids("dormant-burst.json", "1.0.4", NULL, burst, "partial");
+    static const char *const comp[] = {"metadata-install-script-added", "metadata-provenance-dropped", "metadata-new-publisher",
+                                       "metadata-maintainer-added", "metadata-publish-tooling-changed",
+                                       "metadata-unpublished-versions", NULL};
+    expect_ids("compromised.json", "2.3.2", NULL, comp, "partial");
+    cJSON *tar = fixture("confusion.tarball-package.json");
+    static const char *const conf[] = {"metadata-manifest-confusion", NULL};
+    expect_ids("confusion.json", "1.0.0", tar, conf, "partial");
+    cJSON_Delete(tar);
+    static const char *const sh[] = {"metadata-bin-shadows-command", NULL};
+    expect_ids("bin-sh.json", "1.0.0", NULL, sh, "partial");
+    static const char *const none[] = {NULL};
+    expect_ids("mirror.json", "1.1.0", NULL, none, "partial");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +449,7 @@ int main(void)
         cmocka_unit_test(manifest_confusion_is_flagged),
         cmocka_unit_test(bin_named_sh_is_flagged),
         cmocka_unit_test(missing_facts_are_unavailable_not_signals),
+        cmocka_unit_test(fixtures_through_the_shipped_rules),
         cmocka_unit_test(specs_and_durations),
         cmocka_unit_test(resolution_in_a_packument),
         cmocka_unit_test(integrity_rules),

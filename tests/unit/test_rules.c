@@ -288,6 +288,63 @@ static cJSON *mk_finding(const char *rule, const char *sev, const char *cat)
     return f;
 }
 
+/* Metadata rules: "requires" keeps a rule with a missing fact from running (and the coverage
+ * names it), "evidence" shows the facts, lookalike explains itself, "@scope/name" is literal. */
+static void metadata_requires_evidence_and_lookalike(void **state)
+{
+    (void)state;
+    char *d = dir_with("meta.json",
+        "{\"lists\": {\"pop\": [\"lodash\", \"@babel/core\"]}, \"rules\": [\n"
+        RULE_HEAD("m-user") "\"metadata\": {\"where\": {\"field\": \"facts.npm_user_seen_before\", \"equals\": false},"
+        " \"requires\": [\"facts.available.npm_user\"], \"evidence\": [\"facts.npm_user\", \"facts.fields\"]},"
+        " \"examples\": {\"match\": [{\"facts\": {\"npm_user_seen_before\": false, \"available\": {\"npm_user\": true}}}],"
+        " \"nomatch\": [{\"facts\": {\"npm_user_seen_before\": false, \"available\": {\"npm_user\": false}}}, {\"facts\": {\"npm_user_seen_before\": null, \"available\": {\"npm_user\": true}}}]}},\n"
+        RULE_HEAD("m-look") "\"metadata\": {\"where\": {\"field\": \"facts.name\", \"lookalike\": \"@pop\"}},"
+        " \"examples\": {\"match\": [{\"facts\": {\"name\": \"babel-core\"}}], \"nomatch\": [{\"facts\": {\"name\": \"@babel/core\"}}]}}\n"
+        "]}\n");
+    const char *dirs[] = {d};
+    struct sb_error err;
+    struct ruleset *rs = load(dirs, 1, &err);
+    if (!rs) fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(rs);
+    size_t nex, nr;
+    assert_int_equal(ruleset_test(rs, stderr, &nex, &nr), 0);
+    /* judged: both fire, with their evidence */
+    cJSON *facts = cJSON_Parse("{\"name\": \"lodahs\", \"npm_user\": \"evil\", \"npm_user_seen_before\": false,"
+                               " \"fields\": [\"scripts\", \"bin\"], \"available\": {\"npm_user\": true}}");
+    struct rules_input in = {.facts = facts, .facts_expected = true};
+    struct rules_result rr;
+    assert_int_equal(rules_judge(rs, &in, &rr, &err), 0);
+    assert_int_equal(cJSON_GetArraySize(rr.findings), 2);
+    char *text = cJSON_PrintUnformatted(rr.findings);
+    assert_non_null(strstr(text, "\"excerpt\":\"npm_user: evil; fields: scripts, bin\""));
+    assert_non_null(strstr(text, "\"excerpt\":\"lodahs looks like lodash (swapped characters)\""));
+    free(text);
+    text = cJSON_PrintUnformatted(rr.coverage);
+    assert_non_null(strstr(text, "{\"check\":\"metadata\",\"status\":\"analyzed\"}"));
+    free(text);
+    rules_result_free(&rr);
+    /* the publisher is not known: m-user does not run, and the coverage says so */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(facts, "available"), "npm_user", cJSON_CreateFalse());
+    assert_int_equal(rules_judge(rs, &in, &rr, &err), 0);
+    assert_int_equal(cJSON_GetArraySize(rr.findings), 1);
+    text = cJSON_PrintUnformatted(rr.coverage);
+    assert_non_null(strstr(text, "\"status\":\"partial\",\"reason\":\"1 metadata rules could not run, the registry did not provide the "
+                                 "facts they need: m-user (facts.available.npm_user)\""));
+    free(text);
+    rules_result_free(&rr);
+    cJSON_Delete(facts);
+    ruleset_free(rs);
+    tu_rm_rf(d);
+    free(d);
+    const char *const badreq[] = {"rule m1", "field metadata.requires", NULL};
+    expect_load_error("{\"rules\": [" RULE_HEAD("m1") "\"metadata\": {\"where\": {\"field\": \"facts.x\", \"exists\": true}, \"requires\": \"x\"}"
+                      ", \"examples\": {\"match\": [{}], \"nomatch\": [{}]}}]}", badreq);
+    const char *const badkey[] = {"rule m1", "field metadata", "unknown key 'need'", NULL};
+    expect_load_error("{\"rules\": [" RULE_HEAD("m1") "\"metadata\": {\"where\": {\"field\": \"facts.x\", \"exists\": true}, \"need\": []}"
+                      ", \"examples\": {\"match\": [{}], \"nomatch\": [{}]}}]}", badkey);
+}
+
 static void verdict_rules(void **state)
 {
     (void)state;
@@ -370,6 +427,7 @@ int main(void)
         cmocka_unit_test(load_errors_name_file_rule_and_field),
         cmocka_unit_test(user_folders_override_and_append),
         cmocka_unit_test(evidence_is_capped_and_coverage_reports_gaps),
+        cmocka_unit_test(metadata_requires_evidence_and_lookalike),
         cmocka_unit_test(verdict_rules),
         cmocka_unit_test(shipped_rules_load_and_pass),
     };
