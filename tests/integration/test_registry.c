@@ -27,13 +27,13 @@
 #include <openssl/x509.h>
 
 #include "b64.h"
+#include "fakereg.h"
 #include "testutil.h"
 
 struct fx {
     struct tu_dirs d;
-    char reg[4200], log[4200], cache[4200], home[4200], url[64];
-    pid_t pid;
-    int port;
+    struct fakereg r;
+    char cache[4200], home[4200];
     EVP_PKEY *key;
 };
 
@@ -42,115 +42,9 @@ static const cJSON *get(const cJSON *o, const char *key);
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void write_json(const char *path, const cJSON *j)
-{
-    char *s = cJSON_Print(j);
-    write_text(path, s);
-    free(s);
-}
-
-static void digest_b64(const char *path, const EVP_MD *md, char *out, size_t outsz, bool as_hex)
-{
-    size_t len;
-    char *data = tu_read_file(path, &len);
-    assert_non_null(data);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    assert_true(EVP_Digest(data, len, d, &n, md, NULL));
-    free(data);
-    if (as_hex) {
-        for (unsigned i = 0; i < n; i++) snprintf(out + 2 * i, outsz - 2 * i, "%02x", d[i]);
-        return;
-    }
-    char *b = b64_encode(d, n);
-    snprintf(out, outsz, "%s", b);
-    free(b);
-}
-
-/* Build tarballs/<name>-<version>.tgz holding package.json = manifest (+ a script file).
- * Returns the manifest entry for the packument (with dist filled). */
-static cJSON *make_version_files(struct fx *f, const char *name, const char *version, const char *extra_json,
-                                 const char *const *files);
-
 static cJSON *make_version(struct fx *f, const char *name, const char *version, const char *extra_json)
 {
-    return make_version_files(f, name, version, extra_json, NULL);
-}
-
-/* files: NULL or {"path", "text", ..., NULL} written next to package.json */
-static cJSON *make_version_files(struct fx *f, const char *name, const char *version, const char *extra_json,
-                                 const char *const *files)
-{
-    char pkgdir[4400], file[8800], cmd[20000], tgz[8800], fname[600];
-    snprintf(pkgdir, sizeof pkgdir, "%s/src-%d-%s", f->d.out, rand(), version);
-    snprintf(file, sizeof file, "mkdir -p '%s/package'", pkgdir);
-    assert_int_equal(system(file), 0);
-    cJSON *m = extra_json ? cJSON_Parse(extra_json) : cJSON_CreateObject();
-    assert_non_null(m);
-    if (!cJSON_GetObjectItem(m, "name")) cJSON_AddStringToObject(m, "name", name);
-    if (!cJSON_GetObjectItem(m, "version")) cJSON_AddStringToObject(m, "version", version);
-    snprintf(file, sizeof file, "%s/package/package.json", pkgdir);
-    write_json(file, m);
-    snprintf(file, sizeof file, "%s/package/index.js", pkgdir);
-    write_text(file, "module.exports = 1;\n");
-    for (int i = 0; files && files[i] && files[i + 1]; i += 2) {
-        snprintf(file, sizeof file, "%s/package/%s", pkgdir, files[i]);
-        write_text(file, files[i + 1]);
-    }
-    snprintf(fname, sizeof fname, "%s-%s.tgz", name[0] == '@' ? strchr(name, '/') + 1 : name, version);
-    snprintf(tgz, sizeof tgz, "%s/tarballs/%s", f->reg, fname);
-    snprintf(cmd, sizeof cmd, "tar --owner=0 --group=0 --numeric-owner -czf '%s' -C '%s' package", tgz, pkgdir);
-    assert_int_equal(system(cmd), 0);
-    char sri[200], sha1[64], url[700];
-    digest_b64(tgz, EVP_sha512(), sri, sizeof sri, false);
-    digest_b64(tgz, EVP_sha1(), sha1, sizeof sha1, true);
-    cJSON *dist = cJSON_AddObjectToObject(m, "dist");
-    snprintf(url, sizeof url, "{{REGISTRY}}/tarballs/%s", fname);
-    cJSON_AddStringToObject(dist, "tarball", url);
-    char full[220];
-    snprintf(full, sizeof full, "sha512-%s", sri);
-    cJSON_AddStringToObject(dist, "integrity", full);
-    cJSON_AddStringToObject(dist, "shasum", sha1);
-    return m;
-}
-
-static cJSON *packument(const char *name, const char *latest)
-{
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "name", name);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "dist-tags"), "latest", latest);
-    cJSON_AddObjectToObject(p, "versions");
-    cJSON_AddObjectToObject(p, "time");
-    return p;
-}
-
-static void add_version(cJSON *p, cJSON *m, const char *when)
-{
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(m, "version"));
-    cJSON_AddStringToObject(cJSON_GetObjectItem(p, "time"), v, when);
-    cJSON_AddItemToObject(cJSON_GetObjectItem(p, "versions"), v, m);
-}
-
-static void save_packument(struct fx *f, const cJSON *p)
-{
-    char path[5000], esc[600];
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(p, "name"));
-    size_t w = 0;
-    for (const char *c = name; *c && w < sizeof esc - 4; c++) {
-        if (*c == '/') { memcpy(esc + w, "%2f", 3); w += 3; }
-        else esc[w++] = *c;
-    }
-    esc[w] = 0;
-    snprintf(path, sizeof path, "%s/%s.json", f->reg, esc);
-    write_json(path, p);
+    return fakereg_version(&f->r, name, version, extra_json, NULL);
 }
 
 /* Registry signature over "<name>@<version>:<integrity>". */
@@ -195,62 +89,21 @@ static void write_keys(struct fx *f)
     cJSON_AddStringToObject(e, "key", b);
     cJSON_AddItemToArray(arr, e);
     char path[4400];
-    snprintf(path, sizeof path, "%s/keys.json", f->reg);
-    write_json(path, k);
+    snprintf(path, sizeof path, "%s/keys.json", f->r.dir);
+    tu_write_json(path, k);
     cJSON_Delete(k);
     free(b);
 }
 
 /* ---- server and runs ------------------------------------------------------------------------ */
 
-static void start_server(struct fx *f, const char *token)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        const char *bin = tu_build("tests/tools/fakeregistry");
-        if (token) execl(bin, bin, f->reg, "--log", f->log, "--token", token, (char *)NULL);
-        else execl(bin, bin, f->reg, "--log", f->log, (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    char buf[32] = "";
-    ssize_t n = read(p[0], buf, sizeof buf - 1);
-    close(p[0]);
-    assert_true(n > 0);
-    buf[n] = 0;
-    f->port = atoi(buf);
-    assert_true(f->port > 0);
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/", f->port);
-}
-
-static void stop_server(struct fx *f)
-{
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        waitpid(f->pid, NULL, 0);
-        f->pid = 0;
-    }
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     tu_dirs_open(&f->d);
-    snprintf(f->reg, sizeof f->reg, "%s/registry", f->d.out);
-    snprintf(f->log, sizeof f->log, "%s/requests.log", f->d.out);
+    fakereg_init(&f->r, f->d.out);
     snprintf(f->cache, sizeof f->cache, "%s/cache", f->d.out);
     snprintf(f->home, sizeof f->home, "%s/home", f->d.out);
-    char p[4400];
-    mkdir(f->reg, 0755);
-    snprintf(p, sizeof p, "%s/tarballs", f->reg);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/files", f->reg);
-    mkdir(p, 0755);
     mkdir(f->home, 0755);
     setenv("HOME", f->home, 1);
     setenv("npm_config_globalconfig", "/nonexistent/npmrc", 1);
@@ -268,7 +121,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    stop_server(f);
+    fakereg_stop(&f->r);
     EVP_PKEY_free(f->key);
     tu_dirs_close(&f->d);
     free(f);
@@ -290,7 +143,7 @@ static cJSON *analyze(struct fx *f, const char *spec, int expect, char **stderr_
     }
     if (!has_registry) {
         argv[n++] = "--registry";
-        argv[n++] = f->url;
+        argv[n++] = f->r.url;
     }
     argv[n] = NULL;
     struct tu_run r;
@@ -338,13 +191,13 @@ static void expect_version(struct fx *f, const char *spec, const char *version, 
 /* demo: 1.0.0, 1.1.0 (latest), 1.2.0-beta.1, 2.0.0 (tag next) */
 static void make_demo(struct fx *f)
 {
-    cJSON *p = packument("demo", "1.1.0");
-    add_version(p, make_version(f, "demo", "1.0.0", NULL), "2020-01-01T00:00:00.000Z");
-    add_version(p, make_version(f, "demo", "1.1.0", NULL), "2020-02-01T00:00:00.000Z");
-    add_version(p, make_version(f, "demo", "1.2.0-beta.1", NULL), "2020-03-01T00:00:00.000Z");
-    add_version(p, make_version(f, "demo", "2.0.0", NULL), "2020-04-01T00:00:00.000Z");
+    cJSON *p = fakereg_packument("demo", "1.1.0");
+    fakereg_add_version(p, make_version(f, "demo", "1.0.0", NULL), "2020-01-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "demo", "1.1.0", NULL), "2020-02-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "demo", "1.2.0-beta.1", NULL), "2020-03-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "demo", "2.0.0", NULL), "2020-04-01T00:00:00.000Z");
     cJSON_AddStringToObject(getm(p, "dist-tags"), "next", "2.0.0");
-    save_packument(f, p);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
 }
 
@@ -354,7 +207,7 @@ static void resolves_exact_tag_and_range(void **state)
 {
     struct fx *f = *state;
     make_demo(f);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     expect_version(f, "demo", "1.1.0", "tag");
     expect_version(f, "demo@1.0.0", "1.0.0", "version");
     expect_version(f, "demo@next", "2.0.0", "tag");
@@ -373,7 +226,7 @@ static void resolves_exact_tag_and_range(void **state)
     free(err);
     /* the full packument was asked for, and the report carries the facts */
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_non_null(strstr(log, "GET /demo auth=- accept=application/json\n"));
     assert_null(strstr(log, "corgi"));
     free(log);
@@ -392,7 +245,7 @@ static void local_targets_have_null_registry(void **state)
     struct fx *f = *state;
     make_demo(f);
     char tgz[4400];
-    snprintf(tgz, sizeof tgz, "%s/tarballs/demo-1.0.0.tgz", f->reg);
+    snprintf(tgz, sizeof tgz, "%s/tarballs/demo-1.0.0.tgz", f->r.dir);
     const char *argv[] = {tu_build("scriptbox"), "analyze", tgz, "--format", "json", NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
@@ -406,28 +259,28 @@ static void local_targets_have_null_registry(void **state)
 static void integrity_mismatch_is_refused(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("tampered", "1.0.0");
+    cJSON *p = fakereg_packument("tampered", "1.0.0");
     cJSON *m = make_version(f, "tampered", "1.0.0", NULL);
     /* the integrity of other bytes */
     cJSON *other = make_version(f, "other", "9.9.9", NULL);
     cJSON_ReplaceItemInObject(getm(m, "dist"), "integrity",
                               cJSON_CreateString(gets(other, "dist", "integrity")));
     cJSON_Delete(other);
-    add_version(p, m, "2020-01-01T00:00:00.000Z");
+    fakereg_add_version(p, m, "2020-01-01T00:00:00.000Z");
     /* sha1 shasum only, wrong too */
     cJSON *m2 = make_version(f, "tampered", "1.0.1", NULL);
     cJSON_DeleteItemFromObject(getm(m2, "dist"), "integrity");
     cJSON_ReplaceItemInObject(getm(m2, "dist"), "shasum", cJSON_CreateString("0000000000000000000000000000000000000000"));
-    add_version(p, m2, "2020-01-02T00:00:00.000Z");
+    fakereg_add_version(p, m2, "2020-01-02T00:00:00.000Z");
     /* several hashes: the strongest algorithm decides (sha512 right, sha1 wrong: accepted) */
     cJSON *m3 = make_version(f, "tampered", "1.0.2", NULL);
     char multi[400];
     snprintf(multi, sizeof multi, "sha1-AAAAAAAAAAAAAAAAAAAAAAAAAAA= %s", gets(m3, "dist", "integrity"));
     cJSON_ReplaceItemInObject(getm(m3, "dist"), "integrity", cJSON_CreateString(multi));
-    add_version(p, m3, "2020-01-03T00:00:00.000Z");
-    save_packument(f, p);
+    fakereg_add_version(p, m3, "2020-01-03T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     char *err = NULL;
     assert_null(analyze(f, "tampered@1.0.0", 2, &err, NULL));
     assert_non_null(strstr(err, "error[integrity-mismatch]"));
@@ -445,20 +298,20 @@ static void integrity_mismatch_is_refused(void **state)
 static void signatures_valid_invalid_absent_unknown(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("signed", "1.0.0");
+    cJSON *p = fakereg_packument("signed", "1.0.0");
     cJSON *m = make_version(f, "signed", "1.0.0", NULL);
     sign_version(f, m, "SHA256:testkey", NULL);
-    add_version(p, m, "2020-01-01T00:00:00.000Z");
+    fakereg_add_version(p, m, "2020-01-01T00:00:00.000Z");
     m = make_version(f, "signed", "1.0.1", NULL);
     sign_version(f, m, "SHA256:testkey", "signed@6.6.6:sha512-forged");
-    add_version(p, m, "2020-01-02T00:00:00.000Z");
-    add_version(p, make_version(f, "signed", "1.0.2", NULL), "2020-01-03T00:00:00.000Z");
+    fakereg_add_version(p, m, "2020-01-02T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "signed", "1.0.2", NULL), "2020-01-03T00:00:00.000Z");
     m = make_version(f, "signed", "1.0.3", NULL);
     sign_version(f, m, "SHA256:otherkey", NULL);
-    add_version(p, m, "2020-01-04T00:00:00.000Z");
-    save_packument(f, p);
+    fakereg_add_version(p, m, "2020-01-04T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     static const char *const want[][2] = {{"signed@1.0.0", "valid"}, {"signed@1.0.1", "invalid"},
                                           {"signed@1.0.2", "absent"}, {"signed@1.0.3", "unknown-key"}};
     for (int i = 0; i < 4; i++) {
@@ -470,7 +323,7 @@ static void signatures_valid_invalid_absent_unknown(void **state)
     /* keys from a file override the registry's; an empty key list makes every key unknown */
     char keys[4400];
     snprintf(keys, sizeof keys, "%s/nokeys.json", f->d.out);
-    write_text(keys, "{\"keys\":[]}");
+    tu_write_text(keys, "{\"keys\":[]}");
     const char *extra[] = {"--registry-keys", keys, NULL};
     cJSON *j = analyze(f, "signed@1.0.0", 0, NULL, extra);
     assert_string_equal(gets(j, "registry", "signatures"), "unknown-key");
@@ -483,7 +336,7 @@ static void signatures_valid_invalid_absent_unknown(void **state)
     /* no keys anywhere (the registry has none, the new cache none): keys-unavailable */
     char cache2[4400];
     snprintf(cache2, sizeof cache2, "%s/cache2", f->d.out);
-    snprintf(keys, sizeof keys, "%s/keys.json", f->reg);
+    snprintf(keys, sizeof keys, "%s/keys.json", f->r.dir);
     unlink(keys);
     const char *extra2[] = {"--cache", cache2, NULL};
     j = analyze(f, "signed@1.0.0", 0, NULL, extra2);
@@ -495,7 +348,7 @@ static void signatures_valid_invalid_absent_unknown(void **state)
 static void server_faults_give_clear_errors(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("faulty", "1.0.0");
+    cJSON *p = fakereg_packument("faulty", "1.0.0");
     static const char *const kinds[] = {"truncate", "badlen", "500", "flaky"};
     for (int i = 0; i < 4; i++) {
         char v[16];
@@ -504,11 +357,11 @@ static void server_faults_give_clear_errors(void **state)
         char url[800];
         snprintf(url, sizeof url, "%s?fault=%s", gets(m, "dist", "tarball"), kinds[i]);
         cJSON_ReplaceItemInObject(getm(m, "dist"), "tarball", cJSON_CreateString(url));
-        add_version(p, m, "2020-01-01T00:00:00.000Z");
+        fakereg_add_version(p, m, "2020-01-01T00:00:00.000Z");
     }
-    save_packument(f, p);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     char *err = NULL;
     assert_null(analyze(f, "faulty@1.0.0", 2, &err, NULL));
     assert_non_null(strstr(err, "error[registry-truncated]"));
@@ -560,7 +413,7 @@ static void offline_uses_only_the_cache(void **state)
 {
     struct fx *f = *state;
     make_demo(f);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     const char *off[] = {"--offline", NULL};
     char *err = NULL;
     assert_null(analyze(f, "demo", 2, &err, off));
@@ -569,7 +422,7 @@ static void offline_uses_only_the_cache(void **state)
     free(err);
     cJSON *j = analyze(f, "demo@^1", 0, NULL, NULL);
     cJSON_Delete(j);
-    stop_server(f);   /* nothing is served any more */
+    fakereg_stop(&f->r);   /* nothing is served any more */
     j = analyze(f, "demo@^1", 0, NULL, off);
     assert_non_null(j);
     assert_string_equal(gets(j, "package", "version"), "1.1.0");
@@ -594,15 +447,15 @@ static void offline_uses_only_the_cache(void **state)
 static void npmrc_scoped_registry_and_token(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("@corp/tool", "1.0.0");
-    add_version(p, make_version(f, "@corp/tool", "1.0.0", NULL), "2020-01-01T00:00:00.000Z");
-    save_packument(f, p);
+    cJSON *p = fakereg_packument("@corp/tool", "1.0.0");
+    fakereg_add_version(p, make_version(f, "@corp/tool", "1.0.0", NULL), "2020-01-01T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, "t0ken-123");
+    fakereg_start(&f->r, "t0ken-123");
     char rc[9000], path[4400];
-    snprintf(rc, sizeof rc, "registry=http://127.0.0.1:1/\n@corp:registry=%s\n//127.0.0.1:%d/:_authToken=${TEST_REG_TOKEN}\n", f->url, f->port);
+    snprintf(rc, sizeof rc, "registry=http://127.0.0.1:1/\n@corp:registry=%s\n//127.0.0.1:%d/:_authToken=${TEST_REG_TOKEN}\n", f->r.url, f->r.port);
     snprintf(path, sizeof path, "%s/.npmrc", f->home);
-    write_text(path, rc);
+    tu_write_text(path, rc);
     setenv("TEST_REG_TOKEN", "t0ken-123", 1);
     const char *none[] = {"--registry", "http://127.0.0.1:1/", NULL};   /* --registry does not beat a scope's registry */
     cJSON *j = analyze(f, "@corp/tool", 0, NULL, none);
@@ -611,7 +464,7 @@ static void npmrc_scoped_registry_and_token(void **state)
     assert_string_equal(gets(j, "registry", "registry_config_source"), "user");
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_non_null(strstr(log, "GET /@corp%2ftool auth=Bearer t0ken-123 accept=application/json"));
     assert_non_null(strstr(log, "GET /tarballs/tool-1.0.0.tgz auth=Bearer t0ken-123"));
     free(log);
@@ -639,12 +492,12 @@ static void min_age_picks_older_and_flags_young_exact(void **state)
     t = now - 3600;
     gmtime_r(&t, &tm);
     strftime(young, sizeof young, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    cJSON *p = packument("fresh", "1.1.0");
-    add_version(p, make_version(f, "fresh", "1.0.0", NULL), old);
-    add_version(p, make_version(f, "fresh", "1.1.0", NULL), young);
-    save_packument(f, p);
+    cJSON *p = fakereg_packument("fresh", "1.1.0");
+    fakereg_add_version(p, make_version(f, "fresh", "1.0.0", NULL), old);
+    fakereg_add_version(p, make_version(f, "fresh", "1.1.0", NULL), young);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     const char *age[] = {"--min-age", "72h", NULL};
     cJSON *j = analyze(f, "fresh@^1", 0, NULL, age);
     assert_string_equal(gets(j, "package", "version"), "1.0.0");
@@ -663,12 +516,12 @@ static void min_age_picks_older_and_flags_young_exact(void **state)
 static void install_scripts_run_as_for_a_tarball(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("withscript", "1.0.0");
-    add_version(p, make_version(f, "withscript", "1.0.0", "{\"scripts\":{\"postinstall\":\"echo registry-postinstall-ran\"}}"),
+    cJSON *p = fakereg_packument("withscript", "1.0.0");
+    fakereg_add_version(p, make_version(f, "withscript", "1.0.0", "{\"scripts\":{\"postinstall\":\"echo registry-postinstall-ran\"}}"),
                 "2020-01-01T00:00:00.000Z");
-    save_packument(f, p);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, "withscript", 0, NULL, NULL);
     const cJSON *ph = cJSON_GetArrayItem(get(j, "phases"), 0);
     assert_non_null(ph);
@@ -692,21 +545,21 @@ static void provenance_facts_from_same_origin_bundle(void **state)
              "{\"attestations\":[{\"predicateType\":\"https://slsa.dev/provenance/v1\",\"bundle\":{\"dsseEnvelope\":"
              "{\"payload\":\"%s\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[]}}}]}", b);
     free(b);
-    snprintf(path, sizeof path, "%s/files/prov-1.0.0.json", f->reg);
-    write_text(path, bundle);
-    cJSON *p = packument("prov", "1.0.0");
+    snprintf(path, sizeof path, "%s/files/prov-1.0.0.json", f->r.dir);
+    tu_write_text(path, bundle);
+    cJSON *p = fakereg_packument("prov", "1.0.0");
     cJSON *m = make_version(f, "prov", "1.0.0", "{\"repository\":{\"type\":\"git\",\"url\":\"git+https://github.com/corp/prov.git\"}}");
     cJSON *att = cJSON_AddObjectToObject(getm(m, "dist"), "attestations");
     cJSON_AddStringToObject(att, "url", "{{REGISTRY}}/files/prov-1.0.0.json");
     cJSON_AddStringToObject(cJSON_AddObjectToObject(att, "provenance"), "predicateType", "https://slsa.dev/provenance/v1");
-    add_version(p, m, "2020-01-01T00:00:00.000Z");
+    fakereg_add_version(p, m, "2020-01-01T00:00:00.000Z");
     m = make_version(f, "prov", "1.0.1", NULL);
     att = cJSON_AddObjectToObject(getm(m, "dist"), "attestations");
     cJSON_AddStringToObject(att, "url", "http://127.0.0.1:1/elsewhere");
-    add_version(p, m, "2020-01-02T00:00:00.000Z");
-    save_packument(f, p);
+    fakereg_add_version(p, m, "2020-01-02T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, "prov@1.0.0", 0, NULL, NULL);
     const cJSON *r = get(j, "registry");
     assert_true(cJSON_IsTrue(get(r, "provenance_present")));
@@ -722,7 +575,7 @@ static void provenance_facts_from_same_origin_bundle(void **state)
     assert_string_equal(gets(j, "registry", "provenance_bundle"), "not-fetched-other-origin");
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_null(strstr(log, "elsewhere"));
     free(log);
 }
@@ -730,7 +583,7 @@ static void provenance_facts_from_same_origin_bundle(void **state)
 static void sigint_during_a_fetch_stops_at_once(void **state)
 {
     struct fx *f = *state;
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -738,7 +591,7 @@ static void sigint_during_a_fetch_stops_at_once(void **state)
         dup2(nul, 1);
         dup2(nul, 2);
         const char *bin = tu_build("scriptbox");
-        execl(bin, bin, "analyze", "fault-hang", "--registry", f->url, "--cache", f->cache, "--timeout-registry", "60", (char *)NULL);
+        execl(bin, bin, "analyze", "fault-hang", "--registry", f->r.url, "--cache", f->cache, "--timeout-registry", "60", (char *)NULL);
         _exit(127);
     }
     struct timespec pause = {0, 500 * 1000 * 1000};
@@ -759,9 +612,9 @@ static void proxies_from_the_environment_are_used(void **state)
 {
     struct fx *f = *state;
     make_demo(f);
-    start_server(f, NULL);   /* it answers proxy-form requests too */
+    fakereg_start(&f->r, NULL);   /* it answers proxy-form requests too */
     char proxy[80];
-    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", f->port);
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", f->r.port);
     setenv("http_proxy", proxy, 1);
     unsetenv("NO_PROXY");
     unsetenv("no_proxy");
@@ -775,7 +628,7 @@ static void proxies_from_the_environment_are_used(void **state)
     assert_string_equal(gets(j, "package", "version"), "1.0.0");
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_non_null(strstr(log, "GET http://registry-host.invalid/demo auth=-"));
     free(log);
 }
@@ -841,7 +694,7 @@ static void iso_ago(long seconds, char out[32])
 static void metadata_pumping_is_flagged(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("pumped", "1.0.29");
+    cJSON *p = fakereg_packument("pumped", "1.0.29");
     for (int i = 0; i < 30; i++) {
         char v[32], when[40];
         snprintf(v, sizeof v, "1.0.%d", i);
@@ -849,13 +702,13 @@ static void metadata_pumping_is_flagged(void **state)
         cJSON *m = make_version(f, "pumped", v, NULL);
         cJSON_AddNumberToObject(getm(m, "dist"), "fileCount", 2);
         cJSON_AddNumberToObject(getm(m, "dist"), "unpackedSize", 120 + (i % 2));
-        add_version(p, m, when);
+        fakereg_add_version(p, m, when);
     }
-    save_packument(f, p);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
     /* a downloads API: downloads jump on the publish day and the day after */
     char dl[4400];
-    snprintf(dl, sizeof dl, "%s/downloads", f->reg);
+    snprintf(dl, sizeof dl, "%s/downloads", f->r.dir);
     mkdir(dl, 0755);
     cJSON *days = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(days, "downloads");
@@ -867,12 +720,12 @@ static void metadata_pumping_is_flagged(void **state)
         cJSON_AddNumberToObject(e, "downloads", (d == 31 || d == 32) ? 5000 : 10);
         cJSON_AddItemToArray(arr, e);
     }
-    snprintf(dl, sizeof dl, "%s/downloads/pumped.json", f->reg);
-    write_json(dl, days);
+    snprintf(dl, sizeof dl, "%s/downloads/pumped.json", f->r.dir);
+    tu_write_json(dl, days);
     cJSON_Delete(days);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     char api[200];
-    snprintf(api, sizeof api, "%s-/downloads", f->url);
+    snprintf(api, sizeof api, "%s-/downloads", f->r.url);
     const char *dlopt[] = {"--downloads-api", api, NULL};
     cJSON *j = analyze(f, "pumped@1.0.29", 1, NULL, dlopt);   /* near-identical contents: high */
     const cJSON *dx = must_find(j, "metadata-downloads-pumped");
@@ -894,7 +747,7 @@ static void metadata_pumping_is_flagged(void **state)
 static void metadata_compromised_publish_each_signal(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("victim", "2.3.2");
+    cJSON *p = fakereg_packument("victim", "2.3.2");
     static const char *const ok[] = {"2.3.0", "2.3.1"};
     for (int i = 0; i < 2; i++) {
         cJSON *m = make_version(f, "victim", ok[i],
@@ -904,17 +757,17 @@ static void metadata_compromised_publish_each_signal(void **state)
         cJSON *att = cJSON_AddObjectToObject(getm(m, "dist"), "attestations");
         cJSON_AddStringToObject(att, "url", "{{REGISTRY}}/files/none.json");
         cJSON_AddStringToObject(cJSON_AddObjectToObject(att, "provenance"), "predicateType", "https://slsa.dev/provenance/v1");
-        add_version(p, m, i ? "2024-02-01T00:00:00.000Z" : "2024-01-01T00:00:00.000Z");
+        fakereg_add_version(p, m, i ? "2024-02-01T00:00:00.000Z" : "2024-01-01T00:00:00.000Z");
     }
     cJSON *m = make_version(f, "victim", "2.3.2",
                             "{\"_npmUser\":{\"name\":\"evil-user\"},\"maintainers\":[{\"name\":\"maint\"},{\"name\":\"evil-user\"}],"
                             "\"_npmVersion\":\"9.1.0\",\"_nodeVersion\":\"16.20.0\","
                             "\"repository\":{\"type\":\"git\",\"url\":\"git+https://github.com/victim/victim.git\"},"
                             "\"scripts\":{\"postinstall\":\"node index.js\"}}");
-    add_version(p, m, "2024-02-20T03:00:00.000Z");
-    save_packument(f, p);
+    fakereg_add_version(p, m, "2024-02-20T03:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     char events[4400], saved[4400];
     snprintf(events, sizeof events, "%s/victim.jsonl", f->d.out);
     const char *extra[] = {"--events", events, NULL};
@@ -954,17 +807,17 @@ static void metadata_compromised_publish_each_signal(void **state)
 static void metadata_manifest_confusion_lists_fields(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("confused", "1.0.0");
+    cJSON *p = fakereg_packument("confused", "1.0.0");
     cJSON *m = make_version(f, "confused", "1.0.0",
                             "{\"scripts\":{\"postinstall\":\"node index.js\"},\"dependencies\":{\"left-pad\":\"1.3.0\"},\"bin\":{\"confused\":\"index.js\"}}");
     /* what the registry shows: no scripts, no dependencies, another bin */
     cJSON_DeleteItemFromObject(m, "scripts");
     cJSON_DeleteItemFromObject(m, "dependencies");
     cJSON_ReplaceItemInObject(m, "bin", cJSON_CreateString("cli.js"));
-    add_version(p, m, "2023-01-01T00:00:00.000Z");
-    save_packument(f, p);
+    fakereg_add_version(p, m, "2023-01-01T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, "confused@1.0.0", 1, NULL, NULL);
     const cJSON *x = must_find(j, "metadata-manifest-confusion");
     assert_string_equal(first_excerpt(x), "manifest_confusion_fields: scripts, dependencies, bin");
@@ -974,15 +827,15 @@ static void metadata_manifest_confusion_lists_fields(void **state)
 static void metadata_dormant_then_burst(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("sleepy", "1.0.4");
-    add_version(p, make_version(f, "sleepy", "1.0.0", NULL), "2021-01-01T00:00:00.000Z");
-    add_version(p, make_version(f, "sleepy", "1.0.1", NULL), "2021-02-01T00:00:00.000Z");
-    add_version(p, make_version(f, "sleepy", "1.0.2", NULL), "2022-06-01T00:00:00.000Z");
-    add_version(p, make_version(f, "sleepy", "1.0.3", NULL), "2022-06-01T01:00:00.000Z");
-    add_version(p, make_version(f, "sleepy", "1.0.4", NULL), "2022-06-01T02:00:00.000Z");
-    save_packument(f, p);
+    cJSON *p = fakereg_packument("sleepy", "1.0.4");
+    fakereg_add_version(p, make_version(f, "sleepy", "1.0.0", NULL), "2021-01-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "sleepy", "1.0.1", NULL), "2021-02-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "sleepy", "1.0.2", NULL), "2022-06-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "sleepy", "1.0.3", NULL), "2022-06-01T01:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "sleepy", "1.0.4", NULL), "2022-06-01T02:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, "sleepy@1.0.4", 0, NULL, NULL);
     assert_non_null(strstr(first_excerpt(must_find(j, "metadata-dormant-then-burst")), "quiet_days_before_burst: 485"));
     assert_null(finding(j, "metadata-version-pumping"));
@@ -998,12 +851,12 @@ static void metadata_bin_sh_and_cooldown(void **state)
     char young[32], old[32];
     iso_ago(2 * 3600, young);
     iso_ago(10 * 86400, old);
-    cJSON *p = packument("shelly", "1.0.1");
-    add_version(p, make_version(f, "shelly", "1.0.0", "{\"bin\":{\"shelly\":\"index.js\"}}"), old);
-    add_version(p, make_version(f, "shelly", "1.0.1", "{\"bin\":{\"sh\":\"index.js\",\"shelly\":\"index.js\"}}"), young);
-    save_packument(f, p);
+    cJSON *p = fakereg_packument("shelly", "1.0.1");
+    fakereg_add_version(p, make_version(f, "shelly", "1.0.0", "{\"bin\":{\"shelly\":\"index.js\"}}"), old);
+    fakereg_add_version(p, make_version(f, "shelly", "1.0.1", "{\"bin\":{\"sh\":\"index.js\",\"shelly\":\"index.js\"}}"), young);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, "shelly@1.0.1", 1, NULL, NULL);
     assert_non_null(strstr(first_excerpt(must_find(j, "metadata-bin-shadows-command")), "bin_names: sh, shelly"));
     const cJSON *c = must_find(j, "metadata-release-cooldown");   /* the 72 h default */
@@ -1035,11 +888,11 @@ static void metadata_mirror_dropping_fields_gives_coverage_not_findings(void **s
     cJSON *vs = cJSON_AddObjectToObject(p, "versions");
     cJSON_AddItemToObject(vs, "1.0.0", make_version(f, "mirrored", "1.0.0", NULL));
     cJSON_AddItemToObject(vs, "1.1.0", make_version(f, "mirrored", "1.1.0", NULL));
-    save_packument(f, p);   /* no time, _npmUser, maintainers, _npmVersion */
+    fakereg_save(&f->r, p);   /* no time, _npmUser, maintainers, _npmVersion */
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     char api[200];
-    snprintf(api, sizeof api, "%s-/downloads", f->url);   /* no counts for this package: 404 */
+    snprintf(api, sizeof api, "%s-/downloads", f->r.url);   /* no counts for this package: 404 */
     const char *dlopt[] = {"--downloads-api", api, NULL};
     cJSON *j = analyze(f, "mirrored@1.1.0", 0, NULL, dlopt);
     assert_non_null(strstr(gets(j, "registry", "downloads_note"), "unavailable: "));
@@ -1058,16 +911,16 @@ static void metadata_mirror_dropping_fields_gives_coverage_not_findings(void **s
 static void metadata_typosquat_deprecated_placeholder(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("lodahs", "1.0.0");
-    add_version(p, make_version(f, "lodahs", "1.0.0", "{\"deprecated\":\"use lodash\"}"), "2023-01-01T00:00:00.000Z");
-    add_version(p, make_version(f, "lodahs", "0.0.1-security", "{\"description\":\"security holding package\"}"), "2023-02-01T00:00:00.000Z");
-    save_packument(f, p);
+    cJSON *p = fakereg_packument("lodahs", "1.0.0");
+    fakereg_add_version(p, make_version(f, "lodahs", "1.0.0", "{\"deprecated\":\"use lodash\"}"), "2023-01-01T00:00:00.000Z");
+    fakereg_add_version(p, make_version(f, "lodahs", "0.0.1-security", "{\"description\":\"security holding package\"}"), "2023-02-01T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    p = packument("lodash", "1.0.0");
-    add_version(p, make_version(f, "lodash", "1.0.0", NULL), "2023-01-01T00:00:00.000Z");
-    save_packument(f, p);
+    p = fakereg_packument("lodash", "1.0.0");
+    fakereg_add_version(p, make_version(f, "lodash", "1.0.0", NULL), "2023-01-01T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, "lodahs@1.0.0", 0, NULL, NULL);
     assert_string_equal(first_excerpt(must_find(j, "metadata-typosquat")), "lodahs looks like lodash (swapped characters)");
     assert_non_null(strstr(first_excerpt(must_find(j, "metadata-deprecated")), "use lodash"));
@@ -1083,18 +936,18 @@ static void metadata_typosquat_deprecated_placeholder(void **state)
 static void diff_two_registry_versions(void **state)
 {
     struct fx *f = *state;
-    cJSON *p = packument("diffy", "1.0.1");
-    add_version(p, make_version(f, "diffy", "1.0.0", "{\"dependencies\":{\"left-pad\":\"1.3.0\"}}"), "2023-01-01T00:00:00.000Z");
+    cJSON *p = fakereg_packument("diffy", "1.0.1");
+    fakereg_add_version(p, make_version(f, "diffy", "1.0.0", "{\"dependencies\":{\"left-pad\":\"1.3.0\"}}"), "2023-01-01T00:00:00.000Z");
     static const char *const files[] = {"setup.js", "const p='Y29uc29sZS5sb2coMSk=';\neval(Buffer.from(p, 'base64').toString());\n", NULL};
-    add_version(p, make_version_files(f, "diffy", "1.0.1",
+    fakereg_add_version(p, fakereg_version(&f->r, "diffy", "1.0.1",
                                       "{\"scripts\":{\"postinstall\":\"node setup.js\"},\"dependencies\":{\"left-pad\":\"1.3.1\",\"evil-dep\":\"^1\"}}",
                                       files),
                 "2023-01-02T00:00:00.000Z");
-    save_packument(f, p);
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     const char *argv[] = {tu_build("scriptbox"), "diff", "diffy@1.0.0", "diffy@1.0.1", "--format", "json",
-                          "--registry", f->url, "--cache", f->cache, NULL};
+                          "--registry", f->r.url, "--cache", f->cache, NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
     if (r.status != 1) fprintf(stderr, "diff: %d %s\n", r.status, r.err);
@@ -1123,8 +976,8 @@ static void diff_two_registry_versions(void **state)
     tu_run_free(&r);
     /* the same from the two tarballs, as text; the reverse direction has nothing new */
     char ta[4400], tb[4400];
-    snprintf(ta, sizeof ta, "%s/tarballs/diffy-1.0.0.tgz", f->reg);
-    snprintf(tb, sizeof tb, "%s/tarballs/diffy-1.0.1.tgz", f->reg);
+    snprintf(ta, sizeof ta, "%s/tarballs/diffy-1.0.0.tgz", f->r.dir);
+    snprintf(tb, sizeof tb, "%s/tarballs/diffy-1.0.1.tgz", f->r.dir);
     const char *argv2[] = {tu_build("scriptbox"), "diff", ta, tb, NULL};
     assert_int_equal(tu_run(argv2, &r), 0);
     assert_int_equal(r.status, 1);
