@@ -41,7 +41,10 @@ struct ci_opts {
 enum ci_status { CI_PENDING, CI_DONE, CI_CACHED, CI_FAILED };
 
 struct ci_item {
-    const struct lock_delta *delta;
+    const struct lock_delta *delta;   /* ci: the lockfile change; NULL for batch */
+    char *spec;              /* what analyze is given: "name@version" or any TARGET */
+    const char *resolved;    /* the lockfile's tarball URL (registry choice), or NULL */
+    const char *integrity;   /* the lockfile's SRI the tarball must match, or NULL */
     enum ci_status status;
     char key[65];            /* cache key (hex SHA-256) */
     char *report_path;       /* where the child writes its report */
@@ -51,8 +54,14 @@ struct ci_item {
     int lock_line;           /* the entry's line in the lockfile (SARIF location), 0 unknown */
 };
 
-/* Run every item (cache first, then up to jobs children at a time); progress on stderr. */
-int ci_run_all(const struct ci_opts *o, const char *self, struct ci_item *items, size_t n, const char *cache_dir);
+/* Called after each item ends (DONE, CACHED or FAILED), in completion order. */
+typedef void (*ci_done_fn)(void *ctx, const struct ci_item *it);
+
+/* Run every CI_PENDING item (with a cache_dir: cached reports first, fresh ones stored there),
+ * up to o->jobs children at a time; progress on stderr. Returns 0, or 128+N when interrupted by
+ * signal N (children are stopped; unfinished items stay CI_PENDING). */
+int ci_run_all(const struct ci_opts *o, const char *self, struct ci_item *items, size_t n, const char *cache_dir,
+               ci_done_fn done, void *done_ctx);
 
 /* The highest unsuppressed severity of a finished item (SEV_NONE when none or failed). */
 enum severity ci_item_max(const struct ci_item *it);

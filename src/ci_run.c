@@ -68,26 +68,19 @@ static bool registry_from_resolved(const char *resolved, const char *name, char 
     return true;
 }
 
-static char *spec_of(const struct lock_pkg *p)
-{
-    size_t n = strlen(p->name) + strlen(p->version) + 2;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, "%s@%s", p->name, p->version);
-    return s;
-}
-
-static pid_t spawn_one(const struct ci_opts *o, const char *self, struct ci_item *it, char *spec, char *reg)
+static pid_t spawn_one(const struct ci_opts *o, const char *self, struct ci_item *it, char *reg)
 {
     const char *argv[64];
     size_t n = 0;
     argv[n++] = self;
     argv[n++] = "analyze";
-    argv[n++] = spec;
+    argv[n++] = it->spec;
     argv[n++] = "--format";
     argv[n++] = "json";
     argv[n++] = "--output";
     argv[n++] = it->report_path;
-    if (registry_from_resolved(it->delta->pkg->resolved, it->delta->pkg->name, reg, 2048) ||
+    const char *name = it->delta ? it->delta->pkg->name : NULL;
+    if ((name && registry_from_resolved(it->resolved, name, reg, 2048)) ||
         (o->registry && snprintf(reg, 2048, "%s", o->registry) > 0)) {
         argv[n++] = "--registry";
         argv[n++] = reg;
@@ -146,12 +139,13 @@ static void finish_item(const char *cache_dir, struct ci_item *it, int status)
     }
     const char *got = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it->report, "package"), "integrity"));
-    if (it->delta->pkg->integrity && !integrity_matches(it->delta->pkg->integrity, got)) {
+    if (it->integrity && !integrity_matches(it->integrity, got)) {
         snprintf(it->why, sizeof it->why, "integrity mismatch: the lockfile says %.120s, the registry's tarball is %.120s",
-                 it->delta->pkg->integrity, got ? got : "unknown");
+                 it->integrity, got ? got : "unknown");
         return;
     }
     it->status = CI_DONE;
+    if (!cache_dir) return;
     char final[4200];
     cache_path(cache_dir, it, final, sizeof final);
     if (rename(it->report_path, final) == 0) {   /* the cache now owns the report */
@@ -166,20 +160,21 @@ static void progress(const struct ci_item *it, size_t done, size_t n)
     ci_item_top(it, top, sizeof top);
     const char *verdict = it->status == CI_FAILED ? "error"
                           : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it->report, "verdict"));
-    fprintf(stderr, "scriptbox: [%zu/%zu] %s@%s %s%s (%s)\n", done, n, it->delta->pkg->name, it->delta->pkg->version,
-            verdict ? verdict : "?", it->status == CI_CACHED ? ", cached" : "", it->status == CI_FAILED ? it->why : top);
+    fprintf(stderr, "scriptbox: [%zu/%zu] %s %s%s (%s)\n", done, n, it->spec, verdict ? verdict : "?", it->status == CI_CACHED ? ", cached" : "", it->status == CI_FAILED ? it->why : top);
 }
 
-static size_t take_cached(const char *cache_dir, struct ci_item *items, size_t n, size_t *done)
+static size_t take_cached(const char *cache_dir, struct ci_item *items, size_t n, size_t *done, ci_done_fn cb,
+                          void *ctx)
 {
     size_t hits = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; cache_dir && i < n; i++) {
         char path[4200];
         cache_path(cache_dir, &items[i], path, sizeof path);
         if (!items[i].key[0] || !(items[i].report = read_json_file(path))) continue;
         items[i].status = CI_CACHED;
         hits++;
         progress(&items[i], ++*done, n);
+        if (cb) cb(ctx, &items[i]);
     }
     return hits;
 }
@@ -187,7 +182,7 @@ static size_t take_cached(const char *cache_dir, struct ci_item *items, size_t n
 struct child {
     pid_t pid;
     size_t idx;
-    char *spec, reg[2048];
+    char reg[2048];
 };
 
 static void kill_children(struct child *kids, unsigned jobs)
@@ -198,10 +193,12 @@ static void kill_children(struct child *kids, unsigned jobs)
         if (kids[k].pid > 0) waitpid(kids[k].pid, NULL, 0);
 }
 
-int ci_run_all(const struct ci_opts *o, const char *self, struct ci_item *items, size_t n, const char *cache_dir)
+int ci_run_all(const struct ci_opts *o, const char *self, struct ci_item *items, size_t n, const char *cache_dir,
+               ci_done_fn cb, void *cb_ctx)
 {
     size_t done = 0, next = 0;
-    take_cached(cache_dir, items, n, &done);
+    for (size_t i = 0; i < n; i++) done += items[i].status != CI_PENDING;
+    take_cached(cache_dir, items, n, &done, cb, cb_ctx);
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
@@ -216,14 +213,12 @@ int ci_run_all(const struct ci_opts *o, const char *self, struct ci_item *items,
             unsigned slot = 0;
             while (kids[slot].pid > 0) slot++;
             struct ci_item *it = &items[next];
-            kids[slot] = (struct child){.idx = next++, .spec = spec_of(it->delta->pkg)};
-            kids[slot].pid = kids[slot].spec ? spawn_one(o, self, it, kids[slot].spec, kids[slot].reg) : -1;
+            kids[slot] = (struct child){.idx = next++};
+            kids[slot].pid = spawn_one(o, self, it, kids[slot].reg);
             if (kids[slot].pid < 0) {
                 it->status = CI_FAILED;
-                if (!it->why[0]) snprintf(it->why, sizeof it->why, "out of memory");
-                free(kids[slot].spec);
-                kids[slot].spec = NULL;
                 progress(it, ++done, n);
+                if (cb) cb(cb_ctx, it);
                 continue;
             }
             running++;
@@ -239,14 +234,13 @@ int ci_run_all(const struct ci_opts *o, const char *self, struct ci_item *items,
             if (kids[k].pid != pid) continue;
             finish_item(cache_dir, &items[kids[k].idx], status);
             progress(&items[kids[k].idx], ++done, n);
-            free(kids[k].spec);
+            if (cb) cb(cb_ctx, &items[kids[k].idx]);
             kids[k] = (struct child){0};
             running--;
         }
     }
     int signo = ci_interrupted;
     if (signo) kill_children(kids, jobs);
-    for (unsigned k = 0; k < jobs; k++) free(kids[k].spec);
     free(kids);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -301,6 +301,10 @@ static int prepare_items(const struct ci_opts *o, const struct lock_delta *d, si
     char *text = read_text(o->lockfile);
     for (size_t i = 0; i < n; i++) {
         items[i].delta = &d[i];
+        items[i].resolved = d[i].pkg->resolved;
+        items[i].integrity = d[i].pkg->integrity;
+        size_t sl = strlen(d[i].pkg->name) + strlen(d[i].pkg->version) + 2;
+        if ((items[i].spec = malloc(sl))) snprintf(items[i].spec, sl, "%s@%s", d[i].pkg->name, d[i].pkg->version);
         if (!o->no_cache) item_key(opts, d[i].pkg, items[i].key);
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%zu.json", tmp, i);
@@ -308,6 +312,12 @@ static int prepare_items(const struct ci_opts *o, const struct lock_delta *d, si
         snprintf(p, sizeof p, "%s/%zu.err", tmp, i);
         items[i].err_path = strdup(p);
         items[i].lock_line = line_of(text, d[i].pkg->path);
+        if (!items[i].spec || !items[i].report_path || !items[i].err_path) {
+            free(text);
+            EVP_MD_CTX_free(opts);
+            *out = items;   /* the caller frees what was made */
+            return -1;
+        }
     }
     free(text);
     EVP_MD_CTX_free(opts);
@@ -323,6 +333,7 @@ static void free_items(struct ci_item *items, size_t n)
         if (items[i].err_path) unlink(items[i].err_path);
         free(items[i].report_path);
         free(items[i].err_path);
+        free(items[i].spec);
     }
     free(items);
 }
@@ -374,6 +385,7 @@ static int run_delta(const struct ci_opts *o, const struct lock_delta *d, size_t
     if (!tmp) return sb_fail(err, SB_EXIT_SANDBOX, "workdir", errno, "mkdtemp: %s", strerror(errno));
     struct ci_item *items = NULL;
     if (prepare_items(o, d, n, tmp, &items) < 0) {
+        free_items(items, n);
         rmdir(tmp);
         return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory");
     }
@@ -382,7 +394,7 @@ static int run_delta(const struct ci_opts *o, const struct lock_delta *d, size_t
     self[sl > 0 ? sl : 0] = 0;
     fprintf(stderr, "scriptbox: %zu new or changed package%s in %s, %u at a time\n", n, n == 1 ? "" : "s", o->lockfile,
             o->jobs);
-    int rc = ci_run_all(o, self, items, n, cache);
+    int rc = ci_run_all(o, self, items, n, o->no_cache ? NULL : cache, NULL, NULL);
     if (rc == 0) {
         print_table(items, n, o->fail_on);
         rc = write_outputs(o, items, n, err) < 0 ? -1 : exit_code(items, n, o->fail_on);
