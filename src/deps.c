@@ -1,0 +1,360 @@
+/*
+ * deps.c — the dependency phase (contract: deps.h).
+ *
+ * Inside the sandbox, in order:
+ *   1. sh writes /tmp/.scriptbox-deps/npmrc (mode 0600, folder 0700): registry lines, and
+ *      `//nerf/:_authToken=${SCRIPTBOX_DEPS_TOKEN_n}` when a token is configured (no secret on disk);
+ *   2. forward mode on for the registry endpoints (sbx_fakenet_forward);
+ *   3. node npm-cli.js install --ignore-scripts --omit=dev --no-save --no-package-lock ... in the
+ *      project, with --userconfig/--globalconfig/--cache in that folder (so the honeypot's ~/.npmrc
+ *      and its fake token are not used, and npm's cache is not left in HOME);
+ *   4. forward mode off, then rm -rf /tmp/.scriptbox-deps.
+ * npm keeps the package itself: the project's package.json depends on it (^version) and
+ * node_modules/<name> already holds that version, so npm takes it as installed (it is never
+ * moved or pruned: it is a mount point) and hoists the package's own dependencies beside it.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "deps.h"
+#include "npmconfig.h"
+
+#define DEPS_DIR "/tmp/.scriptbox-deps"
+
+enum { DEPS_MAX_REG = 2 };
+
+struct reg_target {
+    char url[1024];             /* ends with '/' */
+    char scope[220];            /* "@scope" or "" (the default registry) */
+    char host[256];             /* as in the URL (brackets stripped) */
+    unsigned port;
+    char addr[64];              /* numeric, to connect to from the host */
+    char auth[4200];            /* "Bearer ..." / "Basic ...", or "" */
+};
+
+static uint64_t ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool has_entries(const cJSON *m, const char *key)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, key);
+    return cJSON_IsObject(o) && o->child;
+}
+
+/* "scheme://[user@]host[:port]/..." → host, port. */
+static int split_url(struct reg_target *t)
+{
+    const char *p = strstr(t->url, "://");
+    if (!p) return -1;
+    bool tls = !strncmp(t->url, "https://", 8);
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    char hostport[300];
+    if (!n || n >= sizeof hostport) return -1;
+    memcpy(hostport, p, n);
+    hostport[n] = 0;
+    char *h = strrchr(hostport, '@');
+    h = h ? h + 1 : hostport;
+    char *port = NULL;
+    if (*h == '[') {
+        char *close = strchr(h, ']');
+        if (!close) return -1;
+        *close = 0;
+        h++;
+        if (close[1] == ':') port = close + 2;
+    } else if ((port = strchr(h, ':'))) {
+        *port++ = 0;
+    }
+    if (!*h || strlen(h) >= sizeof t->host) return -1;
+    snprintf(t->host, sizeof t->host, "%s", h);
+    t->port = port && *port ? (unsigned)strtoul(port, NULL, 10) : tls ? 443 : 80;
+    return t->port > 0 && t->port < 65536 ? 0 : -1;
+}
+
+/* The host's numeric address for t->host (getaddrinfo, before the phase). */
+static int resolve(struct reg_target *t, struct sb_error *err)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *ai = NULL;
+    int rc = getaddrinfo(t->host, NULL, &hints, &ai);
+    if (rc != 0 || !ai)
+        return sb_fail(err, SB_EXIT_INPUT, "registry-dns", 0, "cannot resolve the registry host %s: %s",
+                       t->host, gai_strerror(rc));
+    rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, t->addr, sizeof t->addr, NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(ai);
+    if (rc != 0) return sb_fail(err, SB_EXIT_INPUT, "registry-dns", 0, "cannot resolve %s", t->host);
+    return 0;
+}
+
+/* The default registry, and the package's scope registry when it differs. */
+static int find_registries(const struct deps_opts *o, struct reg_target *t, size_t *n, struct sb_error *err)
+{
+    struct npmconfig c;
+    memset(&c, 0, sizeof c);
+    struct npmconfig_opts co = {.cli_registry = o->reg->registry, .npm_bin = o->reg->npm_bin};
+    if (npmconfig_load(&c, &co, err) < 0) return -1;
+    int rc = 0;
+    *n = 0;
+    const char *names[2] = {"scriptbox-probe", o->m->name[0] == '@' ? o->m->name : NULL};
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        if (!names[i]) continue;
+        struct reg_target *x = &t[*n];
+        memset(x, 0, sizeof *x);
+        rc = npmconfig_registry_for(&c, &co, names[i], x->url, sizeof x->url, NULL, err);
+        if (rc < 0) break;
+        if (i == 1) {
+            if (!strcmp(x->url, t[0].url)) break;   /* the scope uses the default registry */
+            snprintf(x->scope, sizeof x->scope, "%.*s", (int)strcspn(names[i], "/"), names[i]);
+        }
+        if (split_url(x) < 0) {
+            rc = sb_fail(err, SB_EXIT_INPUT, "registry-config", 0, "cannot read the registry URL");
+            break;
+        }
+        char buf[4200];
+        const char *a = npmconfig_auth_for(&c, x->url, buf, sizeof buf);
+        if (a) snprintf(x->auth, sizeof x->auth, "%s", a);
+        rc = resolve(x, err);
+        if (rc == 0) (*n)++;
+    }
+    npmconfig_free(&c);
+    return rc;
+}
+
+static void set_reason(struct deps_phase *d, const char *status, const char *why)
+{
+    d->status = status;
+    size_t n = strlen(why);
+    if (n >= sizeof d->reason) n = sizeof d->reason - 1;
+    memcpy(d->reason, why, n);
+    d->reason[n] = 0;
+}
+
+/* The userconfig npm gets; tokens by reference to its environment. */
+static char *npmrc_text(const struct reg_target *t, size_t n)
+{
+    size_t cap = 8192;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char nerf[2048];
+        if (t[i].scope[0]) o += (size_t)snprintf(s + o, cap - o, "%s:registry=%s\n", t[i].scope, t[i].url);
+        else o += (size_t)snprintf(s + o, cap - o, "registry=%s\n", t[i].url);
+        if (o >= cap) break;
+        if (t[i].auth[0] && npmconfig_nerf_dart(t[i].url, nerf, sizeof nerf) == 0)
+            o += (size_t)snprintf(s + o, cap - o, "%s:%s=${SCRIPTBOX_DEPS_TOKEN_%zu}\n", nerf,
+                                  !strncmp(t[i].auth, "Bearer ", 7) ? "_authToken" : "_auth", i);
+        if (o >= cap) break;
+    }
+    if (o >= cap) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int exec_in(struct sbx *sb, const char *const *argv, const char *const *envp, unsigned timeout_ms,
+                   struct sbx_status *st, struct sb_error *err)
+{
+    struct sbx_command cmd = {.argv = argv, .envp = envp, .cwd = WORLD_PROJECT, .timeout_ms = timeout_ms};
+    sbx_error se = {0};
+    memset(st, 0, sizeof *st);
+    if (sbx_exec(sb, &cmd, st, &se) < 0) return sb_from_sbx(err, &se);
+    return 0;
+}
+
+/* "added 3 packages", and "npm error ..." lines. */
+static void read_output(struct deps_phase *d, const struct sbx_status *st)
+{
+    const char *outs[2] = {st->out.data, st->err.data};
+    for (int k = 0; k < 2; k++) {
+        const char *s = outs[k];
+        for (const char *line = s; line && *line;) {
+            const char *end = strchr(line, '\n');
+            size_t len = end ? (size_t)(end - line) : strlen(line);
+            unsigned v;
+            if (sscanf(line, "added %u package", &v) == 1) d->installed = v;
+            if (!strncmp(line, "npm error ", 10) && d->nerrors < DEPS_MAX_ERRORS) {
+                size_t l = len - 10 < sizeof d->errors[0] - 1 ? len - 10 : sizeof d->errors[0] - 1;
+                memcpy(d->errors[d->nerrors], line + 10, l);
+                d->errors[d->nerrors++][l] = 0;
+            }
+            line = end ? end + 1 : NULL;
+        }
+    }
+}
+
+static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const struct reg_target *t,
+                   size_t n, struct sb_error *err)
+{
+    char *rc_text = npmrc_text(t, n);
+    if (!rc_text) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory for the npmrc");
+    char path_env[PATH_MAX * 2 + 8], rc_env[8300];
+    snprintf(path_env, sizeof path_env, "PATH=%s", o->system_path);
+    snprintf(rc_env, sizeof rc_env, "NPMRC=%s", rc_text);
+    free(rc_text);
+    const char *wargv[] = {"/bin/sh", "-c",
+                           "umask 077 && mkdir -p " DEPS_DIR " && printf '%s' \"$NPMRC\" > " DEPS_DIR "/npmrc && "
+                           ": > " DEPS_DIR "/globalnpmrc", NULL};
+    const char *wenv[] = {path_env, rc_env, NULL};
+    struct sbx_status st;
+    if (exec_in(sb, wargv, wenv, 10000, &st, err) < 0) return -1;
+    bool ok = st.exited && st.exit_code == 0;
+    sbx_status_free(&st);
+    if (!ok) {
+        set_reason(d, "failed", "could not write npm's configuration inside the sandbox");
+        return 0;
+    }
+    struct sbx_forward fw[DEPS_MAX_REG];
+    for (size_t i = 0; i < n; i++) fw[i] = (struct sbx_forward){t[i].host, t[i].port, t[i].addr, t[i].port};
+    sbx_error se = {0};
+    if (sbx_fakenet_forward(sb, fw, n, 0, &se) < 0) return sb_from_sbx(err, &se);
+    char home_env[] = "HOME=" WORLD_HOME;
+    char tok_env[DEPS_MAX_REG][4300];
+    const char *env[8] = {path_env, home_env, "LANG=C.UTF-8", "NO_UPDATE_NOTIFIER=1", "NO_COLOR=1"};
+    size_t ne = 5;
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].auth[0]) continue;
+        snprintf(tok_env[i], sizeof tok_env[i], "SCRIPTBOX_DEPS_TOKEN_%zu=%s", i, strchr(t[i].auth, ' ') + 1);
+        env[ne++] = tok_env[i];
+    }
+    env[ne] = NULL;
+    const char *argv[] = {o->node->node_path, o->node->npm_cli, "install", "--ignore-scripts", "--omit=dev",
+                          "--no-audit", "--no-fund", "--no-save", "--no-package-lock", "--no-update-notifier",
+                          "--userconfig=" DEPS_DIR "/npmrc", "--globalconfig=" DEPS_DIR "/globalnpmrc",
+                          "--cache=" DEPS_DIR "/cache", "--loglevel=warn", "--fetch-retries=1",
+                          "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=3000", "--color=false", NULL};
+    uint64_t t0 = ms_now();
+    int rc = exec_in(sb, argv, env, o->timeout_ms, &st, err);
+    for (size_t i = 0; i < n; i++) explicit_bzero(tok_env[i], sizeof tok_env[i]);
+    d->duration_ms = ms_now() - t0;
+    sbx_error off = {0};
+    d->active = false;   /* what the cleanup does is ours, not npm's */
+    int offrc = sbx_fakenet_forward(sb, NULL, 0, 0, &off);
+    if (rc < 0) return -1;
+    if (offrc < 0) {
+        sbx_status_free(&st);
+        return sb_from_sbx(err, &off);
+    }
+    read_output(d, &st);
+    d->exit_code = st.exited ? st.exit_code : -1;
+    if (st.timed_out) set_reason(d, "timeout", "npm did not finish within the run's timeout");
+    else if (!st.exited || st.exit_code != 0) set_reason(d, "failed", d->nerrors ? d->errors[0] : "npm install failed");
+    else d->status = "ok";
+    sbx_status_free(&st);
+    const char *rargv[] = {"/bin/rm", "-rf", DEPS_DIR, NULL};
+    const char *renv[] = {path_env, NULL};
+    if (exec_in(sb, rargv, renv, 10000, &st, err) < 0) return -1;
+    ok = st.exited && st.exit_code == 0;
+    sbx_status_free(&st);
+    if (!ok) return sb_fail(err, SB_EXIT_SANDBOX, "deps-cleanup", 0, "could not remove npm's configuration from the sandbox");
+    return 0;
+}
+
+int deps_run(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, struct sb_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->exit_code = -1;
+    d->wanted = has_entries(o->m->json, "dependencies") || has_entries(o->m->json, "optionalDependencies");
+    if (!d->wanted) return 0;
+    if (o->no_deps) {
+        set_reason(d, "skipped", "--no-deps");
+        return 0;
+    }
+    if (!o->node->npm_cli[0]) {
+        set_reason(d, "skipped", "npm is not installed beside node on this host");
+        return 0;
+    }
+    if (o->reg->offline) {
+        set_reason(d, "skipped", "--offline: the dependency phase needs the registry");
+        return 0;
+    }
+    struct reg_target t[DEPS_MAX_REG];
+    size_t n = 0;
+    struct sb_error cfg = {0};
+    if (find_registries(o, t, &n, &cfg) < 0 || n == 0) {
+        set_reason(d, "failed", cfg.msg[0] ? cfg.msg : "no registry configured");
+        return 0;
+    }
+    registry_redact_url(t[0].url, d->registry, sizeof d->registry);
+    d->active = true;
+    int rc = run_npm(d, sb, o, t, n, err);
+    d->active = false;
+    for (size_t i = 0; i < n; i++) explicit_bzero(t[i].auth, sizeof t[i].auth);
+    if (rc == 0 && !d->status) d->status = "failed";
+    return rc;
+}
+
+static void add_blocked(struct deps_phase *d, const char *text)
+{
+    for (unsigned i = 0; i < d->nblocked; i++)
+        if (!strcmp(d->blocked[i], text)) return;
+    if (d->nblocked < DEPS_MAX_BLOCKED) snprintf(d->blocked[d->nblocked++], sizeof d->blocked[0], "%s", text);
+}
+
+void deps_on_event(struct deps_phase *d, const struct sbx_event *ev)
+{
+    if (ev->kind != SBX_EV_PAYLOAD) return;
+    const struct sbx_payload_event *p = &ev->payload;
+    if (p->proto && !strcmp(p->proto, "forward")) {
+        d->forwarded++;
+        d->sent += p->total;
+        d->received += p->received;
+        return;
+    }
+    if (p->proto && !strcmp(p->proto, "dns")) return;
+    char text[300];
+    const char *host = p->dns_name ? p->dns_name : ev->addr.addr;
+    bool v6 = !p->dns_name && strchr(host, ':');
+    snprintf(text, sizeof text, v6 ? "[%s]:%u" : "%s:%u", host, ev->addr.port);
+    add_blocked(d, text);
+}
+
+cJSON *deps_json(const struct deps_phase *d)
+{
+    if (!d->wanted) return NULL;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", "deps");
+    cJSON_AddStringToObject(j, "kind", "deps");
+    cJSON_AddStringToObject(j, "status", d->status ? d->status : "skipped");
+    if (d->reason[0]) cJSON_AddStringToObject(j, "reason", d->reason);
+    if (d->status && !strcmp(d->status, "skipped")) return j;
+    if (d->registry[0]) cJSON_AddStringToObject(j, "registry", d->registry);
+    if (d->exit_code >= 0) cJSON_AddNumberToObject(j, "exit_code", d->exit_code);
+    cJSON_AddNumberToObject(j, "duration_ms", (double)d->duration_ms);
+    cJSON_AddNumberToObject(j, "installed", d->installed);
+    cJSON *f = cJSON_AddObjectToObject(j, "forwarded");
+    cJSON_AddNumberToObject(f, "connections", d->forwarded);
+    cJSON_AddNumberToObject(f, "bytes_sent", (double)d->sent);
+    cJSON_AddNumberToObject(f, "bytes_received", (double)d->received);
+    cJSON *b = cJSON_AddArrayToObject(j, "blocked");
+    for (unsigned i = 0; i < d->nblocked; i++) cJSON_AddItemToArray(b, cJSON_CreateString(d->blocked[i]));
+    cJSON *e = cJSON_AddArrayToObject(j, "errors");
+    for (unsigned i = 0; i < d->nerrors; i++) cJSON_AddItemToArray(e, cJSON_CreateString(d->errors[i]));
+    return j;
+}
+
+cJSON *deps_coverage(const struct deps_phase *d)
+{
+    /* skipped (--no-deps, --offline, no npm) is the run asked for, recorded in phases[] */
+    if (!d->wanted || !d->status || !strcmp(d->status, "ok") || !strcmp(d->status, "skipped")) return NULL;
+    char why[1200];
+    int w = snprintf(why, sizeof why, "dependencies were not installed (%s)", d->reason[0] ? d->reason : d->status);
+    for (unsigned i = 0; i < d->nblocked && w > 0 && (size_t)w < sizeof why; i++)
+        w += snprintf(why + w, sizeof why - (size_t)w, "%s%s", i ? ", " : "; not reached: ", d->blocked[i]);
+    if (w > 0 && (size_t)w < sizeof why)
+        snprintf(why + w, sizeof why - (size_t)w, "; the scripts ran without them");
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "check", "phase:deps");
+    cJSON_AddStringToObject(c, "status", "partial");
+    cJSON_AddStringToObject(c, "reason", why);
+    return c;
+}
