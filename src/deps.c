@@ -192,6 +192,19 @@ static void read_output(struct deps_phase *d, const struct sbx_status *st)
     }
 }
 
+/* The most telling of npm's error lines (not "code ...", "errno ...", the log file hints). */
+static const char *failure_line(const struct deps_phase *d)
+{
+    static const char *const skip[] = {"code ", "errno ", "syscall ", "A complete log", "Log files", "path "};
+    for (unsigned i = 0; i < d->nerrors; i++) {
+        bool boring = !d->errors[i][0];
+        for (size_t k = 0; k < sizeof skip / sizeof *skip && !boring; k++)
+            boring = !strncmp(d->errors[i], skip[k], strlen(skip[k]));
+        if (!boring) return d->errors[i];
+    }
+    return d->nerrors ? d->errors[0] : "npm install failed";
+}
+
 static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const struct reg_target *t,
                    size_t n, struct sb_error *err)
 {
@@ -247,7 +260,7 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     read_output(d, &st);
     d->exit_code = st.exited ? st.exit_code : -1;
     if (st.timed_out) set_reason(d, "timeout", "npm did not finish within the run's timeout");
-    else if (!st.exited || st.exit_code != 0) set_reason(d, "failed", d->nerrors ? d->errors[0] : "npm install failed");
+    else if (!st.exited || st.exit_code != 0) set_reason(d, "failed", failure_line(d));
     else d->status = "ok";
     sbx_status_free(&st);
     const char *rargv[] = {"/bin/rm", "-rf", DEPS_DIR, NULL};
