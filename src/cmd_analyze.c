@@ -45,7 +45,7 @@ struct analyze_opts {
     bool keep_workdir;
     bool trace_all;
     bool ci;
-    bool no_deps;
+    bool no_deps, deps_scripts;
     struct unpack_limits limits;
     struct registry_opts reg;
     struct judge_opts judge;
@@ -138,7 +138,8 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
-       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI, OPT_NO_DEPS };
+       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI, OPT_NO_DEPS,
+       OPT_DEPS_SCRIPTS };
 
 static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
 {
@@ -166,6 +167,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
     case OPT_KEEP: o->keep_workdir = true; return 0;
     case OPT_CI: o->ci = true; return 0;
     case OPT_NO_DEPS: o->no_deps = true; return 0;
+    case OPT_DEPS_SCRIPTS: o->deps_scripts = true; return 0;
     case OPT_TRACE:
         if (strcmp(arg, "all") && strcmp(arg, "default"))
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--trace takes 'all' or 'default', not '%s'", arg);
@@ -197,7 +199,8 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
         {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
         {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI},
-        {"no-deps", no_argument, NULL, OPT_NO_DEPS}, REGISTRY_LONGOPTS,
+        {"no-deps", no_argument, NULL, OPT_NO_DEPS}, {"deps-scripts", no_argument, NULL, OPT_DEPS_SCRIPTS},
+        REGISTRY_LONGOPTS,
         JUDGE_LONGOPTS, {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
@@ -422,8 +425,17 @@ static int run_steps(struct analyze_run *r, struct sbx *sb, const struct world *
 static void on_event(void *ctx, const struct sbx_event *ev)
 {
     struct analyze_run *r = ctx;
-    if (r->events.phase && !strcmp(r->events.phase, "deps")) {   /* npm's own activity: summarised */
-        if (r->deps.active) deps_on_event(&r->deps, ev);
+    if (r->events.phase && !strcmp(r->events.phase, "deps")) {
+        /* npm's own activity is summarised in the phase; a dependency's script (--deps-scripts)
+         * is judged like the package's, under the phase "deps:<name>" */
+        const char *ph = r->deps.active ? deps_on_event(&r->deps, ev) : NULL;
+        if (!ph) return;
+        event_log_set_phase(&r->events, ph);
+        if (!exfil_watch_is_ours(&r->watch, ev)) {
+            event_log_add(&r->events, ev);
+            exfil_watch_note(&r->watch, ev, r->events.seq, r->events.phase);
+        }
+        event_log_set_phase(&r->events, "deps");
         return;
     }
     if (exfil_watch_is_ours(&r->watch, ev)) return;
@@ -483,7 +495,8 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     if (sbx_open(&cfg, &sb, &se) < 0) return sb_from_sbx(err, &se);
     r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
     struct deps_opts dopt = {.m = &r->manifest, .reg = &r->opt.reg, .node = &node, .system_path = w.system_path,
-                             .no_deps = r->opt.no_deps, .timeout_ms = remaining_ms(r)};
+                             .no_deps = r->opt.no_deps, .scripts = r->opt.deps_scripts,
+                             .extra_env = w.lw.extra, .timeout_ms = remaining_ms(r)};
     event_log_set_phase(&r->events, "deps");
     progress("installing", "dependencies");
     int rc = deps_run(&r->deps, sb, &dopt, err);

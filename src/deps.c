@@ -205,6 +205,11 @@ static const char *failure_line(const struct deps_phase *d)
     return d->nerrors ? d->errors[0] : "npm install failed";
 }
 
+static int list_pkgs(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const char *path_env,
+                     struct sb_error *err);
+static int rebuild(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const char *path_env,
+                   struct sb_error *err);
+
 static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const struct reg_target *t,
                    size_t n, struct sb_error *err)
 {
@@ -263,12 +268,90 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     else if (!st.exited || st.exit_code != 0) set_reason(d, "failed", failure_line(d));
     else d->status = "ok";
     sbx_status_free(&st);
+    if (o->scripts && !strcmp(d->status, "ok") && list_pkgs(d, sb, o, path_env, err) < 0) return -1;
     const char *rargv[] = {"/bin/rm", "-rf", DEPS_DIR, NULL};
     const char *renv[] = {path_env, NULL};
     if (exec_in(sb, rargv, renv, 10000, &st, err) < 0) return -1;
     ok = st.exited && st.exit_code == 0;
     sbx_status_free(&st);
     if (!ok) return sb_fail(err, SB_EXIT_SANDBOX, "deps-cleanup", 0, "could not remove npm's configuration from the sandbox");
+    if (o->scripts && !strcmp(d->status, "ok")) return rebuild(d, sb, o, path_env, err);
+    return 0;
+}
+
+/* Names of the installed dependencies, from `npm ls --all --parseable` (paths, one a line). */
+static void read_pkgs(struct deps_phase *d, const char *out, const char *self)
+{
+    static const char root[] = WORLD_PROJECT "/node_modules/";
+    for (const char *line = out; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char path[PATH_MAX];
+        if (len < sizeof path && len > sizeof root - 1 && !strncmp(line, root, sizeof root - 1)) {
+            memcpy(path, line, len);
+            path[len] = 0;
+            const char *p = path + sizeof root - 1, *q;
+            while ((q = strstr(p, "/node_modules/"))) p = q + 14;
+            bool dup = !strcmp(p, self) || strlen(p) >= sizeof d->pkgs[0];
+            for (unsigned i = 0; i < d->npkgs && !dup; i++) dup = !strcmp(d->pkgs[i], p);
+            if (!dup && d->npkgs < DEPS_MAX_PKGS) {
+                snprintf(d->pkgs[d->npkgs], sizeof d->pkgs[0], "%s", p);
+                snprintf(d->phases[d->npkgs], sizeof d->phases[0], "deps:%s", p);
+                d->npkgs++;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+}
+
+static int list_pkgs(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const char *path_env,
+                     struct sb_error *err)
+{
+    const char *argv[] = {o->node->node_path, o->node->npm_cli, "ls", "--all", "--parseable", "--omit=dev",
+                          "--userconfig=" DEPS_DIR "/npmrc", "--globalconfig=" DEPS_DIR "/globalnpmrc",
+                          "--cache=" DEPS_DIR "/cache", "--no-update-notifier", "--color=false", NULL};
+    const char *env[] = {path_env, "HOME=" WORLD_HOME, "NO_UPDATE_NOTIFIER=1", NULL};
+    struct sbx_status st;
+    if (exec_in(sb, argv, env, 60000, &st, err) < 0) return -1;
+    read_pkgs(d, st.out.data ? st.out.data : "", o->m->name);
+    sbx_status_free(&st);
+    return 0;
+}
+
+/* --deps-scripts: npm rebuild of the dependencies, scripts on, as npm install would run them. */
+static int rebuild(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const char *path_env,
+                   struct sb_error *err)
+{
+    if (!d->npkgs) {
+        d->scripts_status = "ok";
+        return 0;
+    }
+    const char *argv[DEPS_MAX_PKGS + 16] = {o->node->node_path, o->node->npm_cli, "rebuild", "--ignore-scripts=false",
+                                            "--no-audit", "--no-fund", "--no-update-notifier", "--color=false"};
+    size_t n = 8;
+    for (unsigned i = 0; i < d->npkgs; i++) argv[n++] = d->pkgs[i];
+    argv[n] = NULL;
+    size_t nextra = 0;
+    while (o->extra_env && o->extra_env[nextra]) nextra++;
+    const char **env = calloc(nextra + 4, sizeof *env);
+    if (!env) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory");
+    size_t ne = 0;
+    env[ne++] = path_env;
+    env[ne++] = "HOME=" WORLD_HOME;
+    for (size_t i = 0; i < nextra; i++)   /* ours first: an extra PATH/HOME does not override them */
+        if (strncmp(o->extra_env[i], "PATH=", 5) && strncmp(o->extra_env[i], "HOME=", 5)) env[ne++] = o->extra_env[i];
+    env[ne] = NULL;
+    struct sbx_status st;
+    uint64_t t0 = ms_now();
+    d->rebuilding = d->active = true;
+    int rc = exec_in(sb, argv, env, o->timeout_ms, &st, err);
+    d->rebuilding = d->active = false;
+    free(env);
+    d->scripts_ms = ms_now() - t0;
+    if (rc < 0) return -1;
+    d->scripts_exit_code = st.exited ? st.exit_code : -1;
+    d->scripts_status = st.timed_out ? "timeout" : st.exited && st.exit_code == 0 ? "ok" : "failed";
+    sbx_status_free(&st);
     return 0;
 }
 
@@ -313,22 +396,73 @@ static void add_blocked(struct deps_phase *d, const char *text)
     if (d->nblocked < DEPS_MAX_BLOCKED) snprintf(d->blocked[d->nblocked++], sizeof d->blocked[0], "%s", text);
 }
 
-void deps_on_event(struct deps_phase *d, const struct sbx_event *ev)
+static int pid_pkg(const struct deps_phase *d, int pid)
 {
-    if (ev->kind != SBX_EV_PAYLOAD) return;
+    for (unsigned i = 0; pid > 0 && i < d->npids; i++)
+        if (d->pids[i].pid == pid) return d->pids[i].pkg;
+    return -1;
+}
+
+static void map_pid(struct deps_phase *d, int pid, int pkg)
+{
+    for (unsigned i = 0; i < d->npids; i++)
+        if (d->pids[i].pid == pid) {
+            d->pids[i].pkg = pkg;
+            return;
+        }
+    if (d->npids < DEPS_MAX_PIDS) {
+        d->pids[d->npids].pid = pid;
+        d->pids[d->npids++].pkg = pkg;
+    }
+}
+
+/* The dependency whose folder cwd is in (the last node_modules/<name> of it), or -1. */
+static int pkg_of_cwd(const struct deps_phase *d, const char *cwd)
+{
+    static const char root[] = WORLD_PROJECT "/node_modules/";
+    if (!cwd || strncmp(cwd, root, sizeof root - 1)) return -1;
+    const char *p = cwd + sizeof root - 1, *q;
+    while ((q = strstr(p, "/node_modules/"))) p = q + 14;
+    size_t n = strcspn(p, "/");
+    if (*p == '@' && p[n] == '/') n += 1 + strcspn(p + n + 1, "/");
+    for (unsigned i = 0; i < d->npkgs; i++)
+        if (strlen(d->pkgs[i]) == n && !strncmp(d->pkgs[i], p, n)) return (int)i;
+    return -1;
+}
+
+/* --deps-scripts: which dependency's script an event belongs to. A process is the script's when
+ * it exec'd in the dependency's folder (npm runs `sh -c <script>` there), or its parent was. */
+static const char *attribute(struct deps_phase *d, const struct sbx_event *ev)
+{
+    int k = pid_pkg(d, ev->pid);
+    if (ev->kind == SBX_EV_EXEC) {
+        int c = pkg_of_cwd(d, ev->cwd);
+        if (c >= 0 && k < 0 && pid_pkg(d, ev->ppid) < 0) k = c;   /* npm spawned it there */
+    }
+    if (k < 0) k = pid_pkg(d, ev->ppid);
+    if (k < 0) return NULL;
+    map_pid(d, ev->pid, k);
+    return d->phases[k];
+}
+
+const char *deps_on_event(struct deps_phase *d, const struct sbx_event *ev)
+{
+    if (d->rebuilding) return attribute(d, ev);
+    if (ev->kind != SBX_EV_PAYLOAD) return NULL;
     const struct sbx_payload_event *p = &ev->payload;
     if (p->proto && !strcmp(p->proto, "forward")) {
         d->forwarded++;
         d->sent += p->total;
         d->received += p->received;
-        return;
+        return NULL;
     }
-    if (p->proto && !strcmp(p->proto, "dns")) return;
+    if (p->proto && !strcmp(p->proto, "dns")) return NULL;
     char text[300];
     const char *host = p->dns_name ? p->dns_name : ev->addr.addr;
     bool v6 = !p->dns_name && strchr(host, ':');
     snprintf(text, sizeof text, v6 ? "[%s]:%u" : "%s:%u", host, ev->addr.port);
     add_blocked(d, text);
+    return NULL;
 }
 
 cJSON *deps_json(const struct deps_phase *d)
@@ -352,6 +486,14 @@ cJSON *deps_json(const struct deps_phase *d)
     for (unsigned i = 0; i < d->nblocked; i++) cJSON_AddItemToArray(b, cJSON_CreateString(d->blocked[i]));
     cJSON *e = cJSON_AddArrayToObject(j, "errors");
     for (unsigned i = 0; i < d->nerrors; i++) cJSON_AddItemToArray(e, cJSON_CreateString(d->errors[i]));
+    if (d->scripts_status) {
+        cJSON *s = cJSON_AddObjectToObject(j, "scripts");
+        cJSON_AddStringToObject(s, "status", d->scripts_status);
+        if (d->scripts_exit_code >= 0) cJSON_AddNumberToObject(s, "exit_code", d->scripts_exit_code);
+        cJSON_AddNumberToObject(s, "duration_ms", (double)d->scripts_ms);
+        cJSON *pk = cJSON_AddArrayToObject(s, "packages");
+        for (unsigned i = 0; i < d->npkgs; i++) cJSON_AddItemToArray(pk, cJSON_CreateString(d->pkgs[i]));
+    }
     return j;
 }
 

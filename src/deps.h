@@ -28,7 +28,7 @@
 #include "sandbox.h"
 #include "world.h"
 
-enum { DEPS_MAX_BLOCKED = 16, DEPS_MAX_ERRORS = 8 };
+enum { DEPS_MAX_BLOCKED = 16, DEPS_MAX_ERRORS = 8, DEPS_MAX_PKGS = 128, DEPS_MAX_PIDS = 512 };
 
 struct deps_opts {
     const struct manifest *m;
@@ -36,6 +36,8 @@ struct deps_opts {
     const struct host_node *node;
     const char *system_path;           /* PATH inside */
     bool no_deps;                      /* --no-deps */
+    bool scripts;                      /* --deps-scripts */
+    const char *const *extra_env;      /* the scripts' extra environment (honeypot, CI), or NULL */
     unsigned timeout_ms;
 };
 
@@ -54,12 +56,25 @@ struct deps_phase {
     unsigned nblocked;
     char errors[DEPS_MAX_ERRORS][300];     /* npm's error lines */
     unsigned nerrors;
+    /* --deps-scripts: `npm rebuild` of the installed dependencies (npm's order, scripts on) */
+    const char *scripts_status;            /* NULL (not run), "ok", "failed", "timeout" */
+    int scripts_exit_code;
+    uint64_t scripts_ms;
+    char pkgs[DEPS_MAX_PKGS][220];         /* installed dependency names */
+    char phases[DEPS_MAX_PKGS][230];       /* "deps:<name>", the events' phase (kept for the run) */
+    unsigned npkgs;
+    bool rebuilding;
+    struct { int pid; int pkg; } pids[DEPS_MAX_PIDS];   /* processes of a dependency's script */
+    unsigned npids;
 };
 
 /* Run the phase in sb (before the package's scripts). Returns -1 only on a sandbox error; npm
  * failing is a phase status, the scripts still run. Forward mode is off when it returns. */
 int deps_run(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, struct sb_error *err);
-void deps_on_event(struct deps_phase *d, const struct sbx_event *ev);
+/* An event while d->active: counted into the phase's summary. Returns the phase ("deps:<name>")
+ * of an event that a dependency's own script caused (--deps-scripts: it belongs in the event
+ * stream, judged), or NULL for npm's own activity. */
+const char *deps_on_event(struct deps_phase *d, const struct sbx_event *ev);
 
 /* The phases[] entry (kind "deps"), or NULL when the package has no dependencies. */
 cJSON *deps_json(const struct deps_phase *d);

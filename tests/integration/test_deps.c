@@ -189,7 +189,7 @@ static int teardown(void **state)
 }
 
 /* analyze TGZ against the fake registry; the report, and its text in *text when asked. */
-static cJSON *analyze(struct fx *f, const char *tgz, const char *extra, char **text)
+static cJSON *analyze2(struct fx *f, const char *tgz, const char *extra, const char *extra2, char **text)
 {
     char report[4400];
     snprintf(report, sizeof report, "%s/report.json", f->d.out);
@@ -198,6 +198,7 @@ static cJSON *analyze(struct fx *f, const char *tgz, const char *extra, char **t
                             "--cache", f->cache, "--registry", f->url, "--fail-on", "critical"};
     int n = 13;
     if (extra) argv[n++] = extra;
+    if (extra2) argv[n++] = extra2;
     argv[n] = NULL;
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
@@ -206,6 +207,11 @@ static cJSON *analyze(struct fx *f, const char *tgz, const char *extra, char **t
     tu_run_free(&r);
     if (text) *text = tu_read_file(report, NULL);
     return tu_read_json(report);
+}
+
+static cJSON *analyze(struct fx *f, const char *tgz, const char *extra, char **text)
+{
+    return analyze2(f, tgz, extra, NULL, text);
 }
 
 static const cJSON *phase(const cJSON *report, const char *name)
@@ -393,6 +399,56 @@ static void scripts_cannot_read_the_token(void **state)
     free(log);
 }
 
+/* --deps-scripts: the dependencies' own scripts run (npm rebuild), before the package's, and
+ * their events carry the phase "deps:<name>"; without it they do not run. */
+static void deps_scripts_run_attributed(void **state)
+{
+    struct fx *f = *state;
+    publish(f, make_version(f, "busy-dep", "1.0.0",
+                            "{\"scripts\":{\"postinstall\":\"echo dep-ran > $HOME/dep-marker; "
+                            "node -e \\\"require('net').connect(4444, '203.0.113.9').on('error', () => {})\\\"\"}}",
+                            NULL, NULL, 0));
+    char tgz[8800], events[4400];
+    cJSON_Delete(make_version(f, "needs-busy", "1.0.0",
+                              "{\"dependencies\":{\"busy-dep\":\"1.0.0\"},\"scripts\":{\"install\":"
+                              "\"cat $HOME/dep-marker || echo no-marker\"}}", NULL, tgz, sizeof tgz));
+    start_server(f, NULL);
+    cJSON *j = analyze(f, tgz, NULL, NULL);
+    assert_non_null(j);
+    assert_null(cJSON_GetObjectItem(phase(j, "deps"), "scripts"));
+    assert_non_null(strstr(out_text(phase(j, "install"), "stdout"), "no-marker"));
+    cJSON_Delete(j);
+    snprintf(events, sizeof events, "--events=%s/events.jsonl", f->d.out);
+    j = analyze2(f, tgz, "--deps-scripts", events, NULL);
+    assert_non_null(j);
+    const cJSON *sc = cJSON_GetObjectItem(phase(j, "deps"), "scripts");
+    assert_non_null(sc);
+    assert_string_equal(pstr(sc, "status"), "ok");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "packages"), 0)), "busy-dep");
+    assert_non_null(strstr(out_text(phase(j, "install"), "stdout"), "dep-ran"));
+    cJSON_Delete(j);
+    size_t n;
+    char *log = tu_read_file(events + 9, &n);
+    assert_non_null(log);
+    bool exec_seen = false, net_seen = false, npm_seen = false;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *e = cJSON_Parse(line);
+        if (!e) continue;
+        const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(e, "phase"));
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(e, "kind"));
+        if (ph && kind && !strcmp(ph, "deps:busy-dep")) {
+            if (!strcmp(kind, "exec")) exec_seen = true;
+            if (!strcmp(kind, "payload") && strstr(line, "203.0.113.9")) net_seen = true;
+        }
+        if (ph && !strcmp(ph, "deps")) npm_seen = true;   /* npm's own events stay out */
+        cJSON_Delete(e);
+    }
+    free(log);
+    assert_true(exec_seen);
+    assert_true(net_seen);
+    assert_false(npm_seen);
+}
+
 /* ---- forward mode through the libsbx API --------------------------------------------------- */
 
 struct fwd_events {
@@ -498,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(foreign_tarball_host_is_blocked, setup, teardown),
         cmocka_unit_test_setup_teardown(no_deps_skips, setup, teardown),
         cmocka_unit_test_setup_teardown(scripts_cannot_read_the_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(deps_scripts_run_attributed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
