@@ -500,8 +500,8 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     event_log_set_phase(&r->events, "deps");
     progress("installing", "dependencies");
     int rc = deps_run(&r->deps, sb, &dopt, err);
-    if (rc == 0) rc = run_steps(r, sb, &w, err);
-    else skip_rest(r, 0, "sandbox error");
+    if (rc < 0 || interrupted) skip_rest(r, 0, rc < 0 ? "sandbox error" : "interrupted");
+    else rc = run_steps(r, sb, &w, err);
     event_log_set_phase(&r->events, "teardown");
     collect_written(r, sb, &node);
     struct sbx_close_status cs = {0};

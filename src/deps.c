@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -75,7 +76,8 @@ static int split_url(struct reg_target *t)
         *port++ = 0;
     }
     if (!*h || strlen(h) >= sizeof t->host) return -1;
-    snprintf(t->host, sizeof t->host, "%s", h);
+    /* inside, "localhost" is the sandbox's own loopback (/etc/hosts), never our DNS */
+    snprintf(t->host, sizeof t->host, "%s", !strcasecmp(h, "localhost") ? "127.0.0.1" : h);
     t->port = port && *port ? (unsigned)strtoul(port, NULL, 10) : tls ? 443 : 80;
     return t->port > 0 && t->port < 65536 ? 0 : -1;
 }
@@ -255,8 +257,8 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     for (size_t i = 0; i < n; i++) explicit_bzero(tok_env[i], sizeof tok_env[i]);
     d->duration_ms = ms_now() - t0;
     sbx_error off = {0};
+    int offrc = sbx_fakenet_forward(sb, NULL, 0, 0, &off);   /* its last forward events count */
     d->active = false;   /* what the cleanup does is ours, not npm's */
-    int offrc = sbx_fakenet_forward(sb, NULL, 0, 0, &off);
     if (rc < 0) return -1;
     if (offrc < 0) {
         sbx_status_free(&st);
@@ -367,6 +369,10 @@ int deps_run(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, st
     }
     if (!o->node->npm_cli[0]) {
         set_reason(d, "skipped", "npm is not installed beside node on this host");
+        return 0;
+    }
+    if (o->timeout_ms == 0) {
+        set_reason(d, "skipped", "run timeout reached");
         return 0;
     }
     if (o->reg->offline) {
