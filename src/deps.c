@@ -77,7 +77,7 @@ static int split_url(struct reg_target *t)
     }
     if (!*h || strlen(h) >= sizeof t->host) return -1;
     /* inside, "localhost" is the sandbox's own loopback (/etc/hosts), never our DNS */
-    snprintf(t->host, sizeof t->host, "%s", !strcasecmp(h, "localhost") ? "127.0.0.1" : h);
+    snprintf(t->host, sizeof t->host, "%.255s", !strcasecmp(h, "localhost") ? "127.0.0.1" : h);
     t->port = port && *port ? (unsigned)strtoul(port, NULL, 10) : tls ? 443 : 80;
     return t->port > 0 && t->port < 65536 ? 0 : -1;
 }
@@ -297,8 +297,8 @@ static void read_pkgs(struct deps_phase *d, const char *out, const char *self)
             bool dup = !strcmp(p, self) || strlen(p) >= sizeof d->pkgs[0];
             for (unsigned i = 0; i < d->npkgs && !dup; i++) dup = !strcmp(d->pkgs[i], p);
             if (!dup && d->npkgs < DEPS_MAX_PKGS) {
-                snprintf(d->pkgs[d->npkgs], sizeof d->pkgs[0], "%s", p);
-                snprintf(d->phases[d->npkgs], sizeof d->phases[0], "deps:%s", p);
+                snprintf(d->pkgs[d->npkgs], sizeof d->pkgs[0], "%.219s", p);
+                snprintf(d->phases[d->npkgs], sizeof d->phases[0], "deps:%.219s", p);
                 d->npkgs++;
             }
         }
