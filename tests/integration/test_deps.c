@@ -546,10 +546,47 @@ static void forward_mode_reaches_only_the_target(void **state)
     nothing_accepted(other);
 }
 
+/* A name target: our DNS answers it as usual, connections to it are forwarded; another name on
+ * the same port is sunk. */
+static void forward_mode_by_name(void **state)
+{
+    (void)state;
+    int port;
+    pid_t srv = pong_server(&port);
+    struct fwd_events e = {0};
+    struct sbx_tmpfs tmp = {.sandbox_path = "/tmp"};
+    struct sbx_config cfg = {.hostname = "fwdtest", .tmpfs = &tmp, .ntmpfs = 1, .on_event = on_fwd_event,
+                             .event_ctx = &e};
+    cfg.fakenet.enabled = 1;
+    struct sbx *sb = NULL;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    struct sbx_forward t = {"mirror.example", (unsigned)port, "127.0.0.1", (unsigned)port};
+    assert_int_equal(sbx_fakenet_forward(sb, &t, 1, 0, &err), 0);
+    char script[600], out[4096];
+    snprintf(script, sizeof script, "exec 3<>/dev/tcp/mirror.example/%d && echo ping >&3 && head -c 5 <&3", port);
+    assert_int_equal(run_in(sb, script, out, sizeof out), 0);
+    assert_string_equal(out, "pong\n");
+    snprintf(script, sizeof script, "exec 3<>/dev/tcp/other.example/%d && echo ping >&3; timeout 3 cat <&3", port);
+    run_in(sb, script, out, sizeof out);
+    assert_null(strstr(out, "pong"));
+    /* bad targets are refused */
+    struct sbx_forward bad = {"mirror.example", (unsigned)port, "not-an-address", (unsigned)port};
+    assert_int_equal(sbx_fakenet_forward(sb, &bad, 1, 0, &err), -1);
+    assert_int_equal(err.kind, SBX_E_USAGE);
+    struct sbx_close_status cs;
+    assert_int_equal(sbx_close(sb, 0, &cs, &err), 0);
+    assert_int_equal(e.forwarded, 1);
+    assert_int_equal(e.sunk, 1);
+    kill(srv, SIGKILL);
+    waitpid(srv, NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forward_mode_reaches_only_the_target),
+        cmocka_unit_test(forward_mode_by_name),
         cmocka_unit_test_setup_teardown(dependency_bin_resolves, setup, teardown),
         cmocka_unit_test_setup_teardown(foreign_tarball_host_is_blocked, setup, teardown),
         cmocka_unit_test_setup_teardown(no_deps_skips, setup, teardown),
