@@ -496,7 +496,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
     struct deps_opts dopt = {.m = &r->manifest, .reg = &r->opt.reg, .node = &node, .system_path = w.system_path,
                              .no_deps = r->opt.no_deps, .scripts = r->opt.deps_scripts,
-                             .extra_env = w.lw.extra, .timeout_ms = remaining_ms(r)};
+                             .extra_env = w.lw.extra, .timeout_ms = remaining_ms(r) / 3 * 2};   /* scripts keep a third */
     event_log_set_phase(&r->events, "deps");
     progress("installing", "dependencies");
     int rc = deps_run(&r->deps, sb, &dopt, err);

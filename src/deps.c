@@ -27,7 +27,7 @@
 
 #define DEPS_DIR "/tmp/.scriptbox-deps"
 
-enum { DEPS_MAX_REG = 2 };
+enum { DEPS_MAX_REG = 4 };   /* forward targets (libsbx allows 4) */
 
 struct reg_target {
     char url[1024];             /* ends with '/' */
@@ -96,35 +96,56 @@ static int resolve(struct reg_target *t, struct sb_error *err)
     return 0;
 }
 
-/* The default registry, and the package's scope registry when it differs. */
+/* The default registry, then every scope registry the configuration names (first the package's
+ * own scope), each once: at most DEPS_MAX_REG. A scope registry whose host does not resolve is
+ * left out (its packages then fail, reported); the default one must resolve. */
 static int find_registries(const struct deps_opts *o, struct reg_target *t, size_t *n, struct sb_error *err)
 {
     struct npmconfig c;
     memset(&c, 0, sizeof c);
     struct npmconfig_opts co = {.cli_registry = o->reg->registry, .npm_bin = o->reg->npm_bin};
     if (npmconfig_load(&c, &co, err) < 0) return -1;
+    char names[1 + DEPS_MAX_REG][240];
+    size_t nn = 0;
+    snprintf(names[nn++], sizeof names[0], "scriptbox-probe");
+    if (o->m->name[0] == '@') snprintf(names[nn++], sizeof names[0], "%.230s", o->m->name);
+    for (size_t i = 0; i < c.n && nn < 1 + DEPS_MAX_REG; i++) {
+        const char *k = c.e[i].key;
+        size_t kl = strlen(k);
+        if (k[0] != '@' || kl < 11 || kl > 220 || strcmp(k + kl - 9, ":registry")) continue;
+        char name[240];
+        snprintf(name, sizeof name, "%.*s/x", (int)(kl - 9), k);
+        bool dup = false;
+        for (size_t j = 1; j < nn && !dup; j++) dup = !strncmp(names[j], name, kl - 9 + 1);
+        if (!dup) snprintf(names[nn++], sizeof names[0], "%s", name);
+    }
     int rc = 0;
     *n = 0;
-    const char *names[2] = {"scriptbox-probe", o->m->name[0] == '@' ? o->m->name : NULL};
-    for (size_t i = 0; i < 2 && rc == 0; i++) {
-        if (!names[i]) continue;
+    for (size_t i = 0; i < nn && *n < DEPS_MAX_REG && rc == 0; i++) {
         struct reg_target *x = &t[*n];
         memset(x, 0, sizeof *x);
-        rc = npmconfig_registry_for(&c, &co, names[i], x->url, sizeof x->url, NULL, err);
-        if (rc < 0) break;
-        if (i == 1) {
-            if (!strcmp(x->url, t[0].url)) break;   /* the scope uses the default registry */
+        struct sb_error e = {0};
+        if (npmconfig_registry_for(&c, &co, names[i], x->url, sizeof x->url, NULL, i ? &e : err) < 0) {
+            if (i == 0) rc = -1;
+            continue;
+        }
+        if (i > 0) {
+            if (!strcmp(x->url, t[0].url)) continue;   /* the scope uses the default registry */
             snprintf(x->scope, sizeof x->scope, "%.*s", (int)strcspn(names[i], "/"), names[i]);
         }
         if (split_url(x) < 0) {
-            rc = sb_fail(err, SB_EXIT_INPUT, "registry-config", 0, "cannot read the registry URL");
-            break;
+            if (i == 0) rc = sb_fail(err, SB_EXIT_INPUT, "registry-config", 0, "cannot read the registry URL");
+            continue;
         }
         char buf[4200];
         const char *a = npmconfig_auth_for(&c, x->url, buf, sizeof buf);
         if (a) snprintf(x->auth, sizeof x->auth, "%s", a);
-        rc = resolve(x, err);
-        if (rc == 0) (*n)++;
+        explicit_bzero(buf, sizeof buf);
+        if (resolve(x, i ? &e : err) < 0) {
+            if (i == 0) rc = -1;
+            continue;
+        }
+        (*n)++;
     }
     npmconfig_free(&c);
     return rc;
@@ -142,7 +163,7 @@ static void set_reason(struct deps_phase *d, const char *status, const char *why
 /* The userconfig npm gets; tokens by reference to its environment. */
 static char *npmrc_text(const struct reg_target *t, size_t n)
 {
-    size_t cap = 8192;
+    size_t cap = 16384;
     char *s = malloc(cap);
     if (!s) return NULL;
     size_t o = 0;
@@ -217,7 +238,7 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
 {
     char *rc_text = npmrc_text(t, n);
     if (!rc_text) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory for the npmrc");
-    char path_env[PATH_MAX * 2 + 8], rc_env[8300];
+    char path_env[PATH_MAX * 2 + 8], rc_env[16400];
     snprintf(path_env, sizeof path_env, "PATH=%s", o->system_path);
     snprintf(rc_env, sizeof rc_env, "NPMRC=%s", rc_text);
     free(rc_text);
@@ -239,7 +260,7 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     if (sbx_fakenet_forward(sb, fw, n, 0, &se) < 0) return sb_from_sbx(err, &se);
     char home_env[] = "HOME=" WORLD_HOME;
     char tok_env[DEPS_MAX_REG][4300];
-    const char *env[8] = {path_env, home_env, "LANG=C.UTF-8", "NO_UPDATE_NOTIFIER=1", "NO_COLOR=1"};
+    const char *env[6 + DEPS_MAX_REG] = {path_env, home_env, "LANG=C.UTF-8", "NO_UPDATE_NOTIFIER=1", "NO_COLOR=1"};
     size_t ne = 5;
     for (size_t i = 0; i < n; i++) {
         if (!t[i].auth[0]) continue;
