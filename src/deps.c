@@ -367,7 +367,8 @@ static int rebuild(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     struct sbx_status st;
     uint64_t t0 = ms_now();
     d->rebuilding = d->active = true;
-    int rc = exec_in(sb, argv, env, o->timeout_ms, &st, err);
+    unsigned left = o->timeout_ms > d->duration_ms ? (unsigned)(o->timeout_ms - d->duration_ms) : 1;
+    int rc = exec_in(sb, argv, env, left, &st, err);
     d->rebuilding = d->active = false;
     free(env);
     d->scripts_ms = ms_now() - t0;
