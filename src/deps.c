@@ -272,7 +272,8 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
                           "--no-audit", "--no-fund", "--no-save", "--no-package-lock", "--no-update-notifier",
                           "--userconfig=" DEPS_DIR "/npmrc", "--globalconfig=" DEPS_DIR "/globalnpmrc",
                           "--cache=" DEPS_DIR "/cache", "--loglevel=warn", "--fetch-retries=1",
-                          "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=3000", "--color=false", NULL};
+                          "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=3000", "--color=false",
+                          "--git=/bin/false", NULL};   /* no git: nothing fetched can run code */
     uint64_t t0 = ms_now();
     int rc = exec_in(sb, argv, env, o->timeout_ms, &st, err);
     for (size_t i = 0; i < n; i++) explicit_bzero(tok_env[i], sizeof tok_env[i]);
