@@ -6,8 +6,8 @@
  * to the real registry by the supervisor; everything else is sunk and named in the phase's
  * record. Dependency bytes only ever land inside the sandbox (npm unpacks them there).
  *
- * Configuration: the registry and token npm would use (npmconfig.h, --registry) for unscoped
- * names and for the package's own scope. They reach npm through a userconfig in a private /tmp
+ * Configuration: the registries and tokens npm would use (npmconfig.h, --registry): unscoped
+ * names, the package's own scope, the configuration's other scopes (4 registries at most). They reach npm through a userconfig in a private /tmp
  * folder inside the sandbox that is removed before the scripts run; the token itself is never in
  * a file: the npmrc says `${SCRIPTBOX_DEPS_TOKEN}`, and only npm's environment holds it.
  *
