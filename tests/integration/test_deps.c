@@ -76,7 +76,7 @@ static cJSON *make_version(struct fx *f, const char *name, const char *version, 
                            const char *bin_text, char *tgz_out, size_t tgz_sz)
 {
     char pkgdir[4400], file[8800], cmd[20000], tgz[8800], url[700];
-    snprintf(pkgdir, sizeof pkgdir, "%s/src-%s-%s", f->d.out, name, version);
+    snprintf(pkgdir, sizeof pkgdir, "%s/src-%d-%s", f->d.out, rand(), version);
     snprintf(file, sizeof file, "mkdir -p '%s/package'", pkgdir);
     assert_int_equal(system(file), 0);
     cJSON *m = manifest_json ? cJSON_Parse(manifest_json) : cJSON_CreateObject();
@@ -92,14 +92,15 @@ static cJSON *make_version(struct fx *f, const char *name, const char *version, 
         write_text(file, bin_text);
         chmod(file, 0755);
     }
-    snprintf(tgz, sizeof tgz, "%s/tarballs/%s-%s.tgz", f->reg, name, version);
+    const char *base = name[0] == '@' ? strchr(name, '/') + 1 : name;
+    snprintf(tgz, sizeof tgz, "%s/tarballs/%s-%s.tgz", f->reg, base, version);
     snprintf(cmd, sizeof cmd, "tar --owner=0 --group=0 --numeric-owner -czf '%s' -C '%s' package", tgz, pkgdir);
     assert_int_equal(system(cmd), 0);
     if (tgz_out) snprintf(tgz_out, tgz_sz, "%s", tgz);
     char sri[200];
     sri_of(tgz, sri, sizeof sri);
     cJSON *dist = cJSON_AddObjectToObject(m, "dist");
-    snprintf(url, sizeof url, "{{REGISTRY}}/tarballs/%s-%s.tgz", name, version);
+    snprintf(url, sizeof url, "{{REGISTRY}}/tarballs/%s-%s.tgz", base, version);
     cJSON_AddStringToObject(dist, "tarball", url);
     cJSON_AddStringToObject(dist, "integrity", sri);
     return m;
@@ -114,8 +115,11 @@ static void publish(struct fx *f, cJSON *version_entry)
     cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "dist-tags"), "latest", v);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "time"), v, "2020-01-01T00:00:00.000Z");
     cJSON_AddItemToObject(cJSON_AddObjectToObject(p, "versions"), v, version_entry);
-    char path[5000];
-    snprintf(path, sizeof path, "%s/%s.json", f->reg, name);
+    char path[5000], esc[300];
+    const char *slash = strchr(name, '/');
+    if (slash) snprintf(esc, sizeof esc, "%.*s%%2f%s", (int)(slash - name), name, slash + 1);
+    else snprintf(esc, sizeof esc, "%s", name);
+    snprintf(path, sizeof path, "%s/%s.json", f->reg, esc);
     write_json(path, p);
     cJSON_Delete(p);
 }
@@ -356,6 +360,11 @@ static void no_deps_skips(void **state)
     assert_string_equal(pstr(d, "reason"), "--no-deps");
     assert_string_equal(pstr(phase(j, "install"), "status"), "failed");   /* node-gyp-build: not found */
     cJSON_Delete(j);
+    j = analyze(f, tgz, "--offline", NULL);   /* npm's cache inside is empty: skipped, said so */
+    assert_non_null(j);
+    assert_string_equal(pstr(phase(j, "deps"), "status"), "skipped");
+    assert_non_null(strstr(pstr(phase(j, "deps"), "reason"), "--offline"));
+    cJSON_Delete(j);
     size_t n;
     char *log = tu_read_file(f->log, &n);
     assert_true(!log || !strstr(log, "node-gyp-build"));
@@ -396,6 +405,35 @@ static void scripts_cannot_read_the_token(void **state)
     char want[200];
     snprintf(want, sizeof want, "auth=Bearer %s", TOKEN);
     assert_non_null(strstr(log, want));
+    free(log);
+}
+
+/* A dependency under a scope with its own registry: both registries are forward targets, the
+ * scope's token goes to the scope's registry only. */
+static void scope_registry_is_forwarded(void **state)
+{
+    struct fx *f = *state;
+    publish(f, make_version(f, "@corp/helper", "1.0.0", NULL, NULL, NULL, 0));
+    char tgz[8800];
+    cJSON_Delete(make_version(f, "uses-corp", "1.0.0",
+                              "{\"dependencies\":{\"@corp/helper\":\"^1.0.0\"},\"scripts\":{\"install\":"
+                              "\"test -f ../@corp/helper/package.json && echo corp-helper-there\"}}", NULL, tgz, sizeof tgz));
+    start_server(f, "corp-t0ken");
+    char rc[9000], path[4400];
+    snprintf(rc, sizeof rc, "@corp:registry=%s\n//127.0.0.1:%d/:_authToken=corp-t0ken\n", f->url, f->port);
+    snprintf(path, sizeof path, "%s/.npmrc", f->home);
+    write_text(path, rc);
+    /* the default registry is a closed port on the host: only the scope's can answer */
+    cJSON *j = analyze2(f, tgz, "--registry", "http://127.0.0.1:1/", NULL);
+    assert_non_null(j);
+    const cJSON *d = phase(j, "deps");
+    if (strcmp(pstr(d, "status"), "ok")) fail_msg("deps: %s", cJSON_PrintUnformatted(d));
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(d, "installed")), 1);
+    assert_non_null(strstr(out_text(phase(j, "install"), "stdout"), "corp-helper-there"));
+    cJSON_Delete(j);
+    size_t n;
+    char *log = tu_read_file(f->log, &n);
+    assert_non_null(strstr(log, "GET /@corp%2fhelper auth=Bearer corp-t0ken"));
     free(log);
 }
 
@@ -584,6 +622,7 @@ static void forward_mode_by_name(void **state)
 
 int main(void)
 {
+    srand((unsigned)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forward_mode_reaches_only_the_target),
         cmocka_unit_test(forward_mode_by_name),
@@ -591,6 +630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(foreign_tarball_host_is_blocked, setup, teardown),
         cmocka_unit_test_setup_teardown(no_deps_skips, setup, teardown),
         cmocka_unit_test_setup_teardown(scripts_cannot_read_the_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(scope_registry_is_forwarded, setup, teardown),
         cmocka_unit_test_setup_teardown(deps_scripts_run_attributed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
