@@ -281,10 +281,9 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     sbx_error off = {0};
     int offrc = sbx_fakenet_forward(sb, NULL, 0, 0, &off);   /* its last forward events count */
     d->active = false;   /* what the cleanup does is ours, not npm's */
-    if (rc < 0) return -1;
-    if (offrc < 0) {
+    if (rc < 0 || offrc < 0) {
         sbx_status_free(&st);
-        return sb_from_sbx(err, &off);
+        return rc < 0 ? -1 : sb_from_sbx(err, &off);
     }
     read_output(d, &st);
     d->exit_code = st.exited ? st.exit_code : -1;
