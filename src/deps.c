@@ -383,7 +383,9 @@ int deps_run(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, st
 {
     memset(d, 0, sizeof *d);
     d->exit_code = -1;
-    d->wanted = has_entries(o->m->json, "dependencies") || has_entries(o->m->json, "optionalDependencies");
+    /* npm installs peer dependencies too (npm 7+), so a package with only peers has a phase */
+    d->wanted = has_entries(o->m->json, "dependencies") || has_entries(o->m->json, "optionalDependencies") ||
+                has_entries(o->m->json, "peerDependencies");
     if (!d->wanted) return 0;
     if (o->no_deps) {
         set_reason(d, "skipped", "--no-deps");
