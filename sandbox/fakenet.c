@@ -384,6 +384,7 @@ void sbx_fnet_handle(struct sbx_fnet *f)
             case FN_H_LISTEN: fn_accept(f, (struct fn_port *)(void *)h); break;
             case FN_H_UDP: fn_udp_read(f, (struct fn_port *)(void *)h); break;
             case FN_H_CONN: fn_conn_event(f, (struct fn_conn *)(void *)h, evs[i].events); break;
+            case FN_H_UP: fn_fwd_event(f, ((struct fn_fwdconn *)(void *)h)->c, 1, evs[i].events); break;
             case FN_H_TIMER: {
                 uint64_t ticks;
                 if (read(h->fd, &ticks, sizeof ticks) < 0) {}

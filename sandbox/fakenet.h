@@ -45,6 +45,9 @@ void sbx_fnet_handle(struct sbx_fnet *f);
 /* sbx_fnet_handle, then emit every connection still open (as it is) and close it. */
 void sbx_fnet_flush(struct sbx_fnet *f);
 void sbx_fnet_free(struct sbx_fnet *f);
+/* sbx_fakenet_forward's work (fakenet_fwd.c). */
+int sbx_fnet_forward(struct sbx_fnet *f, const struct sbx_forward *t, size_t n, uint64_t max_bytes,
+                     sbx_error *err);
 
 /* ---- hooks for notify.c (emulated connect / sendto / sendmsg on an AF_INET(6) socket) ---- */
 

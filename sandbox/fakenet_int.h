@@ -25,9 +25,12 @@ enum {
     FN_TICK_MS = 200,
     FN_PEEK_BYTES = 18432,        /* a whole ClientHello (16 KiB) with its record headers */
     FN_DNS_TTL = 60,
+    FN_MAX_FWD = 4,             /* forward targets (sbx_fakenet_forward) */
+    FN_FWD_IDLE_MS = 30000,     /* a quiet forwarded connection is closed after this */
+    FN_FWD_BUF = 65536,         /* per direction */
 };
 
-enum fn_hkind { FN_H_NONE, FN_H_LISTEN, FN_H_UDP, FN_H_CONN, FN_H_TIMER };
+enum fn_hkind { FN_H_NONE, FN_H_LISTEN, FN_H_UDP, FN_H_CONN, FN_H_TIMER, FN_H_UP };
 
 struct fn_handle {              /* first member of everything in the epoll set */
     int kind;
@@ -61,7 +64,29 @@ struct fn_busy {
     uint64_t until;
 };
 
-enum fn_mode { FN_NEW, FN_HTTP, FN_TLS_PEEK, FN_TLS_HS, FN_TLS_APP, FN_RAW, FN_DNS };
+enum fn_mode { FN_NEW, FN_HTTP, FN_TLS_PEEK, FN_TLS_HS, FN_TLS_APP, FN_RAW, FN_DNS, FN_FWD };
+
+/* A forward target: connections to `match` are spliced to `to` (fakenet_fwd.c). */
+struct fn_fwd {
+    struct fn_ep match;         /* the name's address from our table, or the literal address */
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    char to_text[80];           /* "addr:port" for events */
+};
+
+struct fn_conn;
+/* The host side of a forwarded connection. */
+struct fn_fwdconn {
+    struct fn_handle up;        /* first: the epoll handle of the host socket (FN_H_UP) */
+    struct fn_conn *c;
+    uint8_t *back;              /* remote -> sandbox (c->buf is sandbox -> remote) */
+    size_t a_off, a_len, b_off, b_len;
+    int a_eof, b_eof, a_shut, b_shut, connecting;
+    unsigned c_ev, up_ev;       /* epoll interest, 0 = not in the set */
+    uint64_t sent, received;
+    int target;                 /* index in f->fwd */
+    char why[160];              /* how it ended, when not by both sides closing */
+};
 
 struct fn_conn {
     struct fn_handle h;
@@ -86,6 +111,7 @@ struct fn_conn {
     int has_alpn;
     char tls_error[192];
     int http_answered;
+    struct fn_fwdconn *fw;      /* FN_FWD: the host side */
 };
 
 struct sbx_fnet {
@@ -119,7 +145,10 @@ struct sbx_fnet {
     uint8_t out[4096];          /* a DNS reply */
     char method[4 * SBX_WIRE_HTTP_MAX_METHOD + 1], target[8192], host[1024], headers[16384];
     char answer[SBX_WIRE_DNS_TEXT_MAX + 32], rname[SBX_WIRE_DNS_TEXT_MAX + 16], detail[256];
-    int said_names, said_flows, said_ports, said_conns, said_run;
+    struct fn_fwd fwd[FN_MAX_FWD];
+    int nfwd;
+    uint64_t fwd_cap, fwd_used;  /* bytes forwarded both ways while forward mode is on */
+    int said_names, said_flows, said_ports, said_conns, said_run, said_fwd;
     unsigned malformed_notes;
 };
 
@@ -155,5 +184,18 @@ void fn_conn_event(struct sbx_fnet *f, struct fn_conn *c, unsigned events);
 void fn_conns_idle(struct sbx_fnet *f, uint64_t now);
 void fn_conns_reap(struct sbx_fnet *f);      /* free the finished ones */
 void fn_conns_close_all(struct sbx_fnet *f); /* without events (teardown) */
+void fn_conn_close(struct sbx_fnet *f, struct fn_conn *c);
+
+/* fakenet_fwd.c */
+/* The forward target for a connection to `local`, or -1. */
+int fn_fwd_match(const struct sbx_fnet *f, const struct fn_ep *local);
+/* Take an accepted connection as forwarded to target i (it is closed, with an event, when the
+ * host connection cannot be made). */
+void fn_fwd_start(struct sbx_fnet *f, struct fn_conn *c, int i);
+/* Bytes moved on either side; up: the event came from the host socket. */
+void fn_fwd_event(struct sbx_fnet *f, struct fn_conn *c, int up, unsigned events);
+/* End a forwarded connection now (why: NULL when both sides closed), with its event. */
+void fn_fwd_finish(struct sbx_fnet *f, struct fn_conn *c, const char *why);
+void fn_fwd_free(struct fn_conn *c);   /* without an event (teardown) */
 
 #endif

@@ -126,10 +126,15 @@ static void emit_conn(struct sbx_fnet *f, struct fn_conn *c, const char *proto, 
 
 /* ---- connections ---- */
 
-static void conn_close(struct sbx_fnet *f, struct fn_conn *c)
+void fn_conn_close(struct sbx_fnet *f, struct fn_conn *c)
 {
     if (c->dead) return;
     c->dead = 1;
+    if (c->fw && c->fw->up.fd >= 0) {
+        if (c->fw->up_ev) (void)epoll_ctl(f->ep, EPOLL_CTL_DEL, c->fw->up.fd, NULL);
+        close(c->fw->up.fd);
+        c->fw->up.fd = -1;
+    }
     if (c->tls) tlsmitm_conn_free(c->tls);
     c->tls = NULL;
     (void)epoll_ctl(f->ep, EPOLL_CTL_DEL, c->h.fd, NULL);
@@ -167,7 +172,7 @@ static void finish_http(struct sbx_fnet *f, struct fn_conn *c, int have_req)
     if (tls) send_tls(c, HTTP_503, sizeof HTTP_503 - 1);
     else send_plain(c->h.fd, HTTP_503, sizeof HTTP_503 - 1);
     emit_conn(f, c, tls ? "https" : have_req ? "http" : "raw", have_req);
-    conn_close(f, c);
+    fn_conn_close(f, c);
 }
 
 /* HTTP (plain or decrypted): decide whether the request is complete. eof: the peer is done. */
@@ -183,7 +188,7 @@ static void check_http(struct sbx_fnet *f, struct fn_conn *c, int eof)
         if (c->mode == FN_TLS_APP) {   /* not HTTP inside TLS: keep it as raw bytes */
             if (stuck) {
                 emit_conn(f, c, "https", 0);
-                conn_close(f, c);
+                fn_conn_close(f, c);
             }
             return;
         }
@@ -191,10 +196,10 @@ static void check_http(struct sbx_fnet *f, struct fn_conn *c, int eof)
         if (r == SBX_WIRE_MALFORMED) {   /* looked like HTTP: answer so the client ends now */
             send_plain(c->h.fd, HTTP_503, sizeof HTTP_503 - 1);
             emit_conn(f, c, "raw", 0);
-            conn_close(f, c);
+            fn_conn_close(f, c);
         } else if (stuck) {
             emit_conn(f, c, "raw", 0);
-            conn_close(f, c);
+            fn_conn_close(f, c);
         }
         return;
     }
@@ -213,7 +218,7 @@ static void check_dns(struct sbx_fnet *f, struct fn_conn *c, int eof)
             if (f->malformed_notes++ < 16) fn_note(f, "fake internet: malformed DNS query over TCP (%s)",
                                                    sbx_wire_result_name(r));
             emit_conn(f, c, "dns", 0);
-            conn_close(f, c);
+            fn_conn_close(f, c);
             return;
         }
         if (fn_dns_reply(f, &q, SBX_WIRE_DNS_TCP, &out_len) == 0) send_plain(c->h.fd, f->out, out_len);
@@ -228,7 +233,7 @@ static void check_dns(struct sbx_fnet *f, struct fn_conn *c, int eof)
     }
     if (eof || c->full) {
         if (c->len) emit_conn(f, c, "dns", 0);
-        conn_close(f, c);
+        fn_conn_close(f, c);
     }
 }
 
@@ -277,7 +282,7 @@ static void tls_handshake(struct sbx_fnet *f, struct fn_conn *c)
     if (st == TLSMITM_FAILED) {
         snprintf(c->tls_error, sizeof c->tls_error, "%s", why[0] ? why : "handshake failed");
         emit_conn(f, c, "tls", 0);   /* the captured hello */
-        conn_close(f, c);
+        fn_conn_close(f, c);
         return;
     }
     if (st == TLSMITM_READY) {
@@ -299,7 +304,7 @@ static void tls_peek(struct sbx_fnet *f, struct fn_conn *c, int hup)
     if (n < 0 && errno == EAGAIN && !hup) return;
     if (n <= 0) {   /* the peer left before saying anything */
         emit_conn(f, c, "raw", 0);
-        conn_close(f, c);
+        fn_conn_close(f, c);
         return;
     }
     c->peeked = (size_t)n;
@@ -314,7 +319,7 @@ static void tls_peek(struct sbx_fnet *f, struct fn_conn *c, int hup)
         int eof = read_plain(f, c);
         if (eof || c->full) {
             emit_conn(f, c, "raw", 0);
-            conn_close(f, c);
+            fn_conn_close(f, c);
         }
         return;
     }
@@ -337,7 +342,7 @@ static void tls_peek(struct sbx_fnet *f, struct fn_conn *c, int hup)
         /* No interception: the hello is what we record; closing now fails the client at once. */
         read_plain(f, c);
         emit_conn(f, c, "tls", 0);
-        conn_close(f, c);
+        fn_conn_close(f, c);
         return;
     }
     /* Count the peeked hello as this connection's capture while the handshake runs. */
@@ -354,7 +359,7 @@ static void tls_peek(struct sbx_fnet *f, struct fn_conn *c, int hup)
     if (!c->tls) {
         snprintf(c->tls_error, sizeof c->tls_error, "interception failed: %.160s", err.msg);
         emit_conn(f, c, "tls", 0);
-        conn_close(f, c);
+        fn_conn_close(f, c);
         return;
     }
     c->mode = FN_TLS_HS;
@@ -364,6 +369,10 @@ static void tls_peek(struct sbx_fnet *f, struct fn_conn *c, int hup)
 void fn_conn_event(struct sbx_fnet *f, struct fn_conn *c, unsigned events)
 {
     if (c->dead) return;
+    if (c->mode == FN_FWD) {
+        fn_fwd_event(f, c, 0, events);
+        return;
+    }
     c->last_ns = sbx_now_ns();
     int hup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     if (c->mode == FN_NEW) {
@@ -372,7 +381,7 @@ void fn_conn_event(struct sbx_fnet *f, struct fn_conn *c, unsigned events)
         if (n < 0 && errno == EAGAIN && !hup) return;
         if (n <= 0) {
             emit_conn(f, c, "raw", 0);   /* connected and left without a byte */
-            conn_close(f, c);
+            fn_conn_close(f, c);
             return;
         }
         c->mode = first == 0x16 ? FN_TLS_PEEK : FN_HTTP;
@@ -399,7 +408,7 @@ void fn_conn_event(struct sbx_fnet *f, struct fn_conn *c, unsigned events)
         int eof = read_plain(f, c);
         if (eof || c->full) {
             emit_conn(f, c, "raw", 0);
-            conn_close(f, c);
+            fn_conn_close(f, c);
         }
         return;
     }
@@ -446,7 +455,9 @@ void fn_accept(struct sbx_fnet *f, struct fn_port *p)
             continue;
         }
         f->conns[f->nconns++] = c;
-        fn_conn_event(f, c, 0);   /* bytes may be there already */
+        int fwd = p->dns ? -1 : fn_fwd_match(f, &c->local);
+        if (fwd >= 0) fn_fwd_start(f, c, fwd);   /* forward mode: spliced to the real target */
+        else fn_conn_event(f, c, 0);   /* bytes may be there already */
     }
 }
 
@@ -455,8 +466,10 @@ void fn_conns_idle(struct sbx_fnet *f, uint64_t now)
     for (int i = 0; i < f->nconns; i++) {
         struct fn_conn *c = f->conns[i];
         if (c->dead) continue;
-        if (now != UINT64_MAX && now - c->last_ns < (uint64_t)FN_IDLE_MS * 1000000ull) continue;
+        uint64_t idle_ms = c->mode == FN_FWD ? FN_FWD_IDLE_MS : FN_IDLE_MS;
+        if (now != UINT64_MAX && now - c->last_ns < idle_ms * 1000000ull) continue;
         switch (c->mode) {
+        case FN_FWD: fn_fwd_finish(f, c, now == UINT64_MAX ? "sandbox closed" : "idle"); continue;
         case FN_HTTP:
         case FN_TLS_APP: check_http(f, c, 1); break;
         case FN_DNS: check_dns(f, c, 1); break;
@@ -474,7 +487,7 @@ void fn_conns_idle(struct sbx_fnet *f, uint64_t now)
             break;
         default: emit_conn(f, c, "raw", 0); break;
         }
-        conn_close(f, c);
+        fn_conn_close(f, c);
     }
 }
 
@@ -484,6 +497,7 @@ void fn_conns_reap(struct sbx_fnet *f)
     for (int i = 0; i < f->nconns; i++) {
         struct fn_conn *c = f->conns[i];
         if (c->dead) {
+            fn_fwd_free(c);
             free(c->buf);
             free(c);
             continue;
@@ -501,6 +515,7 @@ void fn_conns_close_all(struct sbx_fnet *f)
             if (c->tls) tlsmitm_conn_free(c->tls);
             close(c->h.fd);
         }
+        fn_fwd_free(c);
         free(c->buf);
         free(c);
     }

@@ -117,7 +117,8 @@ struct sbx_dns_event {
  * flow when known, and ev->addr the server it asked. */
 struct sbx_payload_event {
     const char *transport;   /* "tcp" | "udp" */
-    const char *proto;       /* "http", "https" (TLS intercepted, request decrypted), "tls" (not
+    const char *proto;       /* "forward" (sbx_fakenet_forward), "http", "https" (TLS
+                                intercepted, request decrypted), "tls" (not
                                 decrypted: see tls_error), "dns" (a datagram to port 53 that was
                                 not a query we answer), "raw" */
     const char *dns_name;    /* the name our DNS answered with this address, or NULL (literal IP) */
@@ -131,6 +132,9 @@ struct sbx_payload_event {
     size_t http_body_len;
     const char *tls_sni, *tls_alpn;   /* from the ClientHello, or NULL */
     const char *tls_error;   /* handshake with our CA failed (pinning, untrusted CA): why */
+    uint64_t received;       /* proto "forward": bytes the remote end sent back (total: bytes
+                                sent to it; no content is kept; ev->detail: where to, how it
+                                ended) */
 };
 
 struct sbx_event {
@@ -196,6 +200,17 @@ struct sbx_fakenet {
     size_t run_bytes;         /* captured per sandbox in all; 0 = 16 MiB */
 };
 
+/* Forward mode (sbx_fakenet_forward): a TCP connection made inside the sandbox to `match` (a
+ * name, as our DNS answers it, or a literal IPv4/IPv6 address) on `port` is not sunk: the
+ * supervisor connects from the host's network to to_addr (numeric) : to_port and splices the
+ * bytes both ways, untouched (TLS stays end to end). Everything else is still sunk. */
+struct sbx_forward {
+    const char *match;
+    unsigned port;
+    const char *to_addr;
+    unsigned to_port;
+};
+
 struct sbx_config {
     const char *hostname;              /* uts name shown inside */
     unsigned payload_uid, payload_gid; /* non-zero identity of commands inside; default 1000 */
@@ -246,6 +261,13 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err);
 int sbx_exec(struct sbx *sb, const struct sbx_command *cmd, struct sbx_status *st, sbx_error *err);
 int sbx_close(struct sbx *sb, unsigned grace_ms, struct sbx_close_status *cs, sbx_error *err);
 void sbx_status_free(struct sbx_status *st);
+
+/* Turn forward mode on for these targets (at most 4; max_bytes: the cap on bytes forwarded
+ * both ways until it is turned off, 0 = 1 GiB, then connections are cut and a note says so), or
+ * off with n = 0: forwarded connections still open are cut and reported. Needs the fake internet.
+ * A forwarded connection ends with a payload event, proto "forward", no content. */
+int sbx_fakenet_forward(struct sbx *sb, const struct sbx_forward *t, size_t n, uint64_t max_bytes,
+                        sbx_error *err);
 
 /* Kill every process of every open sandbox now. Async-signal-safe: for the caller's SIGINT/SIGTERM
  * handler, before it removes its files and exits. */

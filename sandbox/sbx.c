@@ -468,3 +468,12 @@ int sbx_close(struct sbx *sb, unsigned grace_ms, struct sbx_close_status *cs, sb
     free_sbx(sb);  /* SIGKILL init: the pid namespace goes with it; wait until it is reaped */
     return rc;
 }
+
+int sbx_fakenet_forward(struct sbx *sb, const struct sbx_forward *t, size_t n, uint64_t max_bytes,
+                        sbx_error *err)
+{
+    if (!sb || !sb->fnet)
+        return sbx_fail(err, SBX_E_USAGE, 0, "forward mode needs the fake internet (cfg->fakenet.enabled)");
+    if (n && !t) return sbx_fail(err, SBX_E_USAGE, 0, "forward targets missing");
+    return sbx_fnet_forward(sb->fnet, t, n, max_bytes, err);
+}

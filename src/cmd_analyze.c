@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "deps.h"
 #include "events.h"
 #include "exfil.h"
 #include "judge.h"
@@ -44,6 +45,7 @@ struct analyze_opts {
     bool keep_workdir;
     bool trace_all;
     bool ci;
+    bool no_deps, deps_scripts;
     struct unpack_limits limits;
     struct registry_opts reg;
     struct judge_opts judge;
@@ -71,6 +73,7 @@ struct analyze_run {
     bool have_env;
     struct sb_error deferred;   /* an environment failure reported after the report is written */
     struct exfil_watch watch;       /* files written outside the package; our collector */
+    struct deps_phase deps;         /* the dependency phase (deps.h) */
     char package_dir[PATH_MAX];     /* inside the sandbox */
     const char *sandbox_mode;
     int leftovers;
@@ -135,7 +138,8 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
-       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI };
+       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI, OPT_NO_DEPS,
+       OPT_DEPS_SCRIPTS };
 
 static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
 {
@@ -162,6 +166,8 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
     }
     case OPT_KEEP: o->keep_workdir = true; return 0;
     case OPT_CI: o->ci = true; return 0;
+    case OPT_NO_DEPS: o->no_deps = true; return 0;
+    case OPT_DEPS_SCRIPTS: o->deps_scripts = true; return 0;
     case OPT_TRACE:
         if (strcmp(arg, "all") && strcmp(arg, "default"))
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--trace takes 'all' or 'default', not '%s'", arg);
@@ -192,7 +198,9 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
         {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
-        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI}, REGISTRY_LONGOPTS,
+        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI},
+        {"no-deps", no_argument, NULL, OPT_NO_DEPS}, {"deps-scripts", no_argument, NULL, OPT_DEPS_SCRIPTS},
+        REGISTRY_LONGOPTS,
         JUDGE_LONGOPTS, {NULL, 0, NULL, 0},
     };
     *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
@@ -417,6 +425,19 @@ static int run_steps(struct analyze_run *r, struct sbx *sb, const struct world *
 static void on_event(void *ctx, const struct sbx_event *ev)
 {
     struct analyze_run *r = ctx;
+    if (r->events.phase && !strcmp(r->events.phase, "deps")) {
+        /* npm's own activity is summarised in the phase; a dependency's script (--deps-scripts)
+         * is judged like the package's, under the phase "deps:<name>" */
+        const char *ph = r->deps.active ? deps_on_event(&r->deps, ev) : NULL;
+        if (!ph) return;
+        event_log_set_phase(&r->events, ph);
+        if (!exfil_watch_is_ours(&r->watch, ev)) {
+            event_log_add(&r->events, ev);
+            exfil_watch_note(&r->watch, ev, r->events.seq, r->events.phase);
+        }
+        event_log_set_phase(&r->events, "deps");
+        return;
+    }
     if (exfil_watch_is_ours(&r->watch, ev)) return;
     event_log_add(&r->events, ev);
     exfil_watch_note(&r->watch, ev, r->events.seq, r->events.phase);
@@ -473,7 +494,14 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     uint64_t t = now_ns();
     if (sbx_open(&cfg, &sb, &se) < 0) return sb_from_sbx(err, &se);
     r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
-    int rc = run_steps(r, sb, &w, err);
+    struct deps_opts dopt = {.m = &r->manifest, .reg = &r->opt.reg, .node = &node, .system_path = w.system_path,
+                             .no_deps = r->opt.no_deps, .scripts = r->opt.deps_scripts,
+                             .extra_env = w.lw.extra, .timeout_ms = remaining_ms(r) / 3 * 2};   /* scripts keep a third */
+    event_log_set_phase(&r->events, "deps");
+    progress("installing", "dependencies");
+    int rc = deps_run(&r->deps, sb, &dopt, err);
+    if (rc < 0 || interrupted) skip_rest(r, 0, rc < 0 ? "sandbox error" : "interrupted");
+    else rc = run_steps(r, sb, &w, err);
     event_log_set_phase(&r->events, "teardown");
     collect_written(r, sb, &node);
     struct sbx_close_status cs = {0};
@@ -509,6 +537,7 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
     if (r->opt.events_path && event_log_save(&r->events, r->opt.events_path, err) < 0) return -1;
     struct judgement jd;
     if (judge_package(r, &jd, err) < 0) return -1;
+    cJSON *deps_phase = deps_json(&r->deps), *deps_cov = deps_coverage(&r->deps);
     struct report_input in = {
         .name = r->manifest.name, .version = r->manifest.version,
         .integrity = r->have_unpack ? r->unpack.integrity : NULL,
@@ -520,8 +549,11 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
         .total_ms = (now_ns() - r->t0_ns) / 1000000, .judged = &jd,
         .registry = r->reg_facts, .registry_us = r->have_reg ? r->reg.us : 0,
+        .deps_phase = deps_phase, .deps_coverage = deps_cov,
     };
     cJSON *report = report_build(&in);
+    cJSON_Delete(deps_phase);
+    cJSON_Delete(deps_cov);
     judgement_free(&jd);
     if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");
     bool to_tty = !r->opt.output && isatty(1);

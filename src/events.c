@@ -223,6 +223,7 @@ static void write_payload(struct jsonw *j, const struct sbx_event *ev)
     write_addr(j, &ev->addr);
     jw_kstr(j, "dns_name", p->dns_name);
     jw_kuint(j, "bytes", p->total);
+    if (p->proto && !strcmp(p->proto, "forward")) jw_kuint(j, "received", p->received);
     size_t len = p->data ? p->len : 0;
     jw_kuint(j, "captured", len);
     write_b64(j, "data_b64", p->data, len);

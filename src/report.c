@@ -165,6 +165,7 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
 /* Phases that could not run to their end are checks that did not happen: coverage gaps. */
 static void phase_coverage(cJSON *cov, const struct report_input *in)
 {
+    if (in->deps_coverage) cJSON_AddItemToArray(cov, cJSON_Duplicate(in->deps_coverage, 1));
     for (size_t i = 0; i < in->nsteps; i++) {
         const struct step_outcome *s = &in->steps[i];
         char why[256];
@@ -226,6 +227,7 @@ cJSON *report_build(const struct report_input *in)
     if (in->unpack) cJSON_AddItemToObject(r, "unpack", unpack_json(in->unpack));
     else cJSON_AddNullToObject(r, "unpack");
     cJSON *phases = cJSON_AddArrayToObject(r, "phases");
+    if (in->deps_phase) cJSON_AddItemToArray(phases, cJSON_Duplicate(in->deps_phase, 1));
     for (size_t i = 0; i < in->nsteps; i++) cJSON_AddItemToArray(phases, step_json(&in->steps[i]));
     cJSON *sb = cJSON_AddObjectToObject(r, "sandbox");
     add_str_or_null(sb, "mode", in->sandbox_mode);

@@ -56,6 +56,8 @@ struct report_input {
     const cJSON *registry;        /* registry facts (registry targets), or NULL */
     uint64_t registry_us;          /* the registry phase: fetch, verify, facts */
     const struct judgement *judged;   /* the rules' findings and coverage; NULL: no rules ran */
+    const cJSON *deps_phase;      /* phases[] entry of the dependency phase (deps.h), or NULL */
+    const cJSON *deps_coverage;   /* its coverage entry, or NULL */
 };
 
 cJSON *report_build(const struct report_input *in);

@@ -80,6 +80,22 @@ static void show_phases(struct jsonw *out, const cJSON *r, const struct style *s
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(p, "exit_code");
         if (cJSON_IsNumber(code)) jw_printf(out, " exit %-3d %6.0f ms  ", code->valueint, num(p, "duration_ms"));
         else jw_raw(out, "  ", 2);
+        if (!strcmp(str(p, "kind"), "deps")) {   /* the dependency phase (deps.h) */
+            const char *why = str(p, "reason");
+            jw_printf(out, "dependencies: %.0f installed", num(p, "installed"));
+            if (*why) {
+                jw_raw(out, "; ", 2);
+                printable(out, why, strlen(why) > 160 ? 160 : strlen(why));
+            }
+            const cJSON *b;
+            cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(p, "blocked")) {
+                const char *h = cJSON_GetStringValue(b);
+                jw_printf(out, "; not reached: ");
+                if (h) printable(out, h, strlen(h) > 100 ? 100 : strlen(h));
+            }
+            jw_raw(out, "\n", 1);
+            continue;
+        }
         const char *script = str(p, "script");
         printable(out, script, strlen(script) > 100 ? 100 : strlen(script));
         jw_raw(out, "\n", 1);
