@@ -14,6 +14,7 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err);
 int cmd_sandbox(int argc, char **argv, struct sb_error *err);
 int cmd_rules(int argc, char **argv, struct sb_error *err);
 int cmd_ci(int argc, char **argv, struct sb_error *err);
+int cmd_batch(int argc, char **argv, struct sb_error *err);
 int cmd_diff(int argc, char **argv, struct sb_error *err);
 
 #endif

@@ -24,6 +24,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "sandbox")) run = cmd_sandbox;
     else if (!strcmp(cmd, "rules")) run = cmd_rules;
     else if (!strcmp(cmd, "ci")) run = cmd_ci;
+    else if (!strcmp(cmd, "batch")) run = cmd_batch;
     else if (!strcmp(cmd, "diff")) run = cmd_diff;
     if (!run) {
         fprintf(stderr, "scriptbox: error[usage]: unknown command '%s'; fix: see 'scriptbox --help'\n", cmd);

@@ -42,11 +42,14 @@ static void sweep_stale(const char *base)
     closedir(d);
 }
 
+/* The lock is taken under a private name and only then renamed to ".lock": a concurrent run's
+ * sweep must never find an unlocked ".lock" in a live work dir (it would take it for stale). */
 static int take_lock(struct workdir *w)
 {
-    w->lock_fd = openat(w->fd, ".lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    w->lock_fd = openat(w->fd, ".lock.new", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->lock_fd < 0) return -1;
-    return flock(w->lock_fd, LOCK_EX | LOCK_NB);
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0) return -1;
+    return renameat(w->fd, ".lock.new", w->fd, ".lock");
 }
 
 int workdir_create(struct workdir *w, struct sb_error *err)
