@@ -256,6 +256,11 @@ static int cache_folder(const struct ci_opts *o, char *out, size_t cap, struct s
     else if (xdg && *xdg) snprintf(root, sizeof root, "%s/scriptbox", xdg);
     else if (home && *home) snprintf(root, sizeof root, "%s/.cache/scriptbox", home);
     else return sb_fail(err, SB_EXIT_INPUT, "cache", 0, "no cache folder; fix: pass --cache DIR or set HOME");
+    for (char *sl = strchr(root + 1, '/'); sl; sl = strchr(sl + 1, '/')) {   /* mkdir -p */
+        *sl = 0;
+        mkdir(root, 0700);
+        *sl = '/';
+    }
     mkdir(root, 0700);
     snprintf(out, cap, "%s/ci", root);
     if (mkdir(out, 0700) < 0 && errno != EEXIST)
@@ -379,8 +384,10 @@ static int exit_code(const struct ci_item *items, size_t n, enum severity fail_o
 
 static int run_delta(const struct ci_opts *o, const struct lock_delta *d, size_t n, struct sb_error *err)
 {
-    char cache[PATH_MAX], tmpl[] = "/tmp/scriptbox-ci.XXXXXX";
-    if (cache_folder(o, cache, sizeof cache, err) < 0) return -1;
+    char cache[PATH_MAX] = "", tmpl[PATH_MAX];
+    if (!o->no_cache && cache_folder(o, cache, sizeof cache, err) < 0) return -1;
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(tmpl, sizeof tmpl, "%s/scriptbox-ci.XXXXXX", tmpdir && *tmpdir == '/' ? tmpdir : "/tmp");
     const char *tmp = mkdtemp(tmpl);
     if (!tmp) return sb_fail(err, SB_EXIT_SANDBOX, "workdir", errno, "mkdtemp: %s", strerror(errno));
     struct ci_item *items = NULL;
