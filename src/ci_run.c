@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,13 +155,23 @@ static void finish_item(const char *cache_dir, struct ci_item *it, int status)
     }
 }
 
+/* One line per package; on a terminal a single line that updates in place, with failures
+ * kept on their own lines. */
 static void progress(const struct ci_item *it, size_t done, size_t n)
 {
     char top[160];
     ci_item_top(it, top, sizeof top);
     const char *verdict = it->status == CI_FAILED ? "error"
                           : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it->report, "verdict"));
-    fprintf(stderr, "scriptbox: [%zu/%zu] %s %s%s (%s)\n", done, n, it->spec, verdict ? verdict : "?", it->status == CI_CACHED ? ", cached" : "", it->status == CI_FAILED ? it->why : top);
+    bool tty = isatty(2);
+    bool plain = it->status != CI_FAILED && !strcmp(top, "none");
+    if (tty && plain) {
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s %s%s", done, n, it->spec, verdict ? verdict : "?",
+                done == n ? "\n" : "");
+        return;
+    }
+    fprintf(stderr, "%sscriptbox: [%zu/%zu] %s %s%s (%s)\n", tty ? "\r\033[K" : "", done, n, it->spec,
+            verdict ? verdict : "?", it->status == CI_CACHED ? ", cached" : "", it->status == CI_FAILED ? it->why : top);
 }
 
 static size_t take_cached(const char *cache_dir, struct ci_item *items, size_t n, size_t *done, ci_done_fn cb,
