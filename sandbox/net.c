@@ -101,7 +101,10 @@ static int add_local_default(int nl, int family, unsigned seq, int ifindex)
     return rtnl_talk(nl, h);
 }
 
-/* `ip addr add ADDR/PLEN dev IFINDEX` (IPv6: nodad). */
+/* `ip addr add ADDR/PLEN dev IFINDEX noprefixroute` (IPv6: nodad). No prefix route: the fake
+ * internet's `local` default must keep every other address of the subnet (10.0.2.3, the
+ * resolver) local; a 10.0.2.0/24 route on eth0 would win the longest-prefix match and send them
+ * into the device, where nothing answers. */
 static int add_addr(int nl, int family, const void *addr, unsigned char plen, unsigned seq, int ifindex)
 {
     union {
@@ -125,6 +128,8 @@ static int add_addr(int nl, int family, const void *addr, unsigned char plen, un
     size_t len = family == AF_INET ? 4 : 16;
     rta_put(u.raw, sizeof u.raw, IFA_LOCAL, addr, len);
     rta_put(u.raw, sizeof u.raw, IFA_ADDRESS, addr, len);
+    uint32_t flags = IFA_F_NOPREFIXROUTE | (family == AF_INET6 ? IFA_F_NODAD : 0);
+    rta_put(u.raw, sizeof u.raw, IFA_FLAGS, &flags, sizeof flags);
     return rtnl_talk(nl, h);
 }
 

@@ -23,10 +23,12 @@
 #include "judge.h"
 #include "lifecycle.h"
 #include "manifest.h"
+#include "phases.h"
 #include "registry.h"
 #include "registry_facts.h"
 #include "report.h"
 #include "runenv.h"
+#include "timewarp.h"
 #include "unpack.h"
 #include "workdir.h"
 #include "world.h"
@@ -43,7 +45,8 @@ struct analyze_opts {
     enum severity fail_on;
     bool keep_workdir;
     bool trace_all;
-    bool ci;
+    int ci;                     /* HONEYPOT_CI_* */
+    unsigned phases;            /* PHASE_* */
     struct unpack_limits limits;
     struct registry_opts reg;
     struct judge_opts judge;
@@ -64,7 +67,7 @@ struct analyze_run {
     struct manifest manifest;
     bool have_manifest;
     struct lifecycle_plan plan;
-    struct step_outcome outcomes[LIFECYCLE_MAX_STEPS];
+    struct step_outcome outcomes[REPORT_MAX_PHASES];   /* the lifecycle steps, then import */
     size_t noutcomes;
     struct event_log events;
     struct runenv env;              /* honeypot, CA, extra environment */
@@ -76,6 +79,8 @@ struct analyze_run {
     int leftovers;
     time_t started_at;
     uint64_t t0_ns, unpack_ms, run_ms;
+    char time_notes[REPORT_TIME_NOTES][128];   /* what time acceleration shortened */
+    size_t ntime_notes, time_accelerated;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -135,7 +140,7 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
-       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI };
+       OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI, OPT_PHASES };
 
 static int apply_option(struct analyze_opts *o, int c, const char *arg, struct sb_error *err)
 {
@@ -161,7 +166,13 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
         return 0;
     }
     case OPT_KEEP: o->keep_workdir = true; return 0;
-    case OPT_CI: o->ci = true; return 0;
+    case OPT_CI:
+        if (!arg || !strcmp(arg, "github")) o->ci = HONEYPOT_CI_GITHUB;
+        else if (!strcmp(arg, "gitlab")) o->ci = HONEYPOT_CI_GITLAB;
+        else if (!strcmp(arg, "none")) o->ci = HONEYPOT_CI_NONE;
+        else return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--ci takes github, gitlab or none, not '%s'", arg);
+        return 0;
+    case OPT_PHASES: return phases_parse(arg, &o->phases, err);
     case OPT_TRACE:
         if (strcmp(arg, "all") && strcmp(arg, "default"))
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--trace takes 'all' or 'default', not '%s'", arg);
@@ -192,10 +203,12 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         {"keep-workdir", no_argument, NULL, OPT_KEEP},     {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
         {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
         {"max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES},
-        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", no_argument, NULL, OPT_CI}, REGISTRY_LONGOPTS,
+        {"trace", required_argument, NULL, OPT_TRACE}, {"ci", optional_argument, NULL, OPT_CI},
+        {"phases", required_argument, NULL, OPT_PHASES}, REGISTRY_LONGOPTS,
         JUDGE_LONGOPTS, {NULL, 0, NULL, 0},
     };
-    *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH};
+    *o = (struct analyze_opts){.format = REPORT_TEXT, .timeout_s = 120, .grace_s = 3, .fail_on = SEV_HIGH,
+                            .phases = PHASES_DEFAULT};
     unpack_limits_default(&o->limits);
     registry_opts_default(&o->reg);
     optind = 1;
@@ -399,6 +412,10 @@ static const char *stop_reason(const struct analyze_run *r, const struct step_ou
 
 static int run_steps(struct analyze_run *r, struct sbx *sb, const struct world *w, struct sb_error *err)
 {
+    if (!(r->opt.phases & PHASE_INSTALL)) {
+        skip_rest(r, 0, "not selected (--phases)");
+        return 0;
+    }
     for (size_t i = 0; i < r->plan.nsteps; i++) {
         if (run_step(r, sb, w, i, err) < 0) {
             skip_rest(r, i, "sandbox error");
@@ -413,11 +430,55 @@ static int run_steps(struct analyze_run *r, struct sbx *sb, const struct world *
     return 0;
 }
 
-/* Every event goes to the stream, except our own collector's; writes are remembered. */
+/* The import phase (phases.h): after the install scripts, whatever they did; not after an
+ * interrupt or when the run's time is used up. */
+static int run_import(struct analyze_run *r, struct sbx *sb, const struct world *w, struct sb_error *err)
+{
+    if (!(r->opt.phases & PHASE_IMPORT)) return 0;
+    r->noutcomes = r->plan.nsteps;
+    struct step_outcome *o = &r->outcomes[r->noutcomes++];
+    *o = (struct step_outcome){.step = &phases_import_step, .kind = "import"};
+    unsigned budget = remaining_ms(r);
+    if (interrupted || budget == 0) {
+        o->skip_reason = interrupted ? "interrupted" : "run timeout reached";
+        return 0;
+    }
+    struct import_cmd ic;
+    if (phases_import_cmd(w, &r->manifest, &ic, err) < 0) return -1;
+    struct sbx_command cmd = {.argv = ic.argv, .envp = (const char *const *)ic.env, .cwd = w->lw.project_dir,
+                              .timeout_ms = budget < PHASE_IMPORT_MAX_MS ? budget : PHASE_IMPORT_MAX_MS};
+    event_log_set_phase(&r->events, "import");
+    progress("running", "import");
+    sbx_error se = {0};
+    int rc = sbx_exec(sb, &cmd, &o->status, &se);
+    phases_import_cmd_free(&ic);
+    if (rc < 0) {
+        o->skip_reason = "sandbox error";
+        return sb_from_sbx(err, &se);
+    }
+    o->ran = true;
+    return 0;
+}
+
+/* Time acceleration's notes: the flag and the first few, for the report. */
+static void note_time(struct analyze_run *r, const struct sbx_event *ev)
+{
+    if (ev->kind != SBX_EV_NOTE || !timewarp_is_note(ev->detail)) return;
+    r->time_accelerated++;
+    if (r->ntime_notes < REPORT_TIME_NOTES)
+        snprintf(r->time_notes[r->ntime_notes++], sizeof r->time_notes[0], "%s", ev->detail + 18);
+}
+
+/* Every event goes to the stream, except our own collector's; writes are remembered. The node
+ * preload's marks become "time accelerated" notes. */
 static void on_event(void *ctx, const struct sbx_event *ev)
 {
     struct analyze_run *r = ctx;
     if (exfil_watch_is_ours(&r->watch, ev)) return;
+    struct sbx_event note;
+    char detail[128];
+    if (timewarp_event(ev, &note, detail, sizeof detail)) ev = &note;
+    note_time(r, ev);
     event_log_add(&r->events, ev);
     exfil_watch_note(&r->watch, ev, r->events.seq, r->events.phase);
 }
@@ -456,6 +517,10 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
         r->deferred = *err;   /* still a distinct failure (exit 3), once the report is out */
         memset(err, 0, sizeof *err);
         skip_rest(r, 0, "node is not installed on this host: the script was not run");
+        if (r->opt.phases & PHASE_IMPORT)
+            r->outcomes[r->noutcomes++] = (struct step_outcome){.step = &phases_import_step, .kind = "import",
+                                                                .skip_reason = "node is not installed on this host"};
+        if (!r->plan.nsteps) r->deferred = (struct sb_error){0};   /* nothing npm would run was missed */
         return 0;
     }
     struct world_seeds seeds = {r->seed_home, r->seed_project, r->seed_package};
@@ -474,6 +539,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     if (sbx_open(&cfg, &sb, &se) < 0) return sb_from_sbx(err, &se);
     r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
     int rc = run_steps(r, sb, &w, err);
+    if (rc == 0) rc = run_import(r, sb, &w, err);
     event_log_set_phase(&r->events, "teardown");
     collect_written(r, sb, &node);
     struct sbx_close_status cs = {0};
@@ -519,7 +585,9 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
         .total_ms = (now_ns() - r->t0_ns) / 1000000, .judged = &jd,
         .registry = r->reg_facts, .registry_us = r->have_reg ? r->reg.us : 0,
+        .time_accelerated = r->time_accelerated, .ntime_notes = r->ntime_notes,
     };
+    for (size_t i = 0; i < r->ntime_notes; i++) in.time_notes[i] = r->time_notes[i];
     cJSON *report = report_build(&in);
     judgement_free(&jd);
     if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");
@@ -570,7 +638,7 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err)
     r.t0_ns = now_ns();
     event_log_init(&r.events, EVENTS_MAX_BYTES);
     int rc = intake(&r, err);
-    if (rc == 0 && r.plan.nsteps > 0 && !interrupted) rc = run_in_sandbox(&r, err);
+    if (rc == 0 && (r.plan.nsteps > 0 || (r.opt.phases & PHASE_IMPORT)) && !interrupted) rc = run_in_sandbox(&r, err);
     if (rc == 0 && !interrupted) rc = finish_report(&r, err);
     /* The package's files were still judged and the report says what was not analyzed; a
      * finding at --fail-on decides first, otherwise the run fails with the environment's error. */

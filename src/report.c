@@ -56,7 +56,7 @@ static cJSON *step_json(const struct step_outcome *s)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", s->step->event);
-    cJSON_AddStringToObject(j, "kind", "lifecycle");
+    cJSON_AddStringToObject(j, "kind", s->kind ? s->kind : "lifecycle");
     cJSON_AddStringToObject(j, "script", s->step->script);
     cJSON_AddBoolToObject(j, "implicit", s->step->implicit);
     cJSON_AddStringToObject(j, "status", step_state(s));
@@ -146,9 +146,9 @@ static cJSON *timing_json(const struct report_input *in)
 /* Processes, files, network and denied calls, from the event stream. */
 static int add_behaviour(cJSON *r, const struct report_input *in)
 {
-    struct phase_window windows[LIFECYCLE_MAX_STEPS];
+    struct phase_window windows[REPORT_MAX_PHASES];
     size_t n = 0;
-    for (size_t i = 0; i < in->nsteps && n < LIFECYCLE_MAX_STEPS; i++)
+    for (size_t i = 0; i < in->nsteps && n < REPORT_MAX_PHASES; i++)
         if (in->steps[i].ran)
             windows[n++] = (struct phase_window){in->steps[i].step->event, in->steps[i].status.start_ns,
                                                  in->steps[i].status.end_ns};
@@ -169,7 +169,10 @@ static void phase_coverage(cJSON *cov, const struct report_input *in)
         const struct step_outcome *s = &in->steps[i];
         char why[256];
         const char *status = NULL;
-        if (s->ran && s->status.timed_out) {
+        if (s->ran && s->status.timed_out && s->kind && !strcmp(s->kind, "import")) {
+            snprintf(why, sizeof why, "import was still running (timers, servers) at its time cap: later activity was not observed");
+            status = "partial";
+        } else if (s->ran && s->status.timed_out) {
             snprintf(why, sizeof why, "%s timed out: what it would have done next was not observed", s->step->event);
             status = "not analyzed";
         } else if (!s->ran && s->skip_reason && strcmp(s->skip_reason, "an earlier script failed (npm stops there too)")) {
@@ -227,6 +230,9 @@ cJSON *report_build(const struct report_input *in)
     else cJSON_AddNullToObject(r, "unpack");
     cJSON *phases = cJSON_AddArrayToObject(r, "phases");
     for (size_t i = 0; i < in->nsteps; i++) cJSON_AddItemToArray(phases, step_json(&in->steps[i]));
+    cJSON_AddBoolToObject(r, "time_accelerated", in->time_accelerated > 0);
+    cJSON *tn = cJSON_AddArrayToObject(r, "time_shortened");
+    for (size_t i = 0; i < in->ntime_notes; i++) cJSON_AddItemToArray(tn, cJSON_CreateString(in->time_notes[i]));
     cJSON *sb = cJSON_AddObjectToObject(r, "sandbox");
     add_str_or_null(sb, "mode", in->sandbox_mode);
     cJSON_AddNumberToObject(sb, "leftover_processes", in->leftovers);

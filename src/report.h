@@ -36,7 +36,11 @@ struct step_outcome {
     bool ran;                 /* false: not started (see skip_reason) */
     const char *skip_reason;
     struct sbx_status status; /* valid when ran */
+    const char *kind;         /* "lifecycle" when NULL; "import" for the import phase */
 };
+
+/* The lifecycle steps plus the import phase; time acceleration notes kept in the report. */
+enum { REPORT_MAX_PHASES = LIFECYCLE_MAX_STEPS + 1, REPORT_TIME_NOTES = 16 };
 
 struct report_input {
     const char *name, *version;
@@ -56,6 +60,9 @@ struct report_input {
     const cJSON *registry;        /* registry facts (registry targets), or NULL */
     uint64_t registry_us;          /* the registry phase: fetch, verify, facts */
     const struct judgement *judged;   /* the rules' findings and coverage; NULL: no rules ran */
+    size_t time_accelerated;      /* sleeps/timers shortened by time acceleration */
+    const char *time_notes[REPORT_TIME_NOTES];   /* what, the first few */
+    size_t ntime_notes;
 };
 
 cJSON *report_build(const struct report_input *in);

@@ -1,5 +1,6 @@
 /* runenv.c — the honeypot, the run's CA and the scripts' extra environment (runenv.h). */
 #include "runenv.h"
+#include "timewarp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +18,7 @@ static const char *const ca_env[] = {
     "NODE_EXTRA_CA_CERTS=" SBX_CA_BUNDLE_PATH,
     "SSL_CERT_FILE=" SBX_CA_BUNDLE_PATH,
     "REQUESTS_CA_BUNDLE=" SBX_CA_BUNDLE_PATH,
+    TIMEWARP_NODE_OPTIONS,   /* node's long timers fast-forwarded (timewarp.h) */
 };
 
 static int build_env(struct runenv *x, struct sb_error *err)
