@@ -145,6 +145,11 @@ void world_build(struct world *w, const struct manifest *m, const struct host_no
         .system_path = w->system_path,
         .extra = NULL,
     };
+    /* node-gyp builds offline against the node installation's own headers (no download). */
+    char hdr[PATH_MAX + 32];
+    struct stat st;
+    snprintf(hdr, sizeof hdr, "%.*s/include/node/node.h", PATH_MAX - 1, h->prefix);
+    if (stat(hdr, &st) == 0 && S_ISREG(st.st_mode)) w->lw.nodedir = h->prefix;
 }
 
 void world_sbx_config(const struct world *w, struct sbx_config *cfg)
