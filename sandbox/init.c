@@ -114,6 +114,9 @@ static int detach_from_caller(sbx_error *err)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: personality: %s", strerror(errno));
     if (setdomainname("(none)", 6) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: setdomainname: %s", strerror(errno));
+    /* A neutral name for pid 1 (hidden by hidepid anyway; never the caller's program name).
+     * Its cmdline is the caller's argv memory: hidden too, as init is not dumpable. */
+    (void)prctl(PR_SET_NAME, "init");
     return 0;
 }
 
