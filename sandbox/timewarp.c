@@ -49,7 +49,7 @@ int sbx_timewarp_check(pid_t tid, const struct seccomp_data *d, char *detail, si
     } else {
         return 0;
     }
-    struct timespec req;
+    struct timespec req = {0, 0};
     if (!req_addr || sbx_mem_read(tid, req_addr, &req, sizeof req) < 0) return 0;
     int64_t want = ts_ns(&req);
     if (want < 0) return 0;   /* EINVAL: the kernel says so */

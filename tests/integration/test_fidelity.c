@@ -102,7 +102,9 @@ static cJSON *analyze(struct tu_dirs *c, const char *fixture, const char *const 
 static bool has_finding(const cJSON *report, const char *rule)
 {
     const cJSON *f;
-    cJSON_ArrayForEach(f, get(report, "findings")) if (!strcmp(jstr(f, "rule_id"), rule)) return true;
+    cJSON_ArrayForEach(f, get(report, "findings")) {
+        if (!strcmp(jstr(f, "rule_id"), rule)) return true;
+    }
     return false;
 }
 
@@ -110,17 +112,22 @@ static void dump(const char *what, const cJSON *report)
 {
     const cJSON *f;
     fprintf(stderr, "%s: verdict %s, findings:", what, jstr(report, "verdict"));
-    cJSON_ArrayForEach(f, get(report, "findings")) fprintf(stderr, " %s/%s", jstr(f, "rule_id"), jstr(f, "severity"));
-    cJSON_ArrayForEach(f, get(report, "phases"))
+    cJSON_ArrayForEach(f, get(report, "findings")) {
+        fprintf(stderr, " %s/%s", jstr(f, "rule_id"), jstr(f, "severity"));
+    }
+    cJSON_ArrayForEach(f, get(report, "phases")) {
         fprintf(stderr, "\n  phase %s %s: %.300s %.600s", jstr(f, "name"), jstr(f, "status"), jstr(get(f, "stdout"), "text"),
                 jstr(get(f, "stderr"), "text"));
+    }
     fprintf(stderr, "\n");
 }
 
 static const cJSON *phase(const cJSON *report, const char *name)
 {
     const cJSON *p;
-    cJSON_ArrayForEach(p, get(report, "phases")) if (!strcmp(jstr(p, "name"), name)) return p;
+    cJSON_ArrayForEach(p, get(report, "phases")) {
+        if (!strcmp(jstr(p, "name"), name)) return p;
+    }
     return NULL;
 }
 
@@ -189,7 +196,9 @@ static void evasive_packages_are_caught(void **state)
         /* the canary hit happened in the phase that acts */
         bool in_phase = false;
         const cJSON *h;
-        cJSON_ArrayForEach(h, get(j, "canary_hits")) in_phase |= jstr(h, "phase") && !strcmp(jstr(h, "phase"), cases[i].phase);
+        cJSON_ArrayForEach(h, get(j, "canary_hits")) {
+            in_phase |= jstr(h, "phase") && !strcmp(jstr(h, "phase"), cases[i].phase);
+        }
         if (!in_phase) dump(cases[i].fixture, j);
         assert_true(in_phase);
         cJSON_Delete(j);
