@@ -26,19 +26,29 @@ int phases_parse(const char *arg, unsigned *mask, struct sb_error *err)
 }
 
 /* Loads the package as an app would: require() by name from the project folder; for ESM (or when
- * require refuses: ESM only, no "require" export) import(). Errors go to stderr, exit code 1. */
+ * require refuses: ESM only, no "require" export) import(). A package with nothing to load (no
+ * main, no index.js, no "." export: a CLI-only package) says so on stdout and exits 0; any other
+ * error goes to stderr with exit code 1. */
 static const char loader_js[] =
     "const name = process.argv[1], esm = process.argv[2] === 'esm';\n"
+    "const none = (e, codes) => e && codes.includes(e.code) && String(e.message).includes(name);\n"
     "(async () => {\n"
     "  let viaImport = esm;\n"
     "  if (!viaImport) {\n"
     "    try { require(name); }\n"
     "    catch (e) {\n"
+    "      if (none(e, ['MODULE_NOT_FOUND']) && String(e.message).includes(\"'\" + name + \"'\")) { console.log('no entry point: nothing to require'); return; }\n"
     "      if (!e || !['ERR_REQUIRE_ESM', 'ERR_REQUIRE_ASYNC_MODULE', 'ERR_PACKAGE_PATH_NOT_EXPORTED'].includes(e.code)) throw e;\n"
     "      viaImport = true;\n"
     "    }\n"
     "  }\n"
-    "  if (viaImport) await import(name);\n"
+    "  if (viaImport) {\n"
+    "    try { await import(name); }\n"
+    "    catch (e) {\n"
+    "      if (none(e, ['ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_UNSUPPORTED_DIR_IMPORT'])) { console.log('no entry point: nothing to import'); return; }\n"
+    "      throw e;\n"
+    "    }\n"
+    "  }\n"
     "})().catch((e) => { process.exitCode = 1; console.error(e && e.stack ? e.stack : String(e)); });\n";
 
 static bool is_esm(const struct manifest *m)

@@ -243,11 +243,20 @@ static void phases_option(void **state)
     assert_string_equal(jstr(p, "kind"), "import");
     assert_string_equal(jstr(p, "status"), "ok");
     cJSON_Delete(j);
-    /* the import of a package without an entry point fails, and the run does not */
+    /* a package without an entry point has nothing to load */
     j = analyze(c, "fid-sleep-600", import, 0, NULL);
     assert_string_equal(jstr(phase(j, "postinstall"), "status"), "skipped");
+    assert_string_equal(jstr(phase(j, "import"), "status"), "ok");
+    assert_non_null(strstr(jstr(get(phase(j, "import"), "stdout"), "text"), "no entry point"));
+    cJSON_Delete(j);
+    /* a throw on require is a failed phase (stack in stderr), not a failed run; ESM is import()ed */
+    j = analyze(c, "fid-import-throws", NULL, 0, NULL);
     assert_string_equal(jstr(phase(j, "import"), "status"), "failed");
-    assert_non_null(strstr(jstr(get(phase(j, "import"), "stderr"), "text"), "Cannot find module"));
+    assert_non_null(strstr(jstr(get(phase(j, "import"), "stderr"), "text"), "refusing to load here"));
+    cJSON_Delete(j);
+    j = analyze(c, "fid-esm-only", NULL, 0, NULL);
+    assert_string_equal(jstr(phase(j, "import"), "status"), "ok");
+    assert_non_null(strstr(jstr(get(phase(j, "import"), "stdout"), "text"), "esm loaded"));
     cJSON_Delete(j);
     const char *bad[] = {tu_build("scriptbox"), "analyze", pack(c, "fid-sleep-600"), "--phases", "deps", NULL};
     struct tu_run r;
