@@ -822,7 +822,8 @@ enum { WARP_NOTES = 16 };
 
 static int handle_sleep(struct sbx_notifier *n, const struct seccomp_data *d)
 {
-    if (!sbx_timewarp_check((pid_t)n->req->pid, d, n->scratch.detail, sizeof n->scratch.detail))
+    if (!(n->flags & SBX_TIMEWARP) ||
+        !sbx_timewarp_check((pid_t)n->req->pid, d, n->scratch.detail, sizeof n->scratch.detail))
         return (n->flags & SBX_TRACE_ALL) ? handle_traced(n, d) : answer(n, 0, 1);
     if (!id_valid(n)) return answer(n, 0, 1);   /* the caller is gone */
     n->warped++;

@@ -2,7 +2,8 @@
  * timewarp.c — time acceleration for sleeps: code that waits minutes before acting (`sleep 600`
  * in a shell, a C or Python sleep) acts within the run.
  *
- * nanosleep and clock_nanosleep are notified (syscalls_policy.c). A sleep that would last longer
+ * With SBX_TIMEWARP (cfg->flags; analyze sets it, libsbx alone does not), nanosleep and
+ * clock_nanosleep, always notified (syscalls_policy.c), are judged here. A sleep that would last longer
  * than SBX_TIMEWARP_MIN_NS (relative, or TIMER_ABSTIME against the named clock now) is answered
  * at once with success: the caller sees a sleep that ran to its end (no remaining time is
  * written: on success the kernel writes none either). Shorter sleeps continue untouched.

@@ -498,6 +498,7 @@ static void configure_sandbox(struct analyze_run *r, const struct world *w, stru
 {
     world_sbx_config(w, cfg);
     cfg->fakenet = (struct sbx_fakenet){.enabled = 1, .ca = r->env.ca};
+    cfg->flags |= SBX_TIMEWARP;   /* code that sleeps before acting acts within the run */
     if (!r->env.ca) progress("warning:", r->env.ca_note);
     if (r->opt.trace_all) {
         cfg->flags |= SBX_TRACE_ALL;

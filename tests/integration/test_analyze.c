@@ -352,8 +352,8 @@ static void interrupt_with(struct tu_dirs *c, int sig)
         _exit(127);
     }
     /* Wait until the script is running (its sleep is visible on the host), then interrupt. */
-    for (int i = 0; i < 100 && !process_with_marker("sleep 31.4159"); i++) usleep(50000);
-    assert_true(process_with_marker("sleep 31.4159"));
+    for (int i = 0; i < 100 && !process_with_marker("never 31.4159"); i++) usleep(50000);
+    assert_true(process_with_marker("never 31.4159"));
     kill(pid, sig);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -364,8 +364,8 @@ static void interrupt_with(struct tu_dirs *c, int sig)
         assert_int_equal(WEXITSTATUS(st), 128 + sig);
         assert_int_equal(count_entries(c->tmp), 0);   /* work folder removed */
     }
-    for (int i = 0; i < 40 && process_with_marker("sleep 31.4159"); i++) usleep(50000);
-    assert_false(process_with_marker("sleep 31.4159"));
+    for (int i = 0; i < 40 && process_with_marker("never 31.4159"); i++) usleep(50000);
+    assert_false(process_with_marker("never 31.4159"));
     if (sig == SIGKILL) {
         /* The killed run could not remove its folder; the next run sweeps it. */
         assert_int_equal(count_entries(c->tmp), 1);
