@@ -218,7 +218,13 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o, struct s
         if (c == '?' || c == ':')
             return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown or incomplete option '%s'; see 'scriptbox --help'",
                            argv[optind - 1]);
-        if (apply_option(o, c, optarg, err) < 0) return -1;
+        const char *arg = optarg;
+        /* `--ci gitlab` as the issue writes it: a bare --ci takes a following persona name (an
+         * optional argument is otherwise only `--ci=gitlab`); `--ci ./pkg` stays a bare --ci. */
+        if (c == OPT_CI && !arg && optind < argc &&
+            (!strcmp(argv[optind], "github") || !strcmp(argv[optind], "gitlab") || !strcmp(argv[optind], "none")))
+            arg = argv[optind++];
+        if (apply_option(o, c, arg, err) < 0) return -1;
     }
     if (optind != argc - 1)
         return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "analyze takes exactly one TARGET (a .tgz, a package folder or name@spec); see 'scriptbox --help'");

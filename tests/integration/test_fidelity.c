@@ -208,14 +208,15 @@ static void evasive_packages_are_caught(void **state)
 static void ci_personas(void **state)
 {
     struct tu_dirs *c = *state;
-    static const char *const quiet[][2] = {{"--ci", NULL}, {"--ci=github", NULL}, {"--ci=gitlab", NULL}};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const quiet[][3] = {{"--ci", NULL, NULL}, {"--ci=github", NULL, NULL}, {"--ci=gitlab", NULL, NULL},
+                                           {"--ci", "gitlab", NULL}};
+    for (size_t i = 0; i < 4; i++) {
         cJSON *j = analyze(c, "fid-ci-unset", quiet[i], 0, NULL);
         assert_false(has_finding(j, "canary-outbound"));
         assert_non_null(strstr(jstr(get(phase(j, "postinstall"), "stdout"), "text"), "ci: quiet"));
         cJSON_Delete(j);
     }
-    const char *none[] = {"--ci=none", NULL};
+    const char *none[] = {"--ci", "none", NULL};
     cJSON *j = analyze(c, "fid-ci-unset", none, 1, NULL);
     assert_true(has_finding(j, "canary-outbound"));
     cJSON_Delete(j);
