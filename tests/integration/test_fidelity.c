@@ -17,12 +17,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,6 +270,68 @@ static void phases_option(void **state)
     tu_run_free(&r);
 }
 
+/* From the host: the sandbox's init (a child of scriptbox) is called "init" with cmdline
+ * "/sbin/init", not scriptbox's own argv (which names the package's path). */
+static bool init_child_of(pid_t parent, char *cmdline, size_t cap)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    bool found = false;
+    while (d && (de = readdir(d)) && !found) {
+        char path[300];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        char *st = tu_read_file(path, NULL);
+        if (!st) continue;
+        char *rp = strrchr(st, ')');
+        int ppid = 0;
+        if (rp && !strncmp(st + strcspn(st, "("), "(init)", 6) && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == parent) {
+            snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+            size_t len = 0;
+            char *cl = tu_read_file(path, &len);
+            if (cl) {
+                for (size_t i = 0; i + 1 < len; i++) if (!cl[i]) cl[i] = ' ';
+                snprintf(cmdline, cap, "%s", cl);
+                found = true;
+            }
+            free(cl);
+        }
+        free(st);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+static void init_has_a_neutral_name(void **state)
+{
+    struct tu_dirs *c = *state;
+    const char *tgz = pack(c, "slow-postinstall");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(tu_build("scriptbox"), "scriptbox", "analyze", tgz, "--timeout", "20", "--format", "json", (char *)NULL);
+        _exit(127);
+    }
+    char cmdline[4096] = "";
+    bool found = false;
+    for (int i = 0; i < 200 && !found; i++) {
+        found = init_child_of(pid, cmdline, sizeof cmdline);
+        if (!found) usleep(25000);
+    }
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    if (!found) print_message("no child of scriptbox called init\n");
+    assert_true(found);
+    if (strncmp(cmdline, "/sbin/init", 10) || strstr(cmdline, "scriptbox") || strstr(cmdline, "slow-postinstall"))
+        print_message("init's cmdline: %s\n", cmdline);
+    assert_int_equal(strncmp(cmdline, "/sbin/init", 10), 0);
+    assert_null(strstr(cmdline, "scriptbox"));
+    assert_null(strstr(cmdline, "slow-postinstall"));
+}
+
 static bool host_has(const char *path)
 {
     struct stat st;
@@ -307,6 +373,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(probe_sees_a_developer_machine, setup, teardown),
+        cmocka_unit_test_setup_teardown(init_has_a_neutral_name, setup, teardown),
         cmocka_unit_test_setup_teardown(evasive_packages_are_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(ci_personas, setup, teardown),
         cmocka_unit_test_setup_teardown(phases_option, setup, teardown),
