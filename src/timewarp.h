@@ -8,10 +8,14 @@
  * first process starts. The preload is visible to the package (NODE_OPTIONS, the file): the
  * trade-off for catching code that waits minutes before acting. It is installed into the
  * sandbox's root (not the package's folders) and changes nothing until the first timer longer
- * than TIMEWARP_MIN_MS is set: then that timer (setTimeout, setInterval, timers/promises, and
- * util.promisify(setTimeout)) fires after TIMEWARP_KEEP_MS instead, and when it fires Date,
- * Date.now(), performance.now(), process.hrtime(.bigint) and process.uptime() have moved on by
- * the time skipped, so "has ten minutes passed?" checks agree.
+ * than TIMEWARP_MIN_MS is set (setTimeout, setInterval, timers/promises, util.promisify): that
+ * timer keeps its real delay, and a poller (50 ms, unref'd) fires the earliest such timer after
+ * TIMEWARP_KEEP_MS as soon as the process is otherwise idle — no shorter timer of its own pending,
+ * no socket, request, file operation or child process in flight (process.getActiveResourcesInfo)
+ * — or has been busy for 2 s. So a watchdog set around I/O (setTimeout(exit, 5000) while a
+ * request runs) is not fired early, and timers fire in their real order. When a fast-forwarded
+ * timer fires, Date, Date.now(), performance.now(), process.hrtime(.bigint) and process.uptime()
+ * have moved on by the time skipped, so "has ten minutes passed?" checks agree.
  * Each process reports the first 16 shortened timers by opening TIMEWARP_MARK<ms> (a path that
  * does not exist); analyze turns those opens into "time accelerated" note events.
  */
