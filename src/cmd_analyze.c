@@ -79,8 +79,6 @@ struct analyze_run {
     int leftovers;
     time_t started_at;
     uint64_t t0_ns, unpack_ms, run_ms;
-    char time_notes[REPORT_TIME_NOTES][128];   /* what time acceleration shortened */
-    size_t ntime_notes, time_accelerated;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -466,15 +464,6 @@ static int run_import(struct analyze_run *r, struct sbx *sb, const struct world 
     return 0;
 }
 
-/* Time acceleration's notes: the flag and the first few, for the report. */
-static void note_time(struct analyze_run *r, const struct sbx_event *ev)
-{
-    if (ev->kind != SBX_EV_NOTE || !timewarp_is_note(ev->detail)) return;
-    r->time_accelerated++;
-    if (r->ntime_notes < REPORT_TIME_NOTES)
-        snprintf(r->time_notes[r->ntime_notes++], sizeof r->time_notes[0], "%s", ev->detail + 18);
-}
-
 /* Every event goes to the stream, except our own collector's; writes are remembered. The node
  * preload's marks become "time accelerated" notes. */
 static void on_event(void *ctx, const struct sbx_event *ev)
@@ -484,7 +473,6 @@ static void on_event(void *ctx, const struct sbx_event *ev)
     struct sbx_event note;
     char detail[128];
     if (timewarp_event(ev, &note, detail, sizeof detail)) ev = &note;
-    note_time(r, ev);
     event_log_add(&r->events, ev);
     exfil_watch_note(&r->watch, ev, r->events.seq, r->events.phase);
 }
@@ -592,9 +580,7 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
         .package_dir = r->package_dir[0] ? r->package_dir : NULL, .started_at = r->started_at, .unpack_ms = r->unpack_ms, .run_ms = r->run_ms,
         .total_ms = (now_ns() - r->t0_ns) / 1000000, .judged = &jd,
         .registry = r->reg_facts, .registry_us = r->have_reg ? r->reg.us : 0,
-        .time_accelerated = r->time_accelerated, .ntime_notes = r->ntime_notes,
     };
-    for (size_t i = 0; i < r->ntime_notes; i++) in.time_notes[i] = r->time_notes[i];
     cJSON *report = report_build(&in);
     judgement_free(&jd);
     if (!report) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory building the report");

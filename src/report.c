@@ -162,6 +162,33 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
     return report_network_add(r, si.events, si.events_len);
 }
 
+/* Time acceleration, from the stream's "time accelerated: ..." notes (the sandbox's for long
+ * sleeps, analyze's for the node preload's marks): the same for analyze and `rules check`. */
+static void add_time(cJSON *r, const struct report_input *in)
+{
+    static const char key[] = "\"detail\":\"time accelerated: ", note[] = "\"kind\":\"note\"";
+    const char *buf = in->events && in->events->out.buf ? in->events->out.buf : NULL;
+    size_t len = buf ? in->events->out.len : 0, n = 0;
+    cJSON *list = cJSON_CreateArray();
+    for (const char *p = buf; p && (p = memmem(p, len - (size_t)(p - buf), key, sizeof key - 1));) {
+        const char *line = memrchr(buf, '\n', (size_t)(p - buf));
+        line = line ? line + 1 : buf;
+        bool is_note = memmem(line, (size_t)(p - line), note, sizeof note - 1) != NULL;
+        p += sizeof key - 1;
+        if (!is_note) continue;
+        const char *q = memchr(p, '"', len - (size_t)(p - buf));
+        if (!q) break;
+        if (n++ < REPORT_TIME_NOTES) {
+            char text[160];
+            snprintf(text, sizeof text, "%.*s", (int)(q - p), p);
+            cJSON_AddItemToArray(list, cJSON_CreateString(text));
+        }
+        p = q;
+    }
+    cJSON_AddBoolToObject(r, "time_accelerated", n > 0);
+    cJSON_AddItemToObject(r, "time_shortened", list);
+}
+
 /* Phases that could not run to their end are checks that did not happen: coverage gaps. */
 static void phase_coverage(cJSON *cov, const struct report_input *in)
 {
@@ -230,9 +257,7 @@ cJSON *report_build(const struct report_input *in)
     else cJSON_AddNullToObject(r, "unpack");
     cJSON *phases = cJSON_AddArrayToObject(r, "phases");
     for (size_t i = 0; i < in->nsteps; i++) cJSON_AddItemToArray(phases, step_json(&in->steps[i]));
-    cJSON_AddBoolToObject(r, "time_accelerated", in->time_accelerated > 0);
-    cJSON *tn = cJSON_AddArrayToObject(r, "time_shortened");
-    for (size_t i = 0; i < in->ntime_notes; i++) cJSON_AddItemToArray(tn, cJSON_CreateString(in->time_notes[i]));
+    add_time(r, in);
     cJSON *sb = cJSON_AddObjectToObject(r, "sandbox");
     add_str_or_null(sb, "mode", in->sandbox_mode);
     cJSON_AddNumberToObject(sb, "leftover_processes", in->leftovers);

@@ -60,9 +60,6 @@ struct report_input {
     const cJSON *registry;        /* registry facts (registry targets), or NULL */
     uint64_t registry_us;          /* the registry phase: fetch, verify, facts */
     const struct judgement *judged;   /* the rules' findings and coverage; NULL: no rules ran */
-    size_t time_accelerated;      /* sleeps/timers shortened by time acceleration */
-    const char *time_notes[REPORT_TIME_NOTES];   /* what, the first few */
-    size_t ntime_notes;
 };
 
 cJSON *report_build(const struct report_input *in);
