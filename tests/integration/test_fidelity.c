@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "testutil.h"
 
 static int setup(void **state)
@@ -134,6 +135,8 @@ static const cJSON *phase(const cJSON *report, const char *name)
     }
     return NULL;
 }
+
+static bool host_has_python(void) { struct stat st; return stat("/usr/bin/python3", &st) == 0; }
 
 static double host_uptime(void)
 {
@@ -346,6 +349,58 @@ static void init_has_a_neutral_name(void **state)
     assert_null(strstr(cmdline, "slow-postinstall"));
 }
 
+/* libsbx alone: SBX_TIMEWARP answers long sleeps at once (relative: coreutils sleep; absolute:
+ * python's time.sleep uses clock_nanosleep TIMER_ABSTIME), leaves short ones alone, and says so
+ * in note events; without the flag every sleep is real. */
+struct notes {
+    int warp;
+    char first[160];
+};
+
+static void count_notes(void *ctx, const struct sbx_event *ev)
+{
+    struct notes *n = ctx;
+    if (ev->kind != SBX_EV_NOTE || !ev->detail || strncmp(ev->detail, "time accelerated:", 17)) return;
+    if (!n->warp++) snprintf(n->first, sizeof n->first, "%s", ev->detail);
+}
+
+static double timed_sh(unsigned flags, const char *script, struct notes *n)
+{
+    struct sbx_config cfg = {.flags = flags, .on_event = count_notes, .event_ctx = n};
+    struct sbx *sb;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    const char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+    struct sbx_command cmd = {.argv = argv, .envp = envp, .cwd = "/", .timeout_ms = 60000};
+    struct sbx_status st;
+    double t = now_s();
+    assert_int_equal(sbx_exec(sb, &cmd, &st, &err), 0);
+    t = now_s() - t;
+    if (!st.exited || st.exit_code) print_message("status %d/%d: %s\n", st.exited, st.exit_code, st.err.data ? st.err.data : "");
+    assert_true(st.exited && st.exit_code == 0);
+    sbx_status_free(&st);
+    assert_int_equal(sbx_close(sb, 0, NULL, &err), 0);
+    return t;
+}
+
+static void native_sleeps_are_answered_early(void **state)
+{
+    (void)state;
+    struct notes n = {0};
+    bool py = host_has_python();
+    double t = timed_sh(SBX_TIMEWARP, py ? "sleep 600 && python3 -c 'import time; time.sleep(700)' && sleep 0.4"
+                                         : "sleep 600 && sleep 0.4", &n);
+    assert_true(t < 10);
+    assert_true(t >= 0.4);                 /* a short sleep is real */
+    assert_int_equal(n.warp, py ? 2 : 1);
+    assert_non_null(strstr(n.first, "of 600.000 s answered at once"));
+    struct notes off = {0};
+    t = timed_sh(0, "sleep 1.5", &off);    /* libsbx without the flag: real time */
+    assert_true(t >= 1.5);
+    assert_int_equal(off.warp, 0);
+}
+
 static bool host_has(const char *path)
 {
     struct stat st;
@@ -388,6 +443,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(probe_sees_a_developer_machine, setup, teardown),
         cmocka_unit_test_setup_teardown(init_has_a_neutral_name, setup, teardown),
+        cmocka_unit_test(native_sleeps_are_answered_early),
         cmocka_unit_test_setup_teardown(evasive_packages_are_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(ci_personas, setup, teardown),
         cmocka_unit_test_setup_teardown(phases_option, setup, teardown),
