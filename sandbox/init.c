@@ -101,6 +101,38 @@ static int arm_pdeathsig(const struct sbx_plan *p, sbx_error *err)
     return 0;
 }
 
+/* Our argv area (a copy of the caller's: its program name and arguments, e.g. the package's
+ * path) would be init's /proc/1/cmdline: overwrite it in place with "/sbin/init" (the
+ * setproctitle trick; libsbx never reads argv). Hidden by hidepid anyway: defence in depth, and
+ * the host's ps shows what the sandbox would. Best effort. */
+static void neutral_cmdline(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p) return;
+    unsigned long long start = 0, end = 0;
+    /* after ") " comes field 3; arg_start and arg_end are fields 48 and 49 */
+    int field = 2;
+    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+        field++;
+        if (field == 48) start = strtoull(tok, NULL, 10);
+        if (field == 49) {
+            end = strtoull(tok, NULL, 10);
+            break;
+        }
+    }
+    static const char name[] = "/sbin/init";
+    if (!start || end <= start || end - start < sizeof name) return;
+    memset((void *)(uintptr_t)start, 0, (size_t)(end - start));
+    memcpy((void *)(uintptr_t)start, name, sizeof name);
+}
+
 /* What the caller's process would otherwise hand down: its session keyring (the payload would
  * possess the caller's keys: kerberos tickets, fs keys), its session and terminal, personality
  * flags (e.g. ASLR off), the host's NIS domain name. */
@@ -114,6 +146,10 @@ static int detach_from_caller(sbx_error *err)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: personality: %s", strerror(errno));
     if (setdomainname("(none)", 6) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: setdomainname: %s", strerror(errno));
+    /* A neutral name for pid 1 (hidden by hidepid anyway; never the caller's program name).
+     * Its cmdline is the caller's argv memory: hidden too, as init is not dumpable. */
+    (void)prctl(PR_SET_NAME, "init");
+    neutral_cmdline();
     return 0;
 }
 

@@ -54,4 +54,11 @@ struct sbx_fnet;
  * that failed (they are then made at the first connect to port 53). fnet must outlive n. */
 int sbx_notifier_fakenet(struct sbx_notifier *n, struct sbx_fnet *fnet, pid_t target);
 
+/* Time acceleration (timewarp.c): 1 when this native nanosleep/clock_nanosleep call would sleep
+ * longer than SBX_TIMEWARP_MIN_NS and should be answered at once (detail says what was cut);
+ * 0 when it should run as asked. Reads the caller's timespec; never blocks. */
+#define SBX_TIMEWARP_MIN_NS 1000000000LL
+struct seccomp_data;
+int sbx_timewarp_check(pid_t tid, const struct seccomp_data *d, char *detail, size_t cap);
+
 #endif

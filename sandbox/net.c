@@ -101,7 +101,10 @@ static int add_local_default(int nl, int family, unsigned seq, int ifindex)
     return rtnl_talk(nl, h);
 }
 
-/* `ip addr add ADDR/PLEN dev IFINDEX` (IPv6: nodad). */
+/* `ip addr add ADDR/PLEN dev IFINDEX noprefixroute` (IPv6: nodad). No prefix route: the fake
+ * internet's `local` default must keep every other address of the subnet (10.0.2.3, the
+ * resolver) local; a 10.0.2.0/24 route on eth0 would win the longest-prefix match and send them
+ * into the device, where nothing answers. */
 static int add_addr(int nl, int family, const void *addr, unsigned char plen, unsigned seq, int ifindex)
 {
     union {
@@ -125,12 +128,14 @@ static int add_addr(int nl, int family, const void *addr, unsigned char plen, un
     size_t len = family == AF_INET ? 4 : 16;
     rta_put(u.raw, sizeof u.raw, IFA_LOCAL, addr, len);
     rta_put(u.raw, sizeof u.raw, IFA_ADDRESS, addr, len);
+    uint32_t flags = IFA_F_NOPREFIXROUTE | (family == AF_INET6 ? IFA_F_NODAD : 0);
+    rta_put(u.raw, sizeof u.raw, IFA_FLAGS, &flags, sizeof flags);
     return rtnl_talk(nl, h);
 }
 
-/* `ip link add eth0 type dummy` and up: only where the host has the dummy driver loaded (a user
- * namespace cannot load it). Returns its ifindex, or -1. */
-static int add_dummy_eth0(int nl, unsigned seq)
+/* `ip link add eth0 type KIND` and up: only where the host has that driver (a user namespace
+ * cannot load modules). Returns its ifindex, or -1. */
+static int add_eth0(int nl, unsigned seq, const char *kind)
 {
     union {
         struct {
@@ -149,13 +154,15 @@ static int add_dummy_eth0(int nl, unsigned seq)
     u.m.i.ifi_flags = IFF_UP;
     u.m.i.ifi_change = IFF_UP;
     rta_put(u.raw, sizeof u.raw, IFLA_IFNAME, "eth0", 5);
-    /* IFLA_LINKINFO { IFLA_INFO_KIND "dummy" }: a nested attribute, built by hand */
-    char nested[RTA_SPACE(6)];
+    /* IFLA_LINKINFO { IFLA_INFO_KIND kind }: a nested attribute, built by hand */
+    size_t klen = strlen(kind) + 1;
+    char nested[RTA_SPACE(16)];
+    if (klen > 16) return -1;
     memset(nested, 0, sizeof nested);
-    struct rtattr kind = {.rta_len = (unsigned short)RTA_LENGTH(6), .rta_type = IFLA_INFO_KIND};
-    memcpy(nested, &kind, sizeof kind);
-    memcpy(nested + RTA_LENGTH(0), "dummy", 6);
-    rta_put(u.raw, sizeof u.raw, IFLA_LINKINFO, nested, RTA_ALIGN(RTA_LENGTH(6)));
+    struct rtattr ka = {.rta_len = (unsigned short)RTA_LENGTH(klen), .rta_type = IFLA_INFO_KIND};
+    memcpy(nested, &ka, sizeof ka);
+    memcpy(nested + RTA_LENGTH(0), kind, klen);
+    rta_put(u.raw, sizeof u.raw, IFLA_LINKINFO, nested, RTA_ALIGN(RTA_LENGTH(klen)));
     if (rtnl_talk(nl, h) < 0) return -1;
     int idx = (int)if_nametoindex("eth0");
     if (idx <= 0) return -1;
@@ -193,9 +200,13 @@ int sbx_net_setup(const struct sbx_config *cfg, sbx_error *err)
     int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (nl < 0) return sbx_fail(err, SBX_E_SETUP, errno, "fake internet: netlink socket: %s", strerror(errno));
     /* An address that is not loopback: getaddrinfo with AI_ADDRCONFIG (getent ahostsv4, many
-     * resolvers) asks nothing of DNS for a family without one. On a dummy eth0 when the host
-     * has the driver (10.0.2.15/24 as in QEMU's user network), else on lo. Best effort. */
-    int eth0 = add_dummy_eth0(nl, 10);
+     * resolvers) asks nothing of DNS for a family without one; and a package that looks for a
+     * machine with only loopback interfaces (os.networkInterfaces() all "internal") must find a
+     * real-looking eth0. A dummy eth0 when the host has the driver (10.0.2.15/24 as in QEMU's
+     * user network), else an ifb one (built into most kernels, one device, UP and LOWER_UP, not
+     * loopback), else the address goes on lo. Best effort. */
+    int eth0 = add_eth0(nl, 10, "dummy");
+    if (eth0 < 0) eth0 = add_eth0(nl, 13, "ifb");
     int dev = eth0 > 0 ? eth0 : lo;
     static const unsigned char v4[4] = {10, 0, 2, 15};
     static const unsigned char v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x2, 0x15};

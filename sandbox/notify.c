@@ -87,6 +87,7 @@ struct sbx_notifier {
     struct sbx_scratch scratch;
     struct sbx_fnet *fnet;     /* fake internet, or NULL */
     pid_t fnet_tid;            /* whom a (re)started proxy becomes for fnet's sockets */
+    unsigned long warped;      /* long sleeps answered at once (timewarp.c) */
 };
 
 /* ---- classification ---- */
@@ -815,6 +816,28 @@ static int handle_core_limit(struct sbx_notifier *n, const struct seccomp_data *
     return answer(n, 0, 0);
 }
 
+/* nanosleep/clock_nanosleep: a long sleep is answered at once (timewarp.c), with a note for
+ * the first ones; everything else continues without an event. */
+enum { WARP_NOTES = 16 };
+
+static int handle_sleep(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    if (!(n->flags & SBX_TIMEWARP) ||
+        !sbx_timewarp_check((pid_t)n->req->pid, d, n->scratch.detail, sizeof n->scratch.detail))
+        return (n->flags & SBX_TRACE_ALL) ? handle_traced(n, d) : answer(n, 0, 1);
+    if (!id_valid(n)) return answer(n, 0, 1);   /* the caller is gone */
+    n->warped++;
+    if (n->warped <= WARP_NOTES + 1) {
+        struct sbx_event ev;
+        event_base(n, d, &ev);
+        ev.kind = SBX_EV_NOTE;
+        ev.detail = n->warped <= WARP_NOTES ? n->scratch.detail
+                                            : "time accelerated: further long sleeps answered at once, not logged";
+        emit(n, &ev);
+    }
+    return answer_value(n, 0);
+}
+
 /* Receive one notification and answer it. 1 handled, 0 nothing to do, -1 broken listener. */
 static int handle_one(struct sbx_notifier *n)
 {
@@ -827,6 +850,8 @@ static int handle_one(struct sbx_notifier *n)
     if (n->exec_pending) exec_check(n, (int)n->req->pid);
     if (is_native(d) && d->nr == SYS_prlimit64 && (unsigned)d->args[1] == RLIMIT_CORE)
         return handle_core_limit(n, d) < 0 ? -1 : 1;
+    if (is_native(d) && (d->nr == SYS_nanosleep || d->nr == SYS_clock_nanosleep))
+        return handle_sleep(n, d) < 0 ? -1 : 1;
     switch (verdict_of(n, d)) {
     case SBX_V_DENY: return handle_denied(n, d) < 0 ? -1 : 1;
     case SBX_V_OBSERVE: return handle_observed(n, d) < 0 ? -1 : 1;

@@ -169,6 +169,8 @@ typedef void (*sbx_event_fn)(void *ctx, const struct sbx_event *ev);
 
 enum {
     SBX_TRACE_ALL = 1,   /* notify (and log) every syscall, not just the observed set: slow */
+    SBX_TIMEWARP = 2,    /* time acceleration: a nanosleep/clock_nanosleep longer than 1 s is
+                            answered at once, with a "time accelerated: ..." note event */
 };
 
 /* ---- Fake internet --------------------------------------------------------------------- */
@@ -218,7 +220,7 @@ struct sbx_config {
     const struct sbx_tmpfs *tmpfs;  size_t ntmpfs;    /* writable areas */
     const struct sbx_file *files;   size_t nfiles;    /* files written into the root */
     struct sbx_limits limits;          /* zero fields take library defaults */
-    unsigned flags;                    /* SBX_TRACE_* */
+    unsigned flags;                    /* SBX_TRACE_ALL, SBX_TIMEWARP */
     sbx_event_fn on_event;             /* may be NULL */
     void *event_ctx;
     struct sbx_fakenet fakenet;        /* zero: no fake internet */

@@ -86,7 +86,7 @@ struct hp_ctx {
     struct rng rng;
     struct honeypot *hp;
     size_t nenv;
-    bool ci;
+    int ci;                    /* HONEYPOT_CI_* */
     struct sb_error *err;
     bool failed;              /* err is filled; later steps do nothing */
 };
@@ -772,6 +772,39 @@ static void build_env(struct hp_ctx *c)
     add_env(c, "AWS_SECRET_ACCESS_KEY", "", canary_new(c, BASE62, 40, "env:AWS_SECRET_ACCESS_KEY"));
 }
 
+/* A GitLab CI job on a shared runner: the variables every job gets, its tokens as canaries. */
+static void build_gitlab_env(struct hp_ctx *c)
+{
+    static const char *const plain[][2] = {
+        {"CI", "true"}, {"GITLAB_CI", "true"}, {"CI_SERVER", "yes"}, {"CI_SERVER_NAME", "GitLab"},
+        {"CI_SERVER_URL", "https://gitlab.com"}, {"CI_SERVER_HOST", "gitlab.com"}, {"CI_API_V4_URL", "https://gitlab.com/api/v4"},
+        {"CI_PROJECT_NAME", "storefront"}, {"CI_PROJECT_NAMESPACE", "acme-web"}, {"CI_PROJECT_PATH", "acme-web/storefront"},
+        {"CI_PROJECT_URL", "https://gitlab.com/acme-web/storefront"}, {"CI_COMMIT_BRANCH", "main"},
+        {"CI_COMMIT_REF_NAME", "main"}, {"CI_DEFAULT_BRANCH", "main"}, {"CI_PIPELINE_SOURCE", "push"},
+        {"CI_JOB_NAME", "build"}, {"CI_JOB_STAGE", "build"}, {"CI_RUNNER_DESCRIPTION", "3-blue.saas-linux-small-amd64.runners-manager.gitlab.com/default"},
+        {"CI_RUNNER_TAGS", "[\"saas-linux-small-amd64\"]"}, {"CI_REGISTRY", "registry.gitlab.com"},
+        {"CI_REGISTRY_IMAGE", "registry.gitlab.com/acme-web/storefront"}, {"CI_REGISTRY_USER", "gitlab-ci-token"},
+        {"FF_USE_FASTZIP", "true"},
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) add_env(c, plain[i][0], "", plain[i][1]);
+    add_env(c, "CI_PROJECT_DIR", "", c->project);
+    add_env(c, "CI_BUILDS_DIR", "", c->home);
+    add_env(c, "GITLAB_USER_LOGIN", "", c->user);
+    char sha[41], id[11];
+    random_chars(c, HEX, sha, 40);
+    random_chars(c, DIGITS, id, 10);
+    id[0] = id[0] == '0' ? '7' : id[0];
+    add_env(c, "CI_COMMIT_SHA", "", sha);
+    sha[8] = 0;
+    add_env(c, "CI_COMMIT_SHORT_SHA", "", sha);
+    add_env(c, "CI_JOB_ID", "", id);
+    add_env(c, "CI_PIPELINE_ID", "", id + 1);
+    add_env(c, "CI_PROJECT_ID", "", id + 3);
+    add_env(c, "CI_JOB_TOKEN", "glcbt-64_", canary_new(c, BASE62, 30, "env:CI_JOB_TOKEN"));
+    add_env(c, "CI_REGISTRY_PASSWORD", "glcbt-64_", canary_new(c, BASE62, 30, "env:CI_REGISTRY_PASSWORD"));
+    add_env(c, "CI_DEPENDENCY_PROXY_PASSWORD", "glcbt-64_", canary_new(c, BASE62, 30, "env:CI_DEPENDENCY_PROXY_PASSWORD"));
+}
+
 /* A GitHub Actions job: the variables every runner sets, and the job's secrets as canaries. */
 static void build_ci_env(struct hp_ctx *c)
 {
@@ -934,7 +967,8 @@ static void build_all(struct hp_ctx *c, const struct extension *ext, size_t next
     build_discord(c);
     build_shell(c);
     build_env(c);
-    if (c->ci) build_ci_env(c);
+    if (c->ci == HONEYPOT_CI_GITHUB) build_ci_env(c);
+    else if (c->ci == HONEYPOT_CI_GITLAB) build_gitlab_env(c);
 }
 
 int honeypot_build(int home_dirfd, int project_dirfd, const struct honeypot_opts *o, struct honeypot *hp,
@@ -943,7 +977,7 @@ int honeypot_build(int home_dirfd, int project_dirfd, const struct honeypot_opts
     memset(hp, 0, sizeof *hp);
     char project[300];
     struct hp_ctx c = {.home_fd = home_dirfd, .project_fd = project_dirfd, .hp = hp, .err = err,
-                       .rng = {.seed = o->seed}, .ci = o->ci != 0};
+                       .rng = {.seed = o->seed}, .ci = o->ci};
     if (resolve_options(&c, o, project, sizeof project) < 0) return -1;
     struct extension *ext = calloc(HONEYPOT_MAX_EXTENSIONS, sizeof *ext);
     hp->canaries = calloc(HONEYPOT_MAX_CANARIES, sizeof *hp->canaries);

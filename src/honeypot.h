@@ -41,10 +41,14 @@ struct honeypot_opts {
     const char *home;           /* HOME inside the sandbox; NULL: "/home/dev" */
     const char *project;        /* project folder inside; NULL: "<home>/project" */
     uint64_t seed;              /* 0: getrandom(); else a deterministic DRBG (tests only) */
-    int ci;                     /* also a GitHub Actions job's variables (CI=true, GITHUB_*,
-                                   RUNNER_*) with its secrets (ACTIONS_RUNTIME_TOKEN,
-                                   ACTIONS_ID_TOKEN_REQUEST_TOKEN) as canaries */
+    int ci;                     /* HONEYPOT_CI_*: 0 none; GITHUB: a GitHub Actions job's variables
+                                   (CI=true, GITHUB_*, RUNNER_*) with its secrets
+                                   (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN) as
+                                   canaries; GITLAB: a GitLab CI job's (CI=true, GITLAB_CI,
+                                   CI_*) with CI_JOB_TOKEN, CI_REGISTRY_PASSWORD as canaries */
 };
+
+enum { HONEYPOT_CI_NONE = 0, HONEYPOT_CI_GITHUB = 1, HONEYPOT_CI_GITLAB = 2 };
 
 struct honeypot {
     struct canary *canaries;    /* ncanaries entries, sources like "file:~/.npmrc", "env:NPM_TOKEN" */

@@ -466,6 +466,7 @@ static void put_npm_process_env(struct env_builder *b, const struct lifecycle_wo
     put_under(b, "npm_config_globalconfig", prefix, "etc/npmrc");
     put_under(b, "npm_config_init_module", w->home, ".npm-init.js");
     env_put(b, "npm_config_local_prefix", w->project_dir);
+    if (w->nodedir) env_put(b, "npm_config_nodedir", w->nodedir);   /* node-gyp: no header download */
     env_put(b, "npm_config_noproxy", "");
     env_put(b, "npm_config_npm_version", npm_version);
     env_put(b, "npm_config_prefix", prefix);

@@ -59,6 +59,8 @@ struct lifecycle_world {
     const char *global_prefix;  /* npm's global prefix; NULL: dirname(dirname(node_path)) */
     const char *resolved;       /* npm_package_resolved, e.g. the registry tarball URL */
     const char *integrity;      /* npm_package_integrity, "sha512-..." */
+    const char *nodedir;        /* npm_config_nodedir: node's headers for node-gyp, offline (the
+                                   node installation's prefix with include/node/node.h), or NULL */
 };
 
 /* NULL-terminated, heap-allocated environment for one step; free with lifecycle_env_free.

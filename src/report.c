@@ -56,7 +56,7 @@ static cJSON *step_json(const struct step_outcome *s)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", s->step->event);
-    cJSON_AddStringToObject(j, "kind", "lifecycle");
+    cJSON_AddStringToObject(j, "kind", s->kind ? s->kind : "lifecycle");
     cJSON_AddStringToObject(j, "script", s->step->script);
     cJSON_AddBoolToObject(j, "implicit", s->step->implicit);
     cJSON_AddStringToObject(j, "status", step_state(s));
@@ -146,9 +146,9 @@ static cJSON *timing_json(const struct report_input *in)
 /* Processes, files, network and denied calls, from the event stream. */
 static int add_behaviour(cJSON *r, const struct report_input *in)
 {
-    struct phase_window windows[LIFECYCLE_MAX_STEPS];
+    struct phase_window windows[REPORT_MAX_PHASES];
     size_t n = 0;
-    for (size_t i = 0; i < in->nsteps && n < LIFECYCLE_MAX_STEPS; i++)
+    for (size_t i = 0; i < in->nsteps && n < REPORT_MAX_PHASES; i++)
         if (in->steps[i].ran)
             windows[n++] = (struct phase_window){in->steps[i].step->event, in->steps[i].status.start_ns,
                                                  in->steps[i].status.end_ns};
@@ -162,6 +162,33 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
     return report_network_add(r, si.events, si.events_len);
 }
 
+/* Time acceleration, from the stream's "time accelerated: ..." notes (the sandbox's for long
+ * sleeps, analyze's for the node preload's marks): the same for analyze and `rules check`. */
+static void add_time(cJSON *r, const struct report_input *in)
+{
+    static const char key[] = "\"detail\":\"time accelerated: ", note[] = "\"kind\":\"note\"";
+    const char *buf = in->events && in->events->out.buf ? in->events->out.buf : NULL;
+    size_t len = buf ? in->events->out.len : 0, n = 0;
+    cJSON *list = cJSON_CreateArray();
+    for (const char *p = buf; p && (p = memmem(p, len - (size_t)(p - buf), key, sizeof key - 1));) {
+        const char *line = memrchr(buf, '\n', (size_t)(p - buf));
+        line = line ? line + 1 : buf;
+        bool is_note = memmem(line, (size_t)(p - line), note, sizeof note - 1) != NULL;
+        p += sizeof key - 1;
+        if (!is_note) continue;
+        const char *q = memchr(p, '"', len - (size_t)(p - buf));
+        if (!q) break;
+        if (n++ < REPORT_TIME_NOTES) {
+            char text[160];
+            snprintf(text, sizeof text, "%.*s", (int)(q - p), p);
+            cJSON_AddItemToArray(list, cJSON_CreateString(text));
+        }
+        p = q;
+    }
+    cJSON_AddBoolToObject(r, "time_accelerated", n > 0);
+    cJSON_AddItemToObject(r, "time_shortened", list);
+}
+
 /* Phases that could not run to their end are checks that did not happen: coverage gaps. */
 static void phase_coverage(cJSON *cov, const struct report_input *in)
 {
@@ -170,7 +197,10 @@ static void phase_coverage(cJSON *cov, const struct report_input *in)
         const struct step_outcome *s = &in->steps[i];
         char why[256];
         const char *status = NULL;
-        if (s->ran && s->status.timed_out) {
+        if (s->ran && s->status.timed_out && s->kind && !strcmp(s->kind, "import")) {
+            snprintf(why, sizeof why, "import was still running (timers, servers) at its time cap: later activity was not observed");
+            status = "partial";
+        } else if (s->ran && s->status.timed_out) {
             snprintf(why, sizeof why, "%s timed out: what it would have done next was not observed", s->step->event);
             status = "not analyzed";
         } else if (!s->ran && s->skip_reason && strcmp(s->skip_reason, "an earlier script failed (npm stops there too)")) {
@@ -229,6 +259,7 @@ cJSON *report_build(const struct report_input *in)
     cJSON *phases = cJSON_AddArrayToObject(r, "phases");
     if (in->deps_phase) cJSON_AddItemToArray(phases, cJSON_Duplicate(in->deps_phase, 1));
     for (size_t i = 0; i < in->nsteps; i++) cJSON_AddItemToArray(phases, step_json(&in->steps[i]));
+    add_time(r, in);
     cJSON *sb = cJSON_AddObjectToObject(r, "sandbox");
     add_str_or_null(sb, "mode", in->sandbox_mode);
     cJSON_AddNumberToObject(sb, "leftover_processes", in->leftovers);

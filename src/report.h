@@ -36,7 +36,11 @@ struct step_outcome {
     bool ran;                 /* false: not started (see skip_reason) */
     const char *skip_reason;
     struct sbx_status status; /* valid when ran */
+    const char *kind;         /* "lifecycle" when NULL; "import" for the import phase */
 };
+
+/* The lifecycle steps plus the import phase; time acceleration notes kept in the report. */
+enum { REPORT_MAX_PHASES = LIFECYCLE_MAX_STEPS + 1, REPORT_TIME_NOTES = 16 };
 
 struct report_input {
     const char *name, *version;

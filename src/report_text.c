@@ -104,6 +104,19 @@ static void show_phases(struct jsonw *out, const cJSON *r, const struct style *s
         if (so) show_output(out, so, st);
         if (se) show_output(out, se, st);
     }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "time_accelerated"))) {
+        jw_printf(out, "  %stime accelerated:%s", st->yellow, st->reset);
+        const cJSON *t;
+        int i = 0;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r, "time_shortened")) {
+            const char *x = cJSON_GetStringValue(t);
+            if (!x) continue;
+            jw_raw(out, i ? "; " : " ", i ? 2 : 1);
+            i++;
+            printable(out, x, strlen(x));
+        }
+        jw_raw(out, "\n", 1);
+    }
 }
 
 enum { SHOW_FINDINGS = 8, SHOW_EVIDENCE = 2 };

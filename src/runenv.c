@@ -2,6 +2,7 @@
 #include "runenv.h"
 #include "npmconfig.h"
 #include "rules.h"
+#include "timewarp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +20,7 @@ static const char *const ca_env[] = {
     "NODE_EXTRA_CA_CERTS=" SBX_CA_BUNDLE_PATH,
     "SSL_CERT_FILE=" SBX_CA_BUNDLE_PATH,
     "REQUESTS_CA_BUNDLE=" SBX_CA_BUNDLE_PATH,
+    TIMEWARP_NODE_OPTIONS,   /* node's long timers fast-forwarded (timewarp.h) */
 };
 
 static int build_env(struct runenv *x, struct sb_error *err)

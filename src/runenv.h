@@ -17,7 +17,7 @@
 struct runenv_opts {
     int home_fd, project_fd;       /* the seed folders (honeypot_build writes into them) */
     const char *home_seed, *project_seed;   /* their paths (as root, handed to the sandbox's uid) */
-    bool ci;                       /* --ci: a CI job's variables too */
+    int ci;                        /* --ci: HONEYPOT_CI_NONE/GITHUB/GITLAB, a CI job's variables too */
     const char *registry_host;     /* host[:port] from the user's npm config, or NULL */
     const char *rules_dir;         /* the rules folder in use, or NULL */
     const char *home, *project, *user;   /* inside the sandbox */

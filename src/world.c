@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "timewarp.h"
+
 static int find_on_path(const char *prog, char out[PATH_MAX])
 {
     const char *path = getenv("PATH");
@@ -125,6 +127,7 @@ void world_build(struct world *w, const struct manifest *m, const struct host_no
     snprintf(w->group, sizeof w->group, "root:x:0:\n" WORLD_USER ":x:%d:\n", WORLD_UID);
     w->files[0] = (struct sbx_file){"/etc/passwd", w->passwd, strlen(w->passwd), 0644};
     w->files[1] = (struct sbx_file){"/etc/group", w->group, strlen(w->group), 0644};
+    w->files[2] = (struct sbx_file){TIMEWARP_NODE_PATH, timewarp_node_js(), strlen(timewarp_node_js()), 0644};
     w->tmpfs[0] = (struct sbx_tmpfs){"/tmp", NULL, 0, 0};
     w->tmpfs[1] = (struct sbx_tmpfs){WORLD_HOME, seeds->home, 0, 0};
     w->tmpfs[2] = (struct sbx_tmpfs){WORLD_PROJECT, seeds->project, 0, 0};
@@ -142,6 +145,11 @@ void world_build(struct world *w, const struct manifest *m, const struct host_no
         .system_path = w->system_path,
         .extra = NULL,
     };
+    /* node-gyp builds offline against the node installation's own headers (no download). */
+    char hdr[PATH_MAX + 32];
+    struct stat st;
+    snprintf(hdr, sizeof hdr, "%.*s/include/node/node.h", PATH_MAX - 1, h->prefix);
+    if (stat(hdr, &st) == 0 && S_ISREG(st.st_mode)) w->lw.nodedir = h->prefix;
 }
 
 void world_sbx_config(const struct world *w, struct sbx_config *cfg)
@@ -155,5 +163,5 @@ void world_sbx_config(const struct world *w, struct sbx_config *cfg)
     cfg->tmpfs = w->tmpfs;
     cfg->ntmpfs = 4;
     cfg->files = w->files;
-    cfg->nfiles = 2;
+    cfg->nfiles = 3;
 }

@@ -51,7 +51,7 @@ struct world {
     struct sbx_bind binds[1];
     size_t nbinds;
     struct sbx_tmpfs tmpfs[4];
-    struct sbx_file files[2];
+    struct sbx_file files[3];      /* passwd, group, the node timer preload (timewarp.h) */
     struct lifecycle_world lw;
 };
 

@@ -2061,8 +2061,14 @@ static int c_toctou_connect(void)
         int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (c < 0) { other++; continue; }
         int r = connect(c, (struct sockaddr *)&g_flip_sa, sizeof g_flip_sa);
-        if (r == 0) real_a++;
-        else if (errno == ECONNREFUSED) real_b++;
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        /* Count where the connection really went: a connect to the unbound port B can succeed
+         * when the kernel picks B itself as the ephemeral source port (TCP self-connect). */
+        if (r == 0 && getpeername(c, (struct sockaddr *)&peer, &pl) == 0) {
+            if (peer.sin_port == ports[1]) real_b++;
+            else real_a++;
+        } else if (r < 0 && errno == ECONNREFUSED) real_b++;
         else other++;
         close(c);
         int acc;

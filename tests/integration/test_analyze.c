@@ -100,9 +100,12 @@ static void benign_postinstall_reports_phase_exit_and_output(void **state)
     assert_string_equal(get(pkg, "version")->valuestring, "1.0.0");
     assert_true(!strncmp(get(pkg, "integrity")->valuestring, "sha512-", 7));
     const cJSON *phases = get(j, "phases");
-    assert_int_equal(cJSON_GetArraySize(phases), 1);
+    assert_int_equal(cJSON_GetArraySize(phases), 2);   /* postinstall, then the import phase */
+    assert_string_equal(get(cJSON_GetArrayItem(phases, 1), "name")->valuestring, "import");
+    assert_string_equal(get(cJSON_GetArrayItem(phases, 1), "kind")->valuestring, "import");
     const cJSON *p = cJSON_GetArrayItem(phases, 0);
     assert_string_equal(get(p, "name")->valuestring, "postinstall");
+    assert_string_equal(get(p, "kind")->valuestring, "lifecycle");
     assert_string_equal(get(p, "status")->valuestring, "ok");
     assert_int_equal(get(p, "exit_code")->valueint, 0);
     assert_non_null(strstr(get(get(p, "stdout"), "text")->valuestring, "benign postinstall wrote made by postinstall"));
@@ -131,12 +134,14 @@ static void folder_target_runs_the_same(void **state)
     assert_int_not_equal(access(generated, F_OK), 0);
 }
 
-static void no_scripts_means_no_sandbox_and_clean(void **state)
+/* No install scripts: only the import phase runs (the package is still require()d). */
+static void no_scripts_means_only_the_import_phase_and_clean(void **state)
 {
     struct tu_dirs *c = *state;
     cJSON *j = analyze_json(c, pack(c, "no-scripts"), 0);
-    assert_int_equal(cJSON_GetArraySize(get(j, "phases")), 0);
-    assert_true(cJSON_IsNull(get(get(j, "sandbox"), "mode")));
+    assert_int_equal(cJSON_GetArraySize(get(j, "phases")), 1);
+    assert_string_equal(get(cJSON_GetArrayItem(get(j, "phases"), 0), "name")->valuestring, "import");
+    assert_false(cJSON_IsNull(get(get(j, "sandbox"), "mode")));
     assert_string_equal(get(j, "verdict")->valuestring, "clean");
     cJSON_Delete(j);
 }
@@ -146,7 +151,7 @@ static void failing_script_stops_later_ones_like_npm(void **state)
     struct tu_dirs *c = *state;
     cJSON *j = analyze_json(c, pack(c, "all-phases"), 0);
     const cJSON *phases = get(j, "phases");
-    assert_int_equal(cJSON_GetArraySize(phases), 3);
+    assert_int_equal(cJSON_GetArraySize(phases), 4);   /* + import, which runs whatever install did */
     const cJSON *pre = cJSON_GetArrayItem(phases, 0), *ins = cJSON_GetArrayItem(phases, 1), *post = cJSON_GetArrayItem(phases, 2);
     assert_string_equal(get(pre, "name")->valuestring, "preinstall");
     assert_string_equal(get(get(pre, "stdout"), "text")->valuestring, "pre\n");
@@ -347,8 +352,8 @@ static void interrupt_with(struct tu_dirs *c, int sig)
         _exit(127);
     }
     /* Wait until the script is running (its sleep is visible on the host), then interrupt. */
-    for (int i = 0; i < 100 && !process_with_marker("sleep 31.4159"); i++) usleep(50000);
-    assert_true(process_with_marker("sleep 31.4159"));
+    for (int i = 0; i < 100 && !process_with_marker("never 31.4159"); i++) usleep(50000);
+    assert_true(process_with_marker("never 31.4159"));
     kill(pid, sig);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -359,8 +364,8 @@ static void interrupt_with(struct tu_dirs *c, int sig)
         assert_int_equal(WEXITSTATUS(st), 128 + sig);
         assert_int_equal(count_entries(c->tmp), 0);   /* work folder removed */
     }
-    for (int i = 0; i < 40 && process_with_marker("sleep 31.4159"); i++) usleep(50000);
-    assert_false(process_with_marker("sleep 31.4159"));
+    for (int i = 0; i < 40 && process_with_marker("never 31.4159"); i++) usleep(50000);
+    assert_false(process_with_marker("never 31.4159"));
     if (sig == SIGKILL) {
         /* The killed run could not remove its folder; the next run sweeps it. */
         assert_int_equal(count_entries(c->tmp), 1);
@@ -379,7 +384,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(benign_postinstall_reports_phase_exit_and_output, setup, teardown),
         cmocka_unit_test_setup_teardown(folder_target_runs_the_same, setup, teardown),
-        cmocka_unit_test_setup_teardown(no_scripts_means_no_sandbox_and_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_scripts_means_only_the_import_phase_and_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_script_stops_later_ones_like_npm, setup, teardown),
         cmocka_unit_test_setup_teardown(scripts_can_reopen_their_stdio_by_path, setup, teardown),
         cmocka_unit_test_setup_teardown(text_and_sarif_formats, setup, teardown),

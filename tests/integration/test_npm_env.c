@@ -328,6 +328,8 @@ static bool sandbox_why(const char *key)
 static const char *const sandbox_extras[] = {
     "NPM_TOKEN", "NODE_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
+    "NODE_OPTIONS",          /* the node timer preload (src/timewarp.h) */
+    "npm_config_nodedir",    /* node-gyp against the installed headers, offline (src/world.c) */
 };
 
 static bool sandbox_extra(const char *key)

@@ -389,7 +389,8 @@ static void user_rules_extend_and_override(void **state)
 static void timeouts_are_not_analyzed_and_keep_the_verdict_from_clean(void **state)
 {
     struct tu_dirs *c = *state;
-    /* (its 31 s sleep is itself a medium evasion finding: disabled here to see the gap alone) */
+    /* (it loops on short sleeps: time acceleration leaves those alone; evasion-long-sleep stays
+     * disabled so the gap is seen alone) */
     const char *args[] = {"analyze", pack(c, "slow-postinstall"), "--format", "json", "--timeout", "1", "--grace", "0",
                           "--disable", "evasion-long-sleep", NULL};
     cJSON *j = run_report(c, args, 0);
