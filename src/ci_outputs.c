@@ -121,14 +121,17 @@ int ci_write_junit(const char *path, const struct ci_item *items, size_t n, enum
 
 /* ---- SARIF: one run, every package's results located in the lockfile -------------------- */
 
-static bool has_rule(const cJSON *rules, const char *id)
+/* The index of rule `id` in the merged run's rules, or -1. */
+static int rule_index(const cJSON *rules, const char *id)
 {
+    int i = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, rules) {
         const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id"));
-        if (rid && id && !strcmp(rid, id)) return true;
+        if (rid && id && !strcmp(rid, id)) return i;
+        i++;
     }
-    return false;
+    return -1;
 }
 
 static cJSON *lock_location(const char *lockfile, int line)
@@ -150,14 +153,16 @@ static void merge_package(cJSON *run, const char *lockfile, const struct ci_item
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(prun, "tool"), "driver"), "rules")) {
-        if (!has_rule(rules, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id"))))
+        if (rule_index(rules, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id"))) < 0)
             cJSON_AddItemToArray(rules, cJSON_Duplicate(r, 1));
     }
     cJSON *results = cJSON_GetObjectItemCaseSensitive(run, "results");
     cJSON *res;
     cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(prun, "results")) {
         cJSON *copy = cJSON_Duplicate(res, 1);
+        int idx = rule_index(rules, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(copy, "ruleId")));
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "ruleIndex");   /* indexes differ in the merged run */
+        if (idx >= 0) cJSON_AddNumberToObject(copy, "ruleIndex", idx);
         cJSON *msg = cJSON_GetObjectItemCaseSensitive(copy, "message");
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "text"));
         char *prefixed = malloc(strlen(it->delta->pkg->name) + strlen(it->delta->pkg->version) + (text ? strlen(text) : 0) + 8);

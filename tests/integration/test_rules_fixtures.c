@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sarifcheck.h"
 #include "testutil.h"
 
 static int setup(void **state)
@@ -226,61 +227,12 @@ static void saved_event_streams_are_rejudged(void **state)
     cJSON_Delete(j);
 }
 
-/* ---- SARIF: the fields the 2.1.0 schema requires, and ours ---------------------------- */
-
-static bool is_str(const cJSON *o, const char *k) { return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, k)); }
-
-static void validate_sarif(const cJSON *s, int want_results)
-{
-    assert_string_equal(jstr(s, "version"), "2.1.0");
-    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(s, "runs");
-    assert_true(cJSON_IsArray(runs));
-    assert_int_equal(cJSON_GetArraySize(runs), 1);
-    const cJSON *run = cJSON_GetArrayItem(runs, 0);
-    const cJSON *driver = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "tool"), "driver");
-    assert_true(is_str(driver, "name"));
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(driver, "rules");
-    assert_true(cJSON_IsArray(rules));
-    const cJSON *r;
-    cJSON_ArrayForEach(r, rules) {
-        assert_true(is_str(r, "id"));
-        assert_true(is_str(cJSON_GetObjectItemCaseSensitive(r, "shortDescription"), "text"));
-        assert_true(is_str(cJSON_GetObjectItemCaseSensitive(r, "fullDescription"), "text"));
-        assert_true(is_str(cJSON_GetObjectItemCaseSensitive(r, "help"), "text"));
-    }
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(run, "results");
-    assert_true(cJSON_IsArray(results));
-    assert_int_equal(cJSON_GetArraySize(results), want_results);
-    const cJSON *res;
-    cJSON_ArrayForEach(res, results) {
-        assert_true(is_str(cJSON_GetObjectItemCaseSensitive(res, "message"), "text"));
-        const char *level = jstr(res, "level");
-        assert_true(!strcmp(level, "none") || !strcmp(level, "note") || !strcmp(level, "warning") || !strcmp(level, "error"));
-        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(res, "ruleIndex");
-        assert_true(cJSON_IsNumber(idx));
-        const cJSON *rule = cJSON_GetArrayItem(rules, idx->valueint);
-        assert_non_null(rule);
-        assert_string_equal(jstr(rule, "id"), jstr(res, "ruleId"));
-        const cJSON *locs = cJSON_GetObjectItemCaseSensitive(res, "locations");
-        assert_true(cJSON_GetArraySize(locs) >= 1);
-        const cJSON *phys = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(locs, 0), "physicalLocation");
-        assert_true(is_str(cJSON_GetObjectItemCaseSensitive(phys, "artifactLocation"), "uri"));
-        const cJSON *line = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(phys, "region"), "startLine");
-        assert_true(cJSON_IsNumber(line) && line->valueint >= 1 && line->valuedouble == line->valueint);
-        const cJSON *sup;
-        cJSON_ArrayForEach(sup, cJSON_GetObjectItemCaseSensitive(res, "suppressions")) {
-            const char *kind = jstr(sup, "kind");
-            assert_true(kind && (!strcmp(kind, "inSource") || !strcmp(kind, "external")));
-        }
-    }
-}
-
 static void sarif_is_valid_and_located(void **state)
 {
     struct tu_dirs *c = *state;
     const char *args[] = {"analyze", pack(c, "mal-obfuscated"), "--format", "sarif", NULL};
     cJSON *s = run_report(c, args, 1);
-    validate_sarif(s, 1);
+    tu_check_sarif(s, 1);
     /* a content finding points at the file and line */
     const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "runs"), 0), "results"), 0);
     const cJSON *phys = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "locations"), 0), "physicalLocation");
@@ -290,7 +242,7 @@ static void sarif_is_valid_and_located(void **state)
     /* a behaviour finding points at the script's line in package.json */
     const char *args2[] = {"analyze", pack(c, "mal-persistence"), "--format", "sarif", NULL};
     s = run_report(c, args2, 1);
-    validate_sarif(s, 2);
+    tu_check_sarif(s, 2);
     res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "runs"), 0), "results"), 0);
     phys = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "locations"), 0), "physicalLocation");
     assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(phys, "artifactLocation"), "uri"), "package.json");
@@ -299,7 +251,7 @@ static void sarif_is_valid_and_located(void **state)
     /* no findings: still a valid log */
     const char *args3[] = {"analyze", pack(c, "ok-banner"), "--format", "sarif", NULL};
     s = run_report(c, args3, 0);
-    validate_sarif(s, 0);
+    tu_check_sarif(s, 0);
     cJSON_Delete(s);
 }
 
