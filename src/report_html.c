@@ -319,8 +319,9 @@ static void show_findings(struct jsonw *o, const cJSON *r)
     if (!cJSON_GetArraySize(list)) raw(o, "<p class=\"dim\">No findings.</p>");
     const cJSON *f;
     for (int pass = 0; pass < 2; pass++)   /* unsuppressed first, then the greyed suppressed ones */
-        cJSON_ArrayForEach(f, list)
+        cJSON_ArrayForEach(f, list) {
             if (cJSON_IsTrue(item(f, "suppressed")) == (pass == 1)) show_finding(o, f);
+        }
     raw(o, "</section>\n");
 }
 
@@ -350,7 +351,9 @@ static void show_coverage(struct jsonw *o, const cJSON *r)
 {
     const cJSON *list = item(r, "coverage"), *c;
     int gaps = 0;
-    cJSON_ArrayForEach(c, list) gaps += is_gap(c);
+    cJSON_ArrayForEach(c, list) {
+        gaps += is_gap(c);
+    }
     raw(o, "<section id=\"coverage\"><h2>Coverage gaps</h2>");
     if (gaps) coverage_table(o, list, true);
     else raw(o, "<p class=\"good\">None: every check that applies ran.</p>");
@@ -610,7 +613,9 @@ static void show_processes(struct jsonw *o, const cJSON *r)
         o->failed = true;
     } else if (n) {
         int i = 0;
-        cJSON_ArrayForEach(p, list) t.procs[i++] = p;
+        cJSON_ArrayForEach(p, list) {
+            t.procs[i++] = p;
+        }
         raw(o, "<ul class=\"tree\">");
         /* Roots: a parent that exec'd nothing is not listed. Then anything left (a pid cycle). */
         for (int pass = 0; pass < 2; pass++)
