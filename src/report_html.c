@@ -281,7 +281,11 @@ static void show_finding(struct jsonw *o, const cJSON *f)
     raw(o, ", ");
     text_of(o, f, "category");
     jw_printf(o, ", %.0f match%s]</span>", num(f, "count"), num(f, "count") == 1 ? "" : "es");
-    if (sup) raw(o, " <span class=\"tag\">suppressed</span>");
+    if (sup) {
+        raw(o, " <span class=\"tag\">suppressed: ");
+        text_of(o, item(f, "suppressed_by"), "reason");
+        raw(o, "</span>");
+    }
     raw(o, "</summary>");
     if (sup) {
         const cJSON *by = item(f, "suppressed_by");
