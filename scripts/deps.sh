@@ -10,6 +10,8 @@ done
 # Node.js is the runtime of the scripts under test; any packaged node will do (Debian's or a vendor's).
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm  >/dev/null 2>&1 || missing="$missing npm"
+# Opt-in: headless Chromium for the HTML report's rendering test (too heavy for every CI run).
+if [ "${SCRIPTBOX_DEPS_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing="$missing chromium"; fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "scriptbox: missing Debian packages:$missing; fix: sudo apt-get install -y$missing" >&2

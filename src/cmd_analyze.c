@@ -136,6 +136,7 @@ static int parse_format(const char *s, enum report_format *f)
     if (!strcmp(s, "text")) *f = REPORT_TEXT;
     else if (!strcmp(s, "json")) *f = REPORT_JSON;
     else if (!strcmp(s, "sarif")) *f = REPORT_SARIF;
+    else if (!strcmp(s, "html")) *f = REPORT_HTML;
     else return -1;
     return 0;
 }
@@ -150,7 +151,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
     switch (c) {
     case OPT_FORMAT:
         if (parse_format(arg, &o->format) == 0) return 0;
-        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--format must be text, json or sarif, not '%s'", arg);
+        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--format must be text, json, sarif or html, not '%s'", arg);
     case OPT_OUTPUT: o->output = arg; return 0;
     case OPT_EVENTS: o->events_path = arg; return 0;
     case OPT_TIMEOUT:

@@ -159,7 +159,8 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
         .phases = windows, .nphases = n,
     };
     if (summary_add(r, &si) < 0) return -1;
-    return report_network_add(r, si.events, si.events_len);
+    if (report_network_add(r, si.events, si.events_len) < 0) return -1;
+    return report_timeline_add(r, si.events, si.events_len);
 }
 
 /* Time acceleration, from the stream's "time accelerated: ..." notes (the sandbox's for long
@@ -302,6 +303,7 @@ static char *render(const cJSON *report, enum report_format fmt, bool color)
 {
     if (fmt == REPORT_TEXT) return report_render_text(report, color);
     if (fmt == REPORT_JSON) return cJSON_Print(report);
+    if (fmt == REPORT_HTML) return report_render_html(report);
     cJSON *sarif = report_render_sarif(report);
     char *s = sarif ? cJSON_Print(sarif) : NULL;
     cJSON_Delete(sarif);
@@ -322,7 +324,7 @@ int report_write(const cJSON *report, enum report_format fmt, const char *path, 
     }
     size_t n = strlen(s);
     int rc = write_all(fd, s, n);
-    if (rc == 0 && fmt != REPORT_TEXT) rc = write_all(fd, "\n", 1);
+    if (rc == 0 && fmt != REPORT_TEXT && fmt != REPORT_HTML) rc = write_all(fd, "\n", 1);
     int e = errno;
     if (!to_stdout && close(fd) < 0 && rc == 0) { rc = -1; e = errno; }
     free(s);

@@ -2,7 +2,7 @@
  * report.h — the scriptbox.report/v1 document and its renderings.
  *
  * report_build() assembles the canonical report as a cJSON object from the run's facts; the
- * text summary and SARIF 2.1.0 are rendered from that object, so all three always agree.
+ * text summary, SARIF 2.1.0 and the HTML page are rendered from that object, so all three always agree.
  * The schema is documented in docs/report-schema.md.
  */
 #ifndef SCRIPTBOX_REPORT_H
@@ -28,7 +28,7 @@ enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL, SEV_NONE 
 int severity_parse(const char *s);
 const char *severity_name(enum severity s);
 
-enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_SARIF };
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_SARIF, REPORT_HTML };
 
 /* One lifecycle step as it went. */
 struct step_outcome {
@@ -71,6 +71,16 @@ enum severity report_max_severity(const cJSON *report);
 
 char *report_render_text(const cJSON *report, bool color);
 cJSON *report_render_sarif(const cJSON *report);
+/* One self-contained HTML page (inline CSS, no script, a CSP that loads nothing), for people
+ * triaging a package; every string from the report is escaped. NULL on ENOMEM. */
+char *report_render_html(const cJSON *report);
+
+/* The optional "timeline": at most REPORT_TIMELINE_MAX one-line summaries
+ * {t_ns, seq, pid, phase, kind, summary} of the event stream (exec, proc_exit, open, fs, net,
+ * dns, payload, exfil, denied, note, truncated), in seq order; file reads only fill what the
+ * other events leave of the bound. timeline_omitted counts what was left out. 0, or -1 on ENOMEM. */
+enum { REPORT_TIMELINE_MAX = 2000 };
+int report_timeline_add(cJSON *report, const char *events, size_t len);
 
 /* Write the report in fmt to path (NULL or "-" = stdout). */
 int report_write(const cJSON *report, enum report_format fmt, const char *path, bool color,
