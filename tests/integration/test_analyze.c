@@ -23,38 +23,6 @@
 
 #include "testutil.h"
 
-/* Each test's state: tmp is scriptbox's private TMPDIR, out holds tarballs and reports. */
-static int setup(void **state)
-{
-    struct tu_dirs *c = calloc(1, sizeof *c);
-    tu_dirs_open(c);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_dirs_close(*state);
-    free(*state);
-    return 0;
-}
-
-/* Pack tests/fixtures/packages/NAME as npm does (one top folder "package/"). */
-static const char *pack(struct tu_dirs *c, const char *name)
-{
-    static char path[4096];
-    char transform[256];
-    snprintf(path, sizeof path, "%s/%s.tgz", c->out, name);
-    snprintf(transform, sizeof transform, "s,^%s,package,", name);
-    const char *argv[] = {"tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf", path,
-                          "-C", tu_src("tests/fixtures/packages"), "--transform", transform, name, NULL};
-    struct tu_run r;
-    assert_int_equal(tu_run(argv, &r), 0);
-    assert_int_equal(r.status, 0);
-    tu_run_free(&r);
-    return path;
-}
-
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -93,7 +61,7 @@ static const cJSON *get(const cJSON *o, const char *key)
 static void benign_postinstall_reports_phase_exit_and_output(void **state)
 {
     struct tu_dirs *c = *state;
-    cJSON *j = analyze_json(c, pack(c, "benign-postinstall"), 0);
+    cJSON *j = analyze_json(c, tu_pack(c, "benign-postinstall"), 0);
     assert_string_equal(get(j, "schema")->valuestring, "scriptbox.report/v1");
     const cJSON *pkg = get(j, "package");
     assert_string_equal(get(pkg, "name")->valuestring, "benign-postinstall");
@@ -138,7 +106,7 @@ static void folder_target_runs_the_same(void **state)
 static void no_scripts_means_only_the_import_phase_and_clean(void **state)
 {
     struct tu_dirs *c = *state;
-    cJSON *j = analyze_json(c, pack(c, "no-scripts"), 0);
+    cJSON *j = analyze_json(c, tu_pack(c, "no-scripts"), 0);
     assert_int_equal(cJSON_GetArraySize(get(j, "phases")), 1);
     assert_string_equal(get(cJSON_GetArrayItem(get(j, "phases"), 0), "name")->valuestring, "import");
     assert_false(cJSON_IsNull(get(get(j, "sandbox"), "mode")));
@@ -149,7 +117,7 @@ static void no_scripts_means_only_the_import_phase_and_clean(void **state)
 static void failing_script_stops_later_ones_like_npm(void **state)
 {
     struct tu_dirs *c = *state;
-    cJSON *j = analyze_json(c, pack(c, "all-phases"), 0);
+    cJSON *j = analyze_json(c, tu_pack(c, "all-phases"), 0);
     const cJSON *phases = get(j, "phases");
     assert_int_equal(cJSON_GetArraySize(phases), 4);   /* + import, which runs whatever install did */
     const cJSON *pre = cJSON_GetArrayItem(phases, 0), *ins = cJSON_GetArrayItem(phases, 1), *post = cJSON_GetArrayItem(phases, 2);
@@ -167,7 +135,7 @@ static void failing_script_stops_later_ones_like_npm(void **state)
 static void scripts_can_reopen_their_stdio_by_path(void **state)
 {
     struct tu_dirs *c = *state;
-    cJSON *j = analyze_json(c, pack(c, "dev-stdio"), 0);
+    cJSON *j = analyze_json(c, tu_pack(c, "dev-stdio"), 0);
     const cJSON *p = cJSON_GetArrayItem(get(j, "phases"), 0);
     assert_string_equal(get(p, "status")->valuestring, "ok");
     assert_string_equal(get(get(p, "stdout"), "text")->valuestring, "to-stdout\nvia-fd\n");
@@ -178,7 +146,7 @@ static void scripts_can_reopen_their_stdio_by_path(void **state)
 static void text_and_sarif_formats(void **state)
 {
     struct tu_dirs *c = *state;
-    const char *tgz = pack(c, "benign-postinstall");
+    const char *tgz = tu_pack(c, "benign-postinstall");
     const char *argv[] = {tu_build("scriptbox"), "analyze", tgz, NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
@@ -204,7 +172,7 @@ static void text_and_sarif_formats(void **state)
 static void keep_workdir_keeps_it(void **state)
 {
     struct tu_dirs *c = *state;
-    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "benign-postinstall"), "--keep-workdir", NULL};
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tu_pack(c, "benign-postinstall"), "--keep-workdir", NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
     assert_int_equal(r.status, 0);
@@ -218,7 +186,7 @@ static void events_file_is_json_lines(void **state)
     struct tu_dirs *c = *state;
     char events[4096];
     snprintf(events, sizeof events, "%s/events.jsonl", c->out);
-    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "benign-postinstall"), "--format", "json",
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tu_pack(c, "benign-postinstall"), "--format", "json",
                           "--events", events, NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
@@ -253,7 +221,7 @@ static void usage_and_input_errors_exit_2(void **state)
     assert_int_equal(tu_run(badopt, &r), 0);
     assert_int_equal(r.status, 2);
     tu_run_free(&r);
-    const char *badman[] = {tu_build("scriptbox"), "analyze", pack(c, "bad-manifest"), NULL};
+    const char *badman[] = {tu_build("scriptbox"), "analyze", tu_pack(c, "bad-manifest"), NULL};
     assert_int_equal(tu_run(badman, &r), 0);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "error[bad-manifest]"));
@@ -342,7 +310,7 @@ static bool process_with_marker(const char *marker)
 
 static void interrupt_with(struct tu_dirs *c, int sig)
 {
-    const char *tgz = pack(c, "slow-postinstall");
+    const char *tgz = tu_pack(c, "slow-postinstall");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -369,7 +337,7 @@ static void interrupt_with(struct tu_dirs *c, int sig)
     if (sig == SIGKILL) {
         /* The killed run could not remove its folder; the next run sweeps it. */
         assert_int_equal(count_entries(c->tmp), 1);
-        cJSON *j = analyze_json(c, pack(c, "no-scripts"), 0);
+        cJSON *j = analyze_json(c, tu_pack(c, "no-scripts"), 0);
         cJSON_Delete(j);
         assert_int_equal(count_entries(c->tmp), 0);
     }
@@ -382,19 +350,19 @@ static void sigkill_leaves_no_process(void **state) { interrupt_with(*state, SIG
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(benign_postinstall_reports_phase_exit_and_output, setup, teardown),
-        cmocka_unit_test_setup_teardown(folder_target_runs_the_same, setup, teardown),
-        cmocka_unit_test_setup_teardown(no_scripts_means_only_the_import_phase_and_clean, setup, teardown),
-        cmocka_unit_test_setup_teardown(failing_script_stops_later_ones_like_npm, setup, teardown),
-        cmocka_unit_test_setup_teardown(scripts_can_reopen_their_stdio_by_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(text_and_sarif_formats, setup, teardown),
-        cmocka_unit_test_setup_teardown(keep_workdir_keeps_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(events_file_is_json_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(usage_and_input_errors_exit_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(hostile_tarballs_are_reported_or_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(sigterm_leaves_nothing_behind, setup, teardown),
-        cmocka_unit_test_setup_teardown(sigint_leaves_nothing_behind, setup, teardown),
-        cmocka_unit_test_setup_teardown(sigkill_leaves_no_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(benign_postinstall_reports_phase_exit_and_output, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(folder_target_runs_the_same, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(no_scripts_means_only_the_import_phase_and_clean, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(failing_script_stops_later_ones_like_npm, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(scripts_can_reopen_their_stdio_by_path, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(text_and_sarif_formats, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(keep_workdir_keeps_it, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(events_file_is_json_lines, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(usage_and_input_errors_exit_2, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(hostile_tarballs_are_reported_or_refused, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(sigterm_leaves_nothing_behind, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(sigint_leaves_nothing_behind, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(sigkill_leaves_no_process, tu_dirs_setup, tu_dirs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

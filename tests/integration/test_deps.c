@@ -29,98 +29,36 @@
 #include <openssl/evp.h>
 
 #include "b64.h"
+#include "fakereg.h"
 #include "sandbox.h"
 #include "testutil.h"
 
 struct fx {
     struct tu_dirs d;
-    char reg[4200], log[4200], cache[4200], home[4200], url[64];
-    pid_t pid;
-    int port;
+    struct fakereg r;
+    char cache[4200], home[4200];
 };
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void write_json(const char *path, const cJSON *j)
-{
-    char *s = cJSON_Print(j);
-    write_text(path, s);
-    free(s);
-}
-
-static void sri_of(const char *path, char *out, size_t outsz)
-{
-    size_t len;
-    char *data = tu_read_file(path, &len);
-    assert_non_null(data);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    assert_true(EVP_Digest(data, len, d, &n, EVP_sha512(), NULL));
-    free(data);
-    char *b = b64_encode(d, n);
-    snprintf(out, outsz, "sha512-%s", b);
-    free(b);
-}
 
 /* tarballs/<name>-<version>.tgz with package.json = manifest_json (+ bin.js when bin_text).
  * Returns the packument's version entry (dist filled; tarball on the fake registry). */
 static cJSON *make_version(struct fx *f, const char *name, const char *version, const char *manifest_json,
                            const char *bin_text, char *tgz_out, size_t tgz_sz)
 {
-    char pkgdir[4400], file[8800], cmd[20000], tgz[8800], url[700];
-    snprintf(pkgdir, sizeof pkgdir, "%s/src-%d-%s", f->d.out, rand(), version);
-    snprintf(file, sizeof file, "mkdir -p '%s/package'", pkgdir);
-    assert_int_equal(system(file), 0);
-    cJSON *m = manifest_json ? cJSON_Parse(manifest_json) : cJSON_CreateObject();
-    assert_non_null(m);
-    cJSON_AddStringToObject(m, "name", name);
-    cJSON_AddStringToObject(m, "version", version);
-    snprintf(file, sizeof file, "%s/package/package.json", pkgdir);
-    write_json(file, m);
-    snprintf(file, sizeof file, "%s/package/index.js", pkgdir);
-    write_text(file, "module.exports = 1;\n");
-    if (bin_text) {
-        snprintf(file, sizeof file, "%s/package/bin.js", pkgdir);
-        write_text(file, bin_text);
-        chmod(file, 0755);
-    }
-    const char *base = name[0] == '@' ? strchr(name, '/') + 1 : name;
-    snprintf(tgz, sizeof tgz, "%s/tarballs/%s-%s.tgz", f->reg, base, version);
-    snprintf(cmd, sizeof cmd, "tar --owner=0 --group=0 --numeric-owner -czf '%s' -C '%s' package", tgz, pkgdir);
-    assert_int_equal(system(cmd), 0);
-    if (tgz_out) snprintf(tgz_out, tgz_sz, "%s", tgz);
-    char sri[200];
-    sri_of(tgz, sri, sizeof sri);
-    cJSON *dist = cJSON_AddObjectToObject(m, "dist");
-    snprintf(url, sizeof url, "{{REGISTRY}}/tarballs/%s-%s.tgz", base, version);
-    cJSON_AddStringToObject(dist, "tarball", url);
-    cJSON_AddStringToObject(dist, "integrity", sri);
+    const char *files[] = {"bin.js", bin_text, NULL};
+    cJSON *m = fakereg_version(&f->r, name, version, manifest_json, bin_text ? files : NULL);
+    if (tgz_out)
+        snprintf(tgz_out, tgz_sz, "%s/tarballs/%s-%s.tgz", f->r.dir, name[0] == '@' ? strchr(name, '/') + 1 : name, version);
     return m;
 }
 
 static void publish(struct fx *f, cJSON *version_entry)
 {
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(version_entry, "name"));
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(version_entry, "version"));
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "name", name);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "dist-tags"), "latest", v);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "time"), v, "2020-01-01T00:00:00.000Z");
-    cJSON_AddItemToObject(cJSON_AddObjectToObject(p, "versions"), v, version_entry);
-    char path[5000], esc[300];
-    const char *slash = strchr(name, '/');
-    if (slash) snprintf(esc, sizeof esc, "%.*s%%2f%s", (int)(slash - name), name, slash + 1);
-    else snprintf(esc, sizeof esc, "%s", name);
-    snprintf(path, sizeof path, "%s/%s.json", f->reg, esc);
-    write_json(path, p);
+    cJSON *p = fakereg_packument(cJSON_GetStringValue(cJSON_GetObjectItem(version_entry, "name")),
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(version_entry, "version")));
+    fakereg_add_version(p, version_entry, "2020-01-01T00:00:00.000Z");
+    fakereg_save(&f->r, p);
     cJSON_Delete(p);
 }
 
@@ -132,43 +70,13 @@ static void publish_gyp(struct fx *f)
     publish(f, make_version(f, "node-gyp-build", "1.0.0", "{\"bin\":{\"node-gyp-build\":\"bin.js\"}}", GYP_BIN, NULL, 0));
 }
 
-static void start_server(struct fx *f, const char *token)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        const char *bin = tu_build("tests/tools/fakeregistry");
-        if (token) execl(bin, bin, f->reg, "--log", f->log, "--token", token, (char *)NULL);
-        else execl(bin, bin, f->reg, "--log", f->log, (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    char buf[32] = "";
-    ssize_t n = read(p[0], buf, sizeof buf - 1);
-    close(p[0]);
-    assert_true(n > 0);
-    buf[n] = 0;
-    f->port = atoi(buf);
-    assert_true(f->port > 0);
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/", f->port);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     tu_dirs_open(&f->d);
-    snprintf(f->reg, sizeof f->reg, "%s/registry", f->d.out);
-    snprintf(f->log, sizeof f->log, "%s/requests.log", f->d.out);
+    fakereg_init(&f->r, f->d.out);
     snprintf(f->cache, sizeof f->cache, "%s/cache", f->d.out);
     snprintf(f->home, sizeof f->home, "%s/home", f->d.out);
-    char p[4400];
-    mkdir(f->reg, 0755);
-    snprintf(p, sizeof p, "%s/tarballs", f->reg);
-    mkdir(p, 0755);
     mkdir(f->home, 0755);
     setenv("HOME", f->home, 1);
     setenv("npm_config_globalconfig", "/nonexistent/npmrc", 1);
@@ -183,10 +91,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        waitpid(f->pid, NULL, 0);
-    }
+    fakereg_stop(&f->r);
     tu_dirs_close(&f->d);
     free(f);
     return 0;
@@ -199,7 +104,7 @@ static cJSON *analyze2(struct fx *f, const char *tgz, const char *extra, const c
     snprintf(report, sizeof report, "%s/report.json", f->d.out);
     unlink(report);
     const char *argv[16] = {tu_build("scriptbox"), "analyze", tgz, "--format", "json", "--output", report,
-                            "--cache", f->cache, "--registry", f->url, "--fail-on", "critical"};
+                            "--cache", f->cache, "--registry", f->r.url, "--fail-on", "critical"};
     int n = 13;
     if (extra) argv[n++] = extra;
     if (extra2) argv[n++] = extra2;
@@ -276,7 +181,7 @@ static void dependency_bin_resolves(void **state)
     cJSON_Delete(make_version(f, "native-thing", "2.0.0",
                               "{\"dependencies\":{\"node-gyp-build\":\"^1.0.0\"},\"devDependencies\":{\"not-there\":\"1\"},"
                               "\"scripts\":{\"install\":\"node-gyp-build\"}}", NULL, tgz, sizeof tgz));
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     int other_port, other = host_listener(&other_port);
     cJSON *j = analyze(f, tgz, NULL, NULL);
     assert_non_null(j);
@@ -294,7 +199,7 @@ static void dependency_bin_resolves(void **state)
     assert_string_equal(pstr(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "phases"), 0), "name"), "deps");
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_non_null(log);
     assert_non_null(strstr(log, "GET /node-gyp-build "));
     assert_non_null(strstr(log, "GET /tarballs/node-gyp-build-1.0.0.tgz"));
@@ -318,7 +223,7 @@ static void foreign_tarball_host_is_blocked(void **state)
     cJSON_Delete(make_version(f, "uses-stray", "1.0.0",
                               "{\"dependencies\":{\"stray-dep\":\"1.0.0\"},\"scripts\":{\"install\":\"echo ran-anyway\"}}",
                               NULL, tgz, sizeof tgz));
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, tgz, NULL, NULL);
     assert_non_null(j);
     const cJSON *d = phase(j, "deps");
@@ -352,7 +257,7 @@ static void no_deps_skips(void **state)
     cJSON_Delete(make_version(f, "native-thing", "2.0.0",
                               "{\"dependencies\":{\"node-gyp-build\":\"^1.0.0\"},\"scripts\":{\"install\":\"node-gyp-build\"}}",
                               NULL, tgz, sizeof tgz));
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, tgz, "--no-deps", NULL);
     assert_non_null(j);
     const cJSON *d = phase(j, "deps");
@@ -366,7 +271,7 @@ static void no_deps_skips(void **state)
     assert_non_null(strstr(pstr(phase(j, "deps"), "reason"), "--offline"));
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_true(!log || !strstr(log, "node-gyp-build"));
     free(log);
 }
@@ -384,11 +289,11 @@ static void scripts_cannot_read_the_token(void **state)
                               "grep -rs dep5 /tmp /home /etc 2>/dev/null; for p in /proc/[0-9]*; do cat $p/environ; done "
                               "2>/dev/null | tr '\\\\0' '\\\\n'; echo snoop-done\"}}",
                               NULL, tgz, sizeof tgz));
-    start_server(f, TOKEN);
+    fakereg_start(&f->r, TOKEN);
     char rc[9000], path[4400];
-    snprintf(rc, sizeof rc, "//127.0.0.1:%d/:_authToken=%s\n", f->port, TOKEN);
+    snprintf(rc, sizeof rc, "//127.0.0.1:%d/:_authToken=%s\n", f->r.port, TOKEN);
     snprintf(path, sizeof path, "%s/.npmrc", f->home);
-    write_text(path, rc);
+    tu_write_text(path, rc);
     char *text = NULL;
     cJSON *j = analyze(f, tgz, NULL, &text);
     assert_non_null(j);
@@ -401,7 +306,7 @@ static void scripts_cannot_read_the_token(void **state)
     free(text);
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     char want[200];
     snprintf(want, sizeof want, "auth=Bearer %s", TOKEN);
     assert_non_null(strstr(log, want));
@@ -418,11 +323,11 @@ static void scope_registry_is_forwarded(void **state)
     cJSON_Delete(make_version(f, "uses-corp", "1.0.0",
                               "{\"dependencies\":{\"@corp/helper\":\"^1.0.0\"},\"scripts\":{\"install\":"
                               "\"test -f ../@corp/helper/package.json && echo corp-helper-there\"}}", NULL, tgz, sizeof tgz));
-    start_server(f, "corp-t0ken");
+    fakereg_start(&f->r, "corp-t0ken");
     char rc[9000], path[4400];
-    snprintf(rc, sizeof rc, "@corp:registry=%s\n//127.0.0.1:%d/:_authToken=corp-t0ken\n", f->url, f->port);
+    snprintf(rc, sizeof rc, "@corp:registry=%s\n//127.0.0.1:%d/:_authToken=corp-t0ken\n", f->r.url, f->r.port);
     snprintf(path, sizeof path, "%s/.npmrc", f->home);
-    write_text(path, rc);
+    tu_write_text(path, rc);
     /* the default registry is a closed port on the host: only the scope's can answer */
     cJSON *j = analyze2(f, tgz, "--registry", "http://127.0.0.1:1/", NULL);
     assert_non_null(j);
@@ -432,7 +337,7 @@ static void scope_registry_is_forwarded(void **state)
     assert_non_null(strstr(out_text(phase(j, "install"), "stdout"), "corp-helper-there"));
     cJSON_Delete(j);
     size_t n;
-    char *log = tu_read_file(f->log, &n);
+    char *log = tu_read_file(f->r.log, &n);
     assert_non_null(strstr(log, "GET /@corp%2fhelper auth=Bearer corp-t0ken"));
     free(log);
 }
@@ -450,7 +355,7 @@ static void deps_scripts_run_attributed(void **state)
     cJSON_Delete(make_version(f, "needs-busy", "1.0.0",
                               "{\"dependencies\":{\"busy-dep\":\"1.0.0\"},\"scripts\":{\"install\":"
                               "\"cat $HOME/dep-marker || echo no-marker\"}}", NULL, tgz, sizeof tgz));
-    start_server(f, NULL);
+    fakereg_start(&f->r, NULL);
     cJSON *j = analyze(f, tgz, NULL, NULL);
     assert_non_null(j);
     assert_null(cJSON_GetObjectItem(phase(j, "deps"), "scripts"));

@@ -44,37 +44,6 @@ static bool no_fakenet(void)
         }                                                                                            \
     } while (0)
 
-static int setup(void **state)
-{
-    struct tu_dirs *c = calloc(1, sizeof *c);
-    tu_dirs_open(c);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_dirs_close(*state);
-    free(*state);
-    return 0;
-}
-
-/* Pack tests/fixtures/packages/NAME as npm does (one top folder "package/"). */
-static const char *pack(struct tu_dirs *c, const char *name)
-{
-    static char path[4096];
-    char transform[256];
-    snprintf(path, sizeof path, "%s/%s.tgz", c->out, name);
-    snprintf(transform, sizeof transform, "s,^%s,package,", name);
-    const char *argv[] = {"tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf", path,
-                          "-C", tu_src("tests/fixtures/packages"), "--transform", transform, name, NULL};
-    struct tu_run r;
-    assert_int_equal(tu_run(argv, &r), 0);
-    assert_int_equal(r.status, 0);
-    tu_run_free(&r);
-    return path;
-}
-
 static cJSON *read_lines(const char *path)
 {
     size_t len = 0;
@@ -97,7 +66,7 @@ static struct run analyze(struct tu_dirs *c, const char *fixture)
     char report[4096], events[4096];
     snprintf(report, sizeof report, "%s/report.json", c->out);
     snprintf(events, sizeof events, "%s/events.jsonl", c->out);
-    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, fixture), "--format", "json", "--output", report,
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tu_pack(c, fixture), "--format", "json", "--output", report,
                           "--events", events, NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
@@ -435,14 +404,14 @@ static void curl_and_wget_end_fast(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(http_post_of_the_environment, setup, teardown),
-        cmocka_unit_test_setup_teardown(https_get_with_the_npmrc_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(curl_https_get_with_the_npmrc_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(hex_dns_labels_with_host_facts, setup, teardown),
-        cmocka_unit_test_setup_teardown(raw_tcp_with_the_ssh_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(udp_datagram_with_the_github_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(node_http_https_fetch_end_fast, setup, teardown),
-        cmocka_unit_test_setup_teardown(curl_and_wget_end_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(http_post_of_the_environment, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(https_get_with_the_npmrc_token, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(curl_https_get_with_the_npmrc_token, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(hex_dns_labels_with_host_facts, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(raw_tcp_with_the_ssh_key, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(udp_datagram_with_the_github_token, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(node_http_https_fetch_end_fast, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(curl_and_wget_end_fast, tu_dirs_setup, tu_dirs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,36 +33,6 @@
 #include "sandbox.h"
 #include "testutil.h"
 
-static int setup(void **state)
-{
-    struct tu_dirs *c = calloc(1, sizeof *c);
-    tu_dirs_open(c);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_dirs_close(*state);
-    free(*state);
-    return 0;
-}
-
-static const char *pack(struct tu_dirs *c, const char *name)
-{
-    static char path[4096];
-    char transform[256];
-    snprintf(path, sizeof path, "%s/%s.tgz", c->out, name);
-    snprintf(transform, sizeof transform, "s,^%s,package,", name);
-    const char *argv[] = {"tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf", path,
-                          "-C", tu_src("tests/fixtures/packages"), "--transform", transform, name, NULL};
-    struct tu_run r;
-    assert_int_equal(tu_run(argv, &r), 0);
-    assert_int_equal(r.status, 0);
-    tu_run_free(&r);
-    return path;
-}
-
 static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
 static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringValue(get(o, k)); }
 
@@ -83,7 +53,7 @@ static cJSON *analyze(struct tu_dirs *c, const char *fixture, const char *const 
     int n = 0;
     argv[n++] = tu_build("scriptbox");
     argv[n++] = "analyze";
-    argv[n++] = pack(c, fixture);
+    argv[n++] = tu_pack(c, fixture);
     argv[n++] = "--format";
     argv[n++] = "json";
     argv[n++] = "--output";
@@ -242,7 +212,7 @@ static void ci_personas(void **state)
     assert_true(has_finding(j, "canary-outbound"));
     cJSON_Delete(j);
     /* a bad persona is a usage error */
-    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "fid-ci-unset"), "--ci=travis", NULL};
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tu_pack(c, "fid-ci-unset"), "--ci=travis", NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
     assert_int_equal(r.status, 2);
@@ -280,7 +250,7 @@ static void phases_option(void **state)
     assert_string_equal(jstr(phase(j, "import"), "status"), "ok");
     assert_non_null(strstr(jstr(get(phase(j, "import"), "stdout"), "text"), "esm loaded"));
     cJSON_Delete(j);
-    const char *bad[] = {tu_build("scriptbox"), "analyze", pack(c, "fid-sleep-600"), "--phases", "deps", NULL};
+    const char *bad[] = {tu_build("scriptbox"), "analyze", tu_pack(c, "fid-sleep-600"), "--phases", "deps", NULL};
     struct tu_run r;
     assert_int_equal(tu_run(bad, &r), 0);
     assert_int_equal(r.status, 2);
@@ -321,7 +291,7 @@ static bool init_child_of(pid_t parent, char *cmdline, size_t cap)
 static void init_has_a_neutral_name(void **state)
 {
     struct tu_dirs *c = *state;
-    const char *tgz = pack(c, "slow-postinstall");
+    const char *tgz = tu_pack(c, "slow-postinstall");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -441,13 +411,13 @@ static void native_addon_builds_offline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(probe_sees_a_developer_machine, setup, teardown),
-        cmocka_unit_test_setup_teardown(init_has_a_neutral_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(probe_sees_a_developer_machine, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(init_has_a_neutral_name, tu_dirs_setup, tu_dirs_teardown),
         cmocka_unit_test(native_sleeps_are_answered_early),
-        cmocka_unit_test_setup_teardown(evasive_packages_are_caught, setup, teardown),
-        cmocka_unit_test_setup_teardown(ci_personas, setup, teardown),
-        cmocka_unit_test_setup_teardown(phases_option, setup, teardown),
-        cmocka_unit_test_setup_teardown(native_addon_builds_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(evasive_packages_are_caught, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(ci_personas, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(phases_option, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(native_addon_builds_offline, tu_dirs_setup, tu_dirs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

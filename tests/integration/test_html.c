@@ -24,21 +24,6 @@
 
 #include "testutil.h"
 
-static int setup(void **state)
-{
-    struct tu_dirs *c = calloc(1, sizeof *c);
-    tu_dirs_open(c);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_dirs_close(*state);
-    free(*state);
-    return 0;
-}
-
 /* Full path of the first of names found on PATH, or NULL. */
 static const char *find_browser(void)
 {
@@ -187,7 +172,7 @@ static void html_report_renders_in_chromium_without_console_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(html_report_renders_in_chromium_without_console_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(html_report_renders_in_chromium_without_console_errors, tu_dirs_setup, tu_dirs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

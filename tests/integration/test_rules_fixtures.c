@@ -24,36 +24,6 @@
 #include "sarifcheck.h"
 #include "testutil.h"
 
-static int setup(void **state)
-{
-    struct tu_dirs *c = calloc(1, sizeof *c);
-    tu_dirs_open(c);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_dirs_close(*state);
-    free(*state);
-    return 0;
-}
-
-static const char *pack(struct tu_dirs *c, const char *name)
-{
-    static char path[4096];
-    char transform[256];
-    snprintf(path, sizeof path, "%s/%s.tgz", c->out, name);
-    snprintf(transform, sizeof transform, "s,^%s,package,", name);
-    const char *argv[] = {"tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf", path,
-                          "-C", tu_src("tests/fixtures/packages"), "--transform", transform, name, NULL};
-    struct tu_run r;
-    assert_int_equal(tu_run(argv, &r), 0);
-    assert_int_equal(r.status, 0);
-    tu_run_free(&r);
-    return path;
-}
-
 static int sev_rank(const char *s)
 {
     static const char *const names[] = {"info", "low", "medium", "high", "critical"};
@@ -88,7 +58,7 @@ static cJSON *run_report(struct tu_dirs *c, const char *const *args, int expect_
 
 static cJSON *analyze(struct tu_dirs *c, const char *fixture, int expect_status)
 {
-    const char *args[] = {"analyze", pack(c, fixture), "--format", "json", NULL};
+    const char *args[] = {"analyze", tu_pack(c, fixture), "--format", "json", NULL};
     return run_report(c, args, expect_status);
 }
 
@@ -230,7 +200,7 @@ static void saved_event_streams_are_rejudged(void **state)
 static void sarif_is_valid_and_located(void **state)
 {
     struct tu_dirs *c = *state;
-    const char *args[] = {"analyze", pack(c, "mal-obfuscated"), "--format", "sarif", NULL};
+    const char *args[] = {"analyze", tu_pack(c, "mal-obfuscated"), "--format", "sarif", NULL};
     cJSON *s = run_report(c, args, 1);
     tu_check_sarif(s, 1);
     /* a content finding points at the file and line */
@@ -240,7 +210,7 @@ static void sarif_is_valid_and_located(void **state)
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(phys, "region"), "startLine")->valueint, 3);
     cJSON_Delete(s);
     /* a behaviour finding points at the script's line in package.json */
-    const char *args2[] = {"analyze", pack(c, "mal-persistence"), "--format", "sarif", NULL};
+    const char *args2[] = {"analyze", tu_pack(c, "mal-persistence"), "--format", "sarif", NULL};
     s = run_report(c, args2, 1);
     tu_check_sarif(s, 2);
     res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "runs"), 0), "results"), 0);
@@ -249,7 +219,7 @@ static void sarif_is_valid_and_located(void **state)
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(phys, "region"), "startLine")->valueint, 5);
     cJSON_Delete(s);
     /* no findings: still a valid log */
-    const char *args3[] = {"analyze", pack(c, "ok-banner"), "--format", "sarif", NULL};
+    const char *args3[] = {"analyze", tu_pack(c, "ok-banner"), "--format", "sarif", NULL};
     s = run_report(c, args3, 0);
     tu_check_sarif(s, 0);
     cJSON_Delete(s);
@@ -271,7 +241,7 @@ static void allowlist_suppresses_but_keeps_findings_visible(void **state)
     char allow[4096];
     snprintf(allow, sizeof allow, "%s/allow.json", c->out);
     write_file(allow, "{\"allow\": [{\"package\": \"mal-persistence\", \"rule\": \"persistence-*\", \"reason\": \"fixture: known and accepted\"}]}");
-    const char *args[] = {"analyze", pack(c, "mal-persistence"), "--format", "json", "--allow", allow, NULL};
+    const char *args[] = {"analyze", tu_pack(c, "mal-persistence"), "--format", "json", "--allow", allow, NULL};
     cJSON *j = run_report(c, args, 0);
     const cJSON *f;
     int n = 0;
@@ -285,14 +255,14 @@ static void allowlist_suppresses_but_keeps_findings_visible(void **state)
     cJSON_Delete(j);
     /* an entry without a reason is refused */
     write_file(allow, "{\"allow\": [{\"rule\": \"persistence-shell-rc\"}]}");
-    const char *argv[] = {tu_build("scriptbox"), "analyze", pack(c, "mal-persistence"), "--allow", allow, NULL};
+    const char *argv[] = {tu_build("scriptbox"), "analyze", tu_pack(c, "mal-persistence"), "--allow", allow, NULL};
     struct tu_run r;
     assert_int_equal(tu_run(argv, &r), 0);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "reason"));
     tu_run_free(&r);
     /* --disable drops the rule */
-    const char *args2[] = {"analyze", pack(c, "mal-persistence"), "--format", "json", "--disable", "persistence-shell-rc", NULL};
+    const char *args2[] = {"analyze", tu_pack(c, "mal-persistence"), "--format", "json", "--disable", "persistence-shell-rc", NULL};
     j = run_report(c, args2, 1);
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings")) {
         assert_string_not_equal(jstr(f, "rule_id"), "persistence-shell-rc");
@@ -343,7 +313,7 @@ static void timeouts_are_not_analyzed_and_keep_the_verdict_from_clean(void **sta
     struct tu_dirs *c = *state;
     /* (it loops on short sleeps: time acceleration leaves those alone; evasion-long-sleep stays
      * disabled so the gap is seen alone) */
-    const char *args[] = {"analyze", pack(c, "slow-postinstall"), "--format", "json", "--timeout", "1", "--grace", "0",
+    const char *args[] = {"analyze", tu_pack(c, "slow-postinstall"), "--format", "json", "--timeout", "1", "--grace", "0",
                           "--disable", "evasion-long-sleep", NULL};
     cJSON *j = run_report(c, args, 0);
     assert_string_equal(jstr(j, "verdict"), "incomplete");
@@ -354,7 +324,7 @@ static void timeouts_are_not_analyzed_and_keep_the_verdict_from_clean(void **sta
     }
     assert_true(gap);
     cJSON_Delete(j);
-    const char *args2[] = {"analyze", pack(c, "slow-postinstall"), "--format", "json", "--timeout", "1", "--grace", "0",
+    const char *args2[] = {"analyze", tu_pack(c, "slow-postinstall"), "--format", "json", "--timeout", "1", "--grace", "0",
                            "--disable", "evasion-long-sleep", "--no-strict-coverage", NULL};
     j = run_report(c, args2, 0);
     assert_string_equal(jstr(j, "verdict"), "clean");
@@ -362,7 +332,7 @@ static void timeouts_are_not_analyzed_and_keep_the_verdict_from_clean(void **sta
     /* no node on the host: the scripts are not run, the report says so, the files are judged,
      * and the run still fails with exit 3 (node-missing) so a CI job cannot take it for a pass */
     setenv("SCRIPTBOX_NODE", "/nonexistent/node", 1);
-    const char *args3[] = {"analyze", pack(c, "ok-banner"), "--format", "json", NULL};
+    const char *args3[] = {"analyze", tu_pack(c, "ok-banner"), "--format", "json", NULL};
     j = run_report(c, args3, 3);   /* still a distinct failure, after the report */
     unsetenv("SCRIPTBOX_NODE");
     assert_string_equal(jstr(j, "verdict"), "incomplete");
@@ -374,13 +344,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_test_passes),
-        cmocka_unit_test_setup_teardown(malicious_packages_are_detected, setup, teardown),
-        cmocka_unit_test_setup_teardown(benign_packages_stay_at_or_below_medium, setup, teardown),
-        cmocka_unit_test_setup_teardown(saved_event_streams_are_rejudged, setup, teardown),
-        cmocka_unit_test_setup_teardown(sarif_is_valid_and_located, setup, teardown),
-        cmocka_unit_test_setup_teardown(allowlist_suppresses_but_keeps_findings_visible, setup, teardown),
-        cmocka_unit_test_setup_teardown(user_rules_extend_and_override, setup, teardown),
-        cmocka_unit_test_setup_teardown(timeouts_are_not_analyzed_and_keep_the_verdict_from_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(malicious_packages_are_detected, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(benign_packages_stay_at_or_below_medium, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(saved_event_streams_are_rejudged, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(sarif_is_valid_and_located, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(allowlist_suppresses_but_keeps_findings_visible, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(user_rules_extend_and_override, tu_dirs_setup, tu_dirs_teardown),
+        cmocka_unit_test_setup_teardown(timeouts_are_not_analyzed_and_keep_the_verdict_from_clean, tu_dirs_setup, tu_dirs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,3 +155,42 @@ const char *tu_mode(void)
     const char *m = getenv("SCRIPTBOX_TEST_MODE");
     return m ? m : "unit";
 }
+
+/* ---- fixtures and per-test folders (cmocka assertions) ------------------------------------ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+int tu_dirs_setup(void **state)
+{
+    struct tu_dirs *d = calloc(1, sizeof *d);
+    if (!d) return -1;
+    tu_dirs_open(d);
+    *state = d;
+    return 0;
+}
+
+int tu_dirs_teardown(void **state)
+{
+    tu_dirs_close(*state);
+    free(*state);
+    return 0;
+}
+
+const char *tu_pack(const struct tu_dirs *d, const char *name)
+{
+    static char path[4096];
+    char transform[256];
+    snprintf(path, sizeof path, "%s/%s.tgz", d->out, name);
+    snprintf(transform, sizeof transform, "s,^%s,package,", name);
+    const char *argv[] = {"tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-czf", path,
+                          "-C", tu_src("tests/fixtures/packages"), "--transform", transform, name, NULL};
+    struct tu_run r;
+    assert_int_equal(tu_run(argv, &r), 0);
+    assert_int_equal(r.status, 0);
+    tu_run_free(&r);
+    return path;
+}

@@ -35,6 +35,13 @@ struct tu_dirs {
 void tu_dirs_open(struct tu_dirs *d);
 void tu_dirs_close(struct tu_dirs *d);
 
+/* cmocka setup/teardown giving each test a struct tu_dirs as its state. */
+int tu_dirs_setup(void **state);
+int tu_dirs_teardown(void **state);
+/* Pack tests/fixtures/packages/NAME as npm does (one top folder "package/") into d->out; the
+ * path is valid until the next call. */
+const char *tu_pack(const struct tu_dirs *d, const char *name);
+
 /* "root" or "rootless", from SCRIPTBOX_TEST_MODE. */
 const char *tu_mode(void);
 
