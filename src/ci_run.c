@@ -1,5 +1,6 @@
 /* ci_run.c — run `scriptbox analyze` for each changed package, cached and in parallel (ci.h). */
 #include "ci.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,24 +22,8 @@ static void on_signal(int signo) { ci_interrupted = signo; }
 
 static cJSON *read_json_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && len < ((size_t)64 << 20)) {
-        if (len + got + 1 > cap) {
-            size_t ncap = (len + got + 1) * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb) break;
-            buf = nb;
-            cap = ncap;
-        }
-        memcpy(buf + len, chunk, got);
-        len += got;
-    }
-    fclose(f);
+    size_t len = 0;
+    char *buf = file_read_bounded(path, (size_t)64 << 20, 0, &len);
     cJSON *j = buf ? cJSON_ParseWithLength(buf, len) : NULL;
     free(buf);
     return j;

@@ -3,6 +3,7 @@
  * changed packages do something dangerous at install time? (contract in ci.h)
  */
 #include <dirent.h>
+#include "fileio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -282,14 +283,7 @@ static int line_of(const char *text, const char *path)
 
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    struct stat st;
-    char *buf = fstat(fileno(f), &st) == 0 && (size_t)st.st_size <= LOCKFILE_MAX_BYTES ? malloc((size_t)st.st_size + 1) : NULL;
-    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-    if (buf) buf[n] = 0;
-    fclose(f);
-    return buf;
+    return file_read_bounded(path, LOCKFILE_MAX_BYTES, 0, NULL);
 }
 
 static int prepare_items(const struct ci_opts *o, const struct lock_delta *d, size_t n, const char *tmp,

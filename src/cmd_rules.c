@@ -8,6 +8,7 @@
  *          without running anything; the same report and exit codes as analyze
  */
 #include <errno.h>
+#include "fileio.h"
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -121,33 +122,12 @@ static int rules_test(struct rules_opts *o, struct sb_error *err)
 
 static char *read_events(const char *path, size_t *len, struct sb_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        sb_fail(err, SB_EXIT_INPUT, "events-missing", e, "cannot read events %s: %s", path, strerror(e));
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > EVENTS_FILE_MAX) {
-        close(fd);
-        sb_fail(err, SB_EXIT_INPUT, "events-missing", 0, "%s: not a regular file of at most %d MiB", path, EVENTS_FILE_MAX >> 20);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!buf) {
-        sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory reading %s", path);
-        return NULL;
-    }
-    buf[got] = 0;
-    *len = got;
+    char *buf = file_read_bounded(path, EVENTS_FILE_MAX, 0, len);
+    if (!buf && (errno == EINVAL || errno == EFBIG))
+        sb_fail(err, SB_EXIT_INPUT, "events-missing", errno, "%s: not a regular file of at most %d MiB", path,
+                EVENTS_FILE_MAX >> 20);
+    else if (!buf)
+        sb_fail(err, SB_EXIT_INPUT, "events-missing", errno, "cannot read events %s: %s", path, strerror(errno));
     return buf;
 }
 

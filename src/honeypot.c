@@ -6,6 +6,7 @@
  * .env, wallets, browsers, discord, shell) → honeypot_build().
  */
 #include "honeypot.h"
+#include "fileio.h"
 #include "jsonw.h"
 
 #include <errno.h>
@@ -874,25 +875,6 @@ static bool valid_extension(const char *name, const char *id)
     return true;
 }
 
-static char *read_small_file(const char *path, size_t max, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = 0;
-    ssize_t got = 1;
-    while (buf && n <= max && (got = read(fd, buf + n, max + 1 - n)) > 0) n += (size_t)got;
-    close(fd);
-    if (!buf || got < 0 || n > max) {
-        free(buf);
-        errno = buf ? (got < 0 ? errno : EFBIG) : ENOMEM;
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 static int load_extensions(const char *rules_dir, struct extension *ext, size_t *n, struct sb_error *err)
 {
     *n = 0;
@@ -900,7 +882,7 @@ static int load_extensions(const char *rules_dir, struct extension *ext, size_t 
     char path[4096];
     snprintf(path, sizeof path, "%s/" HONEYPOT_WALLET_LIST, rules_dir);
     size_t len;
-    char *text = read_small_file(path, WALLET_LIST_MAX_BYTES, &len);
+    char *text = file_read_bounded(path, WALLET_LIST_MAX_BYTES, 0, &len);
     if (!text)
         return sb_fail(err, SB_EXIT_INPUT, "bad-rules", errno, "cannot read %s: %s; fix: point the rules folder at scriptbox's rules/",
                        path, strerror(errno));

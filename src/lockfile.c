@@ -1,5 +1,6 @@
 /* lockfile.c — npm lockfile v2/v3 reading and diffing (contract in lockfile.h). */
 #include "lockfile.h"
+#include "fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -135,32 +136,14 @@ int lockfile_parse(const char *text, size_t len, const char *what, struct lockfi
 int lockfile_load(const char *path, struct lockfile *out, struct sb_error *err)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        return sb_fail(err, SB_EXIT_INPUT, "lockfile-missing", e, "cannot read lockfile %s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode) || (size_t)st.st_size > LOCKFILE_MAX_BYTES) {
-        close(fd);
-        return sb_fail(err, SB_EXIT_INPUT, "bad-lockfile", EFBIG, "%s is not a regular file of at most %zu MiB", path,
+    size_t len = 0;
+    char *buf = file_read_bounded(path, LOCKFILE_MAX_BYTES, 0, &len);
+    if (!buf && (errno == EINVAL || errno == EFBIG))
+        return sb_fail(err, SB_EXIT_INPUT, "bad-lockfile", errno, "%s is not a regular file of at most %zu MiB", path,
                        LOCKFILE_MAX_BYTES >> 20);
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (!buf || got != (size_t)st.st_size) {
-        free(buf);
-        return sb_fail(err, SB_EXIT_INPUT, "lockfile-missing", EIO, "cannot read lockfile %s completely", path);
-    }
-    int rc = lockfile_parse(buf, got, path, out, err);
+    if (!buf)
+        return sb_fail(err, SB_EXIT_INPUT, "lockfile-missing", errno, "cannot read lockfile %s: %s", path, strerror(errno));
+    int rc = lockfile_parse(buf, len, path, out, err);
     free(buf);
     return rc;
 }

@@ -1,4 +1,5 @@
 #include "registry.h"
+#include "fileio.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -394,28 +395,7 @@ static void cache_store(const char *path, const char *data, size_t len)
 
 static char *read_small_file(const char *path, uint64_t max, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        close(fd);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!buf || got != (size_t)st.st_size) {
-        free(buf);
-        return NULL;
-    }
-    buf[got] = 0;
-    if (len) *len = got;
-    return buf;
+    return file_read_bounded(path, max > SIZE_MAX ? SIZE_MAX : (size_t)max, FILEIO_NOFOLLOW, len);
 }
 
 /* ---- integrity -------------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
  * "override" is an error naming both files.
  */
 #include <dirent.h>
+#include "fileio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -73,30 +74,15 @@ const char *rules_default_dir(void)
 
 static cJSON *read_json(const char *path, struct sb_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        sb_fail(err, SB_EXIT_INPUT, "bad-rules", errno, "cannot read rule file %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RULE_FILE_MAX) {
-        close(fd);
-        sb_fail(err, SB_EXIT_INPUT, "bad-rules", 0, "%s: not a regular file of at most %d bytes", path, RULE_FILE_MAX);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
     size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
+    char *buf = file_read_bounded(path, RULE_FILE_MAX, 0, &got);
     if (!buf) {
-        sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory reading %s", path);
+        if (errno == EINVAL || errno == EFBIG)
+            sb_fail(err, SB_EXIT_INPUT, "bad-rules", errno, "%s: not a regular file of at most %d bytes", path, RULE_FILE_MAX);
+        else
+            sb_fail(err, SB_EXIT_INPUT, "bad-rules", errno, "cannot read rule file %s: %s", path, strerror(errno));
         return NULL;
     }
-    buf[got] = 0;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(buf, got, &end, 0);
     if (!j) {
