@@ -19,7 +19,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scriptbox-realworld.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 fail=0
 row() { printf '%-28s | %-10s | %s\n' "$1" "$2" "$3"; }
-row "package" "verdict" "top finding"
+row "package" "verdict" "top finding | phases"
 row "----------------------------" "----------" "-----------"
 for spec in $SPECS; do
   dir="$work/$(printf '%s' "$spec" | tr '/@' '__')"
@@ -45,11 +45,19 @@ for spec in $SPECS; do
     const top = live[0] ? live[0].severity + " " + live[0].rule_id + (live.length > 1 ? " (+" + (live.length - 1) + ")" : "") : "none";
     const gaps = (r.coverage || []).filter((c) => c.status === "not analyzed").map((c) => c.check).join(",");
     const bad = live.some((f) => rank[f.severity] > rank.medium) ? 1 : 0;
-    console.log([r.package.name + "@" + r.package.version, r.verdict, top + (gaps ? "; not analyzed: " + gaps : ""), bad].join("\t"));
+    const ph = (r.phases || []).map((p) => p.name + " " + p.status + (p.kind === "deps" && p.installed != null ? "(" + p.installed + ")" : "") + (p.exit_code ? " exit " + p.exit_code : "")).join(", ");
+    console.log([r.package.name + "@" + r.package.version, r.verdict, top + (gaps ? "; not analyzed: " + gaps : ""), bad, ph].join("\t"));
   ' "$dir/report.json")
   name=$(printf '%s' "$line" | cut -f1); verdict=$(printf '%s' "$line" | cut -f2)
-  top=$(printf '%s' "$line" | cut -f3); bad=$(printf '%s' "$line" | cut -f4)
-  row "$name" "$verdict" "$top"
+  top=$(printf '%s' "$line" | cut -f3); bad=$(printf '%s' "$line" | cut -f4); phases=$(printf '%s' "$line" | cut -f5)
+  row "$name" "$verdict" "$top | $phases"
+  # why a phase failed: the last lines its stderr kept
+  [ -n "${REALWORLD_WHY:-}" ] && node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const p of r.phases || []) if (p.status !== "ok" && p.status !== "skipped") {
+      const t = ((p.stderr && p.stderr.text) || (p.errors || []).join("\n") || p.reason || "").trim().split("\n").slice(-3).join(" / ");
+      console.log("    " + p.name + ": " + t.slice(0, 300));
+    }' "$dir/report.json"
   [ "$bad" = 1 ] && fail=1
 done
 exit $fail

@@ -547,6 +547,9 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     if (r->have_unpack) w.lw.integrity = r->unpack.integrity;
     w.lw.extra = r->env.env;
     exfil_watch_init(&r->watch, WORLD_HOME, WORLD_PROJECT, r->package_dir);
+    char ca_path[PATH_MAX];
+    enum deps_ca ca = r->opt.no_deps ? DEPS_CA_NONE : deps_host_ca(&r->opt.reg, ca_path, sizeof ca_path);
+    if (ca != DEPS_CA_NONE) w.binds[w.nbinds++] = (struct sbx_bind){ca_path, DEPS_CA_PATH, SBX_BIND_OPTIONAL};
     struct sbx_config cfg;
     configure_sandbox(r, &w, &cfg);
     struct sbx *sb = NULL;
@@ -557,7 +560,7 @@ static int run_in_sandbox(struct analyze_run *r, struct sb_error *err)
     r->sandbox_mode = geteuid() == 0 ? "root" : "rootless";
     struct deps_opts dopt = {.m = &r->manifest, .reg = &r->opt.reg, .node = &node, .system_path = w.system_path,
                              .no_deps = r->opt.no_deps, .scripts = r->opt.deps_scripts,
-                             .extra_env = w.lw.extra, .timeout_ms = remaining_ms(r) / 3 * 2};   /* scripts keep a third */
+                             .extra_env = w.lw.extra, .ca = ca, .timeout_ms = remaining_ms(r) / 3 * 2};   /* scripts keep a third */
     event_log_set_phase(&r->events, "deps");
     progress("installing", "dependencies");
     int rc = deps_run(&r->deps, sb, &dopt, err);

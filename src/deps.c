@@ -13,6 +13,8 @@
  * node_modules/<name> already holds that version, so npm takes it as installed (it is never
  * moved or pruned: it is a mount point) and hoists the package's own dependencies beside it.
  */
+#include <unistd.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -161,12 +163,13 @@ static void set_reason(struct deps_phase *d, const char *status, const char *why
 }
 
 /* The userconfig npm gets; tokens by reference to its environment. */
-static char *npmrc_text(const struct reg_target *t, size_t n)
+static char *npmrc_text(const struct reg_target *t, size_t n, enum deps_ca ca)
 {
     size_t cap = 16384;
     char *s = malloc(cap);
     if (!s) return NULL;
     size_t o = 0;
+    if (ca == DEPS_CA_CAFILE) o += (size_t)snprintf(s, cap, "cafile=" DEPS_CA_PATH "\n");
     for (size_t i = 0; i < n; i++) {
         char nerf[2048];
         if (t[i].scope[0]) o += (size_t)snprintf(s + o, cap - o, "%s:registry=%s\n", t[i].scope, t[i].url);
@@ -236,7 +239,7 @@ static int rebuild(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
 static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const struct reg_target *t,
                    size_t n, struct sb_error *err)
 {
-    char *rc_text = npmrc_text(t, n);
+    char *rc_text = npmrc_text(t, n, o->ca);
     if (!rc_text) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory for the npmrc");
     char path_env[PATH_MAX * 2 + 8], rc_env[16400];
     snprintf(path_env, sizeof path_env, "PATH=%s", o->system_path);
@@ -260,8 +263,9 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
     if (sbx_fakenet_forward(sb, fw, n, 0, &se) < 0) return sb_from_sbx(err, &se);
     char home_env[] = "HOME=" WORLD_HOME;
     char tok_env[DEPS_MAX_REG][4300];
-    const char *env[6 + DEPS_MAX_REG] = {path_env, home_env, "LANG=C.UTF-8", "NO_UPDATE_NOTIFIER=1", "NO_COLOR=1"};
+    const char *env[7 + DEPS_MAX_REG] = {path_env, home_env, "LANG=C.UTF-8", "NO_UPDATE_NOTIFIER=1", "NO_COLOR=1"};
     size_t ne = 5;
+    if (o->ca == DEPS_CA_EXTRA) env[ne++] = "NODE_EXTRA_CA_CERTS=" DEPS_CA_PATH;
     for (size_t i = 0; i < n; i++) {
         if (!t[i].auth[0]) continue;
         snprintf(tok_env[i], sizeof tok_env[i], "SCRIPTBOX_DEPS_TOKEN_%zu=%s", i, strchr(t[i].auth, ' ') + 1);
@@ -542,4 +546,30 @@ cJSON *deps_coverage(const struct deps_phase *d)
     cJSON_AddStringToObject(c, "status", "partial");
     cJSON_AddStringToObject(c, "reason", why);
     return c;
+}
+
+enum deps_ca deps_host_ca(const struct registry_opts *reg, char *path, size_t cap)
+{
+    struct npmconfig c;
+    struct sb_error ignored = {0};
+    struct npmconfig_opts co = {.cli_registry = reg ? reg->registry : NULL, .npm_bin = ""};
+    enum deps_ca how = DEPS_CA_NONE;
+    const char *file = NULL;
+    if (npmconfig_load(&c, &co, &ignored) == 0) {
+        file = npmconfig_get(&c, "cafile", NULL);
+        if (file && *file) {
+            snprintf(path, cap, "%s", file);
+            how = DEPS_CA_CAFILE;
+        }
+        npmconfig_free(&c);
+    }
+    const char *extra = getenv("NODE_EXTRA_CA_CERTS");
+    if (how == DEPS_CA_NONE && extra && *extra) {
+        snprintf(path, cap, "%s", extra);
+        how = DEPS_CA_EXTRA;
+    }
+    struct stat st;
+    if (how != DEPS_CA_NONE && (path[0] != '/' || stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, R_OK) < 0))
+        how = DEPS_CA_NONE;
+    return how;
 }

@@ -30,6 +30,18 @@
 
 enum { DEPS_MAX_BLOCKED = 16, DEPS_MAX_ERRORS = 8, DEPS_MAX_PKGS = 128, DEPS_MAX_PIDS = 512 };
 
+/* Where npm inside finds the CA the user's npm trusts for the registry (a corporate proxy, a
+ * private registry): bound read-only from the host at DEPS_CA_PATH before the sandbox opens. */
+#define DEPS_CA_PATH "/etc/npm/registry-ca.pem"
+enum deps_ca {
+    DEPS_CA_NONE,       /* node's built-in roots only */
+    DEPS_CA_CAFILE,     /* npm's `cafile`: npm trusts exactly that bundle */
+    DEPS_CA_EXTRA,      /* the host's NODE_EXTRA_CA_CERTS: added to node's roots */
+};
+/* The host file to bind at DEPS_CA_PATH (npm's cafile, else NODE_EXTRA_CA_CERTS) and how it is
+ * used; DEPS_CA_NONE when neither names a readable regular file. */
+enum deps_ca deps_host_ca(const struct registry_opts *reg, char *path, size_t cap);
+
 struct deps_opts {
     const struct manifest *m;
     const struct registry_opts *reg;   /* --registry, --offline, npm_bin */
@@ -38,6 +50,7 @@ struct deps_opts {
     bool no_deps;                      /* --no-deps */
     bool scripts;                      /* --deps-scripts */
     const char *const *extra_env;      /* the scripts' extra environment (honeypot, CI), or NULL */
+    enum deps_ca ca;                   /* how the registry's CA (deps_host_ca) reaches npm inside */
     unsigned timeout_ms;
 };
 

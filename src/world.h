@@ -48,7 +48,7 @@ struct world {
     char package_dir[PATH_MAX];
     char system_path[PATH_MAX * 2];
     char passwd[256], group[256];
-    struct sbx_bind binds[1];
+    struct sbx_bind binds[2];   /* node's prefix when not under /usr; the registry CA (deps) */
     size_t nbinds;
     struct sbx_tmpfs tmpfs[4];
     struct sbx_file files[3];      /* passwd, group, the node timer preload (timewarp.h) */
