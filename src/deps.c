@@ -13,6 +13,7 @@
  * node_modules/<name> already holds that version, so npm takes it as installed (it is never
  * moved or pruned: it is a mount point) and hoists the package's own dependencies beside it.
  */
+#include <stdbool.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <errno.h>
@@ -236,6 +237,86 @@ static int list_pkgs(struct deps_phase *d, struct sbx *sb, const struct deps_opt
 static int rebuild(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const char *path_env,
                    struct sb_error *err);
 
+/* ---- the package's own bin links ----------------------------------------------------------- */
+
+/* A bin name or path npm would accept and that is safe to pass on: no '/' in a name, no "..",
+ * no absolute path, plain characters only (the package wrote them). */
+static bool plain_bin_text(const char *s, bool is_path)
+{
+    if (!s || !*s || strlen(s) > 200 || s[0] == '/' || s[0] == '-') return false;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._-@+", *c) ||
+              (is_path && *c == '/')))
+            return false;
+    return !strstr(s, "..");
+}
+
+/* npm-normalize-package-bin's view: the link is the name's last path component, the target the
+ * path joined to "/" (so ".." cannot climb out of the package) without its leading "/". */
+static bool normalize_bin(const char *name, const char *target, char *nout, size_t ncap, char *tout, size_t tcap)
+{
+    const char *base = strrchr(name, '/');
+    snprintf(nout, ncap, "%s", base ? base + 1 : name);
+    size_t o = 0;
+    tout[0] = 0;
+    for (const char *p = target; *p;) {
+        size_t l = strcspn(p, "/");
+        if (l == 2 && !strncmp(p, "..", 2)) {   /* pop a component */
+            while (o > 0 && tout[o - 1] != '/') o--;
+            if (o > 0) o--;
+            tout[o] = 0;
+        } else if (l && !(l == 1 && *p == '.')) {
+            if (o + l + 2 > tcap) return false;
+            if (o) tout[o++] = '/';
+            memcpy(tout + o, p, l);
+            tout[o += l] = 0;
+        }
+        p += l + (p[l] == '/');
+    }
+    return strcmp(nout, ".") && strcmp(nout, "..") && plain_bin_text(nout, false) && plain_bin_text(tout, true);
+}
+
+static void link_one_bin(struct sbx *sb, const struct deps_opts *o, const char *path_env, const char *name,
+                         const char *target)
+{
+    char link[256], path[PATH_MAX / 2];
+    if (!normalize_bin(name, target, link, sizeof link, path, sizeof path)) return;
+    char to[PATH_MAX], at[PATH_MAX];
+    snprintf(to, sizeof to, "../%s/%s", o->m->name, path);
+    snprintf(at, sizeof at, WORLD_PROJECT "/node_modules/.bin/%s", link);
+    const char *argv[] = {"/bin/ln", "-sfn", to, at, NULL};
+    const char *env[] = {path_env, NULL};
+    struct sbx_status st;
+    struct sb_error ignored = {0};
+    if (exec_in(sb, argv, env, 5000, &st, &ignored) == 0) sbx_status_free(&st);
+}
+
+/* npm keeps a folder it already has only when the package's bin links exist too (otherwise it
+ * "changes" the package: renames its folder, here a mount point, and fails with EBUSY). An
+ * installed package has them, so make them as npm would have. At most 16. */
+static void link_package_bins(struct sbx *sb, const struct deps_opts *o, const char *path_env)
+{
+    const cJSON *bin = cJSON_GetObjectItemCaseSensitive(o->m->json, "bin");
+    if (!bin || !o->m->name) return;
+    const char *env[] = {path_env, NULL};
+    const char *mk[] = {"/bin/mkdir", "-p", WORLD_PROJECT "/node_modules/.bin", NULL};
+    struct sbx_status st;
+    struct sb_error ignored = {0};
+    if (exec_in(sb, mk, env, 5000, &st, &ignored) < 0) return;
+    sbx_status_free(&st);
+    if (cJSON_IsString(bin)) {   /* "bin": "cli.js" is named after the package (its scope dropped) */
+        const char *slash = strchr(o->m->name, '/');
+        link_one_bin(sb, o, path_env, slash ? slash + 1 : o->m->name, bin->valuestring);
+        return;
+    }
+    int n = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, bin) {
+        if (n++ == 16) break;
+        if (cJSON_IsString(b)) link_one_bin(sb, o, path_env, b->string, b->valuestring);
+    }
+}
+
 static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts *o, const struct reg_target *t,
                    size_t n, struct sb_error *err)
 {
@@ -257,6 +338,7 @@ static int run_npm(struct deps_phase *d, struct sbx *sb, const struct deps_opts 
         set_reason(d, "failed", "could not write npm's configuration inside the sandbox");
         return 0;
     }
+    link_package_bins(sb, o, path_env);
     struct sbx_forward fw[DEPS_MAX_REG];
     for (size_t i = 0; i < n; i++) fw[i] = (struct sbx_forward){t[i].host, t[i].port, t[i].addr, t[i].port};
     sbx_error se = {0};

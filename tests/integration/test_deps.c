@@ -178,8 +178,11 @@ static void dependency_bin_resolves(void **state)
     struct fx *f = *state;
     publish_gyp(f);
     char tgz[8800];
+    /* A bin of its own: npm keeps a package folder only when its bin links exist (else it
+     * renames the folder, a mount point here: EBUSY), so the phase makes them first. */
     cJSON_Delete(make_version(f, "native-thing", "2.0.0",
                               "{\"dependencies\":{\"node-gyp-build\":\"^1.0.0\"},\"devDependencies\":{\"not-there\":\"1\"},"
+                              "\"bin\":{\"native-thing\":\"./index.js\",\"../evil\":\"index.js\"},"
                               "\"scripts\":{\"install\":\"node-gyp-build\"}}", NULL, tgz, sizeof tgz));
     fakereg_start(&f->r, NULL);
     int other_port, other = host_listener(&other_port);
