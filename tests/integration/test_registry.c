@@ -713,7 +713,7 @@ static void metadata_pumping_is_flagged(void **state)
     cJSON *days = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(days, "downloads");
     for (int d = 15; d <= 44; d++) {
-        char day[16];
+        char day[32];
         snprintf(day, sizeof day, "2023-%02d-%02d", d <= 30 ? 4 : 5, d <= 30 ? d : d - 30);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "day", day);
