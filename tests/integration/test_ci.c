@@ -132,6 +132,74 @@ static bool has(const char *hay, const char *needle)
     return false;
 }
 
+/* A small XML well-formedness check for the JUnit file: declaration, balanced and properly
+ * nested elements, quoted attributes, only the five predefined entities or numeric ones. */
+static bool xml_well_formed(const char *x)
+{
+    const char *stack[32];
+    size_t stack_len[32];
+    int depth = 0;
+    if (strncmp(x, "<?xml ", 6)) return false;
+    x = strstr(x, "?>");
+    if (!x) return false;
+    x += 2;
+    while (*x) {
+        if (*x == '&') {
+            size_t n = strcspn(x, ";");
+            bool ok = !strncmp(x, "&amp;", 5) || !strncmp(x, "&lt;", 4) || !strncmp(x, "&gt;", 4) ||
+                      !strncmp(x, "&quot;", 6) || !strncmp(x, "&apos;", 6) || (x[1] == '#' && n < 10);
+            if (!ok) return false;
+            x += n + 1;
+            continue;
+        }
+        if (*x != '<') { x++; continue; }
+        bool closing = x[1] == '/';
+        const char *name = x + 1 + closing;
+        size_t nl = strcspn(name, " \t\n/>");
+        if (!nl) return false;
+        const char *end = name + nl;
+        while (*end && *end != '>') {           /* attributes: name="value", no raw < or & inside */
+            if (*end == '"') {
+                const char *q = strchr(end + 1, '"');
+                if (!q) return false;
+                for (const char *c = end + 1; c < q; c++) if (*c == '<') return false;
+                end = q;
+            }
+            end++;
+        }
+        if (!*end) return false;
+        bool empty = end[-1] == '/';
+        if (closing) {
+            if (!depth || stack_len[depth - 1] != nl || strncmp(stack[depth - 1], name, nl)) return false;
+            depth--;
+        } else if (!empty) {
+            if (depth == 32) return false;
+            stack[depth] = name;
+            stack_len[depth++] = nl;
+        }
+        x = end + 1;
+    }
+    return depth == 0;
+}
+
+/* A GitHub-flavoured Markdown table: a header, a delimiter row, and rows with as many cells
+ * (unescaped pipes) as the header. Returns the number of body rows, or -1. */
+static int md_table_rows(const char *md)
+{
+    const char *t = strstr(md, "\n| ");
+    if (!t) return -1;
+    int cols = -1, rows = -2;   /* the header and the delimiter row are not rows */
+    for (const char *l = t + 1; *l == '|'; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+        int pipes = 0;
+        for (const char *c = l; *c && *c != '\n'; c++) pipes += *c == '|' && (c == l || c[-1] != '\\');
+        if (cols < 0) cols = pipes;
+        if (pipes != cols) return -1;
+        if (rows == -1 && strncmp(l, "| ---", 5)) return -1;
+        rows++;
+    }
+    return rows;
+}
+
 static void only_the_change_is_vetted_and_reported(void **state)
 {
     struct fx *f = *state;
@@ -151,10 +219,13 @@ static void only_the_change_is_vetted_and_reported(void **state)
     tu_run_free(&r);
 
     char *text = tu_read_file(md, NULL);
+    assert_int_equal(md_table_rows(text), 3);
     assert_true(has(text, "| evil-helper | 1.0.0 | added | **"));
     assert_true(has(text, "| left-pad | 1.3.1 | changed from 1.3.0 |"));
     free(text);
     text = tu_read_file(junit, NULL);
+    assert_true(xml_well_formed(text));
+    assert_false(xml_well_formed("<?xml version=\"1.0\"?><a><b></a></b>"));   /* the check can fail */
     assert_true(has(text, "tests=\"3\""));
     assert_true(has(text, "errors=\"1\""));
     assert_true(has(text, "name=\"evil-helper@1.0.0\""));
