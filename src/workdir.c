@@ -10,11 +10,22 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
+/* A RAM-backed folder is much cheaper for the ~1,400 small honeypot files each run writes (on
+ * ext4, creating and deleting them measured ~120 ms of a 190 ms run): /dev/shm when it is a
+ * tmpfs we can write with room for the unpacker's whole budget (1 GiB), unless TMPDIR says
+ * otherwise. Containers often give /dev/shm 64 MiB: then /tmp. */
 static const char *tmp_base(void)
 {
     const char *t = getenv("TMPDIR");
-    return (t && t[0] == '/') ? t : "/tmp";
+    if (t && t[0] == '/') return t;
+    struct statfs fs;
+    if (statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && access("/dev/shm", W_OK | X_OK) == 0 &&
+        (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize >= (1ULL << 30))
+        return "/dev/shm";
+    return "/tmp";
 }
 
 static int empty_dir(int dirfd, unsigned depth);
@@ -55,6 +66,10 @@ static int take_lock(struct workdir *w)
 int workdir_create(struct workdir *w, struct sb_error *err)
 {
     sweep_stale(tmp_base());
+    if (!getenv("TMPDIR")) {   /* an earlier run may have chosen the other default */
+        sweep_stale("/tmp");
+        sweep_stale("/dev/shm");
+    }
     int n = snprintf(w->path, sizeof w->path, "%s/scriptbox.XXXXXX", tmp_base());
     if (n < 0 || (size_t)n >= sizeof w->path)
         return sb_fail(err, SB_EXIT_SANDBOX, "workdir", ENAMETOOLONG, "TMPDIR is too long; fix: set TMPDIR to a short path");
