@@ -162,12 +162,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
         if (c == OPT_TIMEOUT) o->timeout_s = (unsigned)v;
         else o->grace_s = (unsigned)v;
         return 0;
-    case OPT_FAIL_ON: {
-        int s = severity_parse(arg);
-        if (s < 0) return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on must be info, low, medium, high or critical, not '%s'", arg);
-        o->fail_on = (enum severity)s;
-        return 0;
-    }
+    case OPT_FAIL_ON: return severity_option(arg, &o->fail_on, err);
     case OPT_KEEP: o->keep_workdir = true; return 0;
     case OPT_CI:
         if (!arg || !strcmp(arg, "github")) o->ci = HONEYPOT_CI_GITHUB;

@@ -77,12 +77,7 @@ static int apply_option(struct ci_opts *o, int c, int idx, const char *arg, stru
     case OPT_REGISTRY: o->registry = arg; return 0;
     case OPT_NO_CACHE: o->no_cache = true; return 0;
     case 'j': return parse_jobs(arg, &o->jobs, err);
-    case OPT_FAIL_ON: {
-        int s = severity_parse(arg);
-        if (s < 0) return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on wants info|low|medium|high|critical");
-        o->fail_on = (enum severity)s;
-        return 0;
-    }
+    case OPT_FAIL_ON: return severity_option(arg, &o->fail_on, err);
     case OPT_PASS_ARG: return pass_option(o, ci_longopts[idx].name, arg, err);
     case OPT_PASS_FLAG: return pass_option(o, ci_longopts[idx].name, NULL, err);
     default: return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "unknown option; see 'scriptbox --help'");
@@ -229,7 +224,10 @@ static void options_digest(const struct ci_opts *o, EVP_MD_CTX *md)
         EVP_DigestUpdate(md, o->pass[i], strlen(o->pass[i]) + 1);
         bool file_arg = i + 1 < o->npass && (!strcmp(o->pass[i], "--rules") || !strcmp(o->pass[i], "--allow") ||
                                              !strcmp(o->pass[i], "--config"));
-        if (file_arg) hash_rules_dir(md, o->pass[i + 1], 0), hash_file(md, o->pass[i + 1]);
+        if (file_arg) {   /* a folder of rule files, or one file */
+            hash_rules_dir(md, o->pass[i + 1], 0);
+            hash_file(md, o->pass[i + 1]);
+        }
     }
 }
 

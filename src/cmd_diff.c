@@ -67,12 +67,9 @@ static int parse(int argc, char **argv, struct diff_opts *o, struct sb_error *er
             else return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "diff: --format must be text or json, not '%s'", optarg);
             break;
         case DO_OUTPUT: o->output = optarg; break;
-        case DO_FAIL_ON: {
-            int s = severity_parse(optarg);
-            if (s < 0) return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on must be info, low, medium, high or critical, not '%s'", optarg);
-            o->fail_on = (enum severity)s;
+        case DO_FAIL_ON:
+            if (severity_option(optarg, &o->fail_on, err) < 0) return -1;
             break;
-        }
         default:
             if (c >= JUDGE_OPT_RULES && c < JUDGE_OPT_END) {
                 if (judge_opts_set(&o->judge, c, optarg, err) < 0) return -1;

@@ -62,12 +62,9 @@ static int parse(int argc, char **argv, struct rules_opts *o, struct sb_error *e
         case RO_EVENTS: o->events = optarg; break;
         case RO_PACKAGE: o->package = optarg; break;
         case RO_FACTS: o->facts = optarg; break;
-        case RO_FAIL_ON: {
-            int s = severity_parse(optarg);
-            if (s < 0) return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on must be info, low, medium, high or critical, not '%s'", optarg);
-            o->fail_on = (enum severity)s;
+        case RO_FAIL_ON:
+            if (severity_option(optarg, &o->fail_on, err) < 0) return -1;
             break;
-        }
         default:
             if (c >= JUDGE_OPT_RULES && c < JUDGE_OPT_END) {
                 if (judge_opts_set(&o->judge, c, optarg, err) < 0) return -1;

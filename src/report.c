@@ -24,6 +24,16 @@ int severity_parse(const char *s)
     return -1;
 }
 
+int severity_option(const char *arg, enum severity *out, struct sb_error *err)
+{
+    int s = arg ? severity_parse(arg) : -1;
+    if (s < 0)
+        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--fail-on must be info, low, medium, high or critical, not '%s'",
+                       arg ? arg : "");
+    *out = (enum severity)s;
+    return 0;
+}
+
 const char *severity_name(enum severity s) { return s <= SEV_CRITICAL ? severity_names[s] : "none"; }
 
 static void add_str_or_null(cJSON *o, const char *key, const char *v)

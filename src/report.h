@@ -26,6 +26,8 @@ enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL, SEV_NONE 
 
 /* "info".."critical" → enum; -1 when unknown. */
 int severity_parse(const char *s);
+/* --fail-on's argument into *out; a usage error (exit 2) naming the accepted values. */
+int severity_option(const char *arg, enum severity *out, struct sb_error *err);
 const char *severity_name(enum severity s);
 
 enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_SARIF, REPORT_HTML };

@@ -79,13 +79,7 @@ static int setup(void **state)
     snprintf(f->home, sizeof f->home, "%s/home", f->d.out);
     snprintf(f->base, sizeof f->base, "%s/base-lock.json", f->d.out);
     snprintf(f->head, sizeof f->head, "%s/package-lock.json", f->d.out);
-    mkdir(f->home, 0755);
-    setenv("HOME", f->home, 1);
-    setenv("npm_config_globalconfig", "/nonexistent/npmrc", 1);
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    unsetenv("npm_config_registry");
-    unsetenv("NPM_CONFIG_REGISTRY");
+    fakereg_client_env(f->home);
     fakereg_start(&f->r, NULL);
     const char *steal[] = {"steal.js", STEAL_JS, NULL};
     publish(f, "left-pad", "1.3.0", NULL, NULL, f->integrity[0]);

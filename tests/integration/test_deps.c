@@ -77,13 +77,7 @@ static int setup(void **state)
     fakereg_init(&f->r, f->d.out);
     snprintf(f->cache, sizeof f->cache, "%s/cache", f->d.out);
     snprintf(f->home, sizeof f->home, "%s/home", f->d.out);
-    mkdir(f->home, 0755);
-    setenv("HOME", f->home, 1);
-    setenv("npm_config_globalconfig", "/nonexistent/npmrc", 1);
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    unsetenv("npm_config_registry");
-    unsetenv("NPM_CONFIG_REGISTRY");
+    fakereg_client_env(f->home);
     *state = f;
     return 0;
 }

@@ -167,3 +167,14 @@ void fakereg_stop(struct fakereg *r)
         r->pid = 0;
     }
 }
+
+void fakereg_client_env(const char *home)
+{
+    mkdir(home, 0755);
+    setenv("HOME", home, 1);
+    setenv("npm_config_globalconfig", "/nonexistent/npmrc", 1);
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    unsetenv("npm_config_registry");
+    unsetenv("NPM_CONFIG_REGISTRY");
+}

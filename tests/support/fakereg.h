@@ -33,6 +33,10 @@ void fakereg_save(const struct fakereg *r, const cJSON *packument);
 void fakereg_start(struct fakereg *r, const char *token);
 void fakereg_stop(struct fakereg *r);
 
+/* What a client of the fixture registry runs with: a private HOME (made), no global npmrc, no
+ * proxy for loopback, no registry from the environment (tests pass --registry). */
+void fakereg_client_env(const char *home);
+
 void tu_write_text(const char *path, const char *text);
 void tu_write_json(const char *path, const cJSON *j);
 
