@@ -7,6 +7,7 @@
 #define SCRIPTBOX_SANDBOX_DECODE_H
 
 #include <stddef.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -149,6 +150,33 @@ long sbx_sock_call(enum sbx_proxy_op op, int sock, const void *addr, uint32_t ad
                    const void *data, uint32_t data_len, uint64_t flags);
 /* Stop and release the request buffer. */
 void sbx_openproxy_free(struct sbx_openproxy *p);
+
+/* ---- opens served in the supervisor's thread (notify_fastopen.c) ---- */
+
+#define SBX_FASTOPEN_GROUPS 64
+#define SBX_FASTOPEN_DECLINE (-100001)
+
+struct sbx_fastopen {
+    int state;                    /* 0: not set up, 1: ready, -1: off (everything proxied) */
+    int rootfd;                   /* O_PATH of the target's root */
+    uint64_t root_mnt, root_ino;
+    uint32_t root_major, root_minor;
+    uid_t uid, my_euid;           /* host view: the target's fs uid; ours */
+    gid_t gid, my_egid;
+    gid_t groups[SBX_FASTOPEN_GROUPS], my_groups[SBX_FASTOPEN_GROUPS];
+    int ngroups, my_ngroups;
+    int switch_ids, switch_caps;  /* what must change for the call (root: both; rootless: none) */
+    int switch_groups, caps_full, capset_done;
+    int dumpable, pdeath;
+    struct __user_cap_data_struct caps[2];   /* ours */
+    unsigned long served;
+};
+
+/* Open for the target in this thread when that is exactly equivalent to the proxy (see
+ * notify_fastopen.c): our copy of the new fd, -errno from the open, or SBX_FASTOPEN_DECLINE
+ * (nothing happened: use the proxy). */
+int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c);
+void sbx_fastopen_free(struct sbx_fastopen *f);
 
 /* The target's umask (from /proc/PID/status), or -1. */
 int sbx_proc_umask(pid_t pid);

@@ -8,7 +8,8 @@
  *               Unreadable arguments or a stale id: SBX_EV_DENIED "unreadable arguments" and
  *               -EFAULT/-EPERM (fail closed: no unlogged observed call ever runs).
  *               Opens and path changes are then performed by the proxy with the strings we
- *               logged (notify_openproxy.c), and so are connect/bind/sendto/sendmsg with an
+ *               logged (notify_openproxy.c) — plain absolute opens outside /proc and /dev by
+ *               this thread as the target (notify_fastopen.c) — and so are connect/bind/sendto/sendmsg with an
  *               address, on the target's own socket; exec continues and is verified after the
  *               fact (exec_verify); the rest (socket, listen, fchmod, sendmmsg) continue.
  *   allowed   → only seen with SBX_TRACE_ALL: SBX_EV_NOTE "trace", continued.
@@ -82,6 +83,7 @@ struct sbx_notifier {
     struct sys_entry sys[SYS_SLOTS];
     struct sbx_pidcache pids;
     struct sbx_openproxy proxy;
+    struct sbx_fastopen fast;
     unsigned exec_pending;
     struct exec_slot exec[EXEC_SLOTS];
     struct sbx_scratch scratch;
@@ -304,7 +306,11 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
     struct sbx_scratch *s = &n->scratch;
     int is_open = s->call.op == SBX_PROXY_OPEN;
     if (!is_open) emit(n, ev);   /* logged before it happens */
-    int rc = proxy_call(n, (pid_t)n->req->pid);
+    /* Plain absolute opens outside /proc and /dev: in this thread when provably the same as
+     * the proxy (notify_fastopen.c); everything else, and whatever it declines, by the proxy. */
+    int rc = is_open ? sbx_fastopen_try(&n->fast, (pid_t)n->req->pid, &s->call)
+                     : SBX_FASTOPEN_DECLINE;
+    if (rc == SBX_FASTOPEN_DECLINE) rc = proxy_call(n, (pid_t)n->req->pid);
     if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
     if (!is_open) return answer(n, rc < 0 ? -rc : 0, 0);
     if (rc < 0) {
@@ -919,6 +925,7 @@ struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t 
     n->ctx = ctx;
     sbx_pidcache_init(&n->pids);
     n->proxy.sock = -1;
+    n->fast.rootfd = -1;
     for (int i = 0; i < EXEC_SLOTS; i++) n->exec[i].pidfd = n->exec[i].logged_fd = -1;
     if (alloc_buffers(n) < 0) {
         sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification buffers: %s", strerror(errno));
@@ -941,6 +948,7 @@ void sbx_notifier_free(struct sbx_notifier *n)
     exec_flush(n);
     sbx_pidcache_clear(&n->pids);
     sbx_openproxy_free(&n->proxy);
+    sbx_fastopen_free(&n->fast);
     if (n->fd >= 0) close(n->fd);
     free(n->req);
     free(n->resp);

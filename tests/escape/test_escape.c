@@ -230,6 +230,7 @@ static const struct tcase cases[] = {
     {"proc_self_identity", X_OPEN, "/proc/self/status", 0, 0, NULL},
     {"nondumpable_open", X_OPEN, "/etc/hostname", 0, 0, NULL},
     {"proc_ns_views", X_OPEN, "/proc/sys/kernel/hostname", 0, T_SHM_SENTINEL, NULL},
+    {"fastopen_semantics", X_OPEN, "/tmp/fo-000", 0, 0, NULL},
     {"seccomp_listener", X_DENIED, "seccomp", 0, 0, NULL},
     {"exec_memfd", X_EXEC, NULL, 0, 0, NULL},
     {"cpu_bomb", X_NONE, NULL, 0, T_CPU, "CPU use is not an event; the helper asserts RLIMIT_CPU stopped it"},

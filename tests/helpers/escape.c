@@ -2180,6 +2180,93 @@ static int c_proc_ns_views(void)
     return OK("/proc/sys/kernel/hostname, /proc/sys/net/ipv4/conf, /proc/sysvipc/shm show the sandbox's own namespaces");
 }
 
+/* Opens the supervisor serves in its own thread (sandbox/notify_fastopen.c) must be exactly what
+ * the payload could do itself: no capability (a mode-000 file of ours stays closed), our
+ * ownership and umask on created files, /proc reached through a symlink answered as for us, ".."
+ * clamped at the sandbox's root, relative opens from a dirfd, and nothing of the host's. */
+static int same_content(const char *a, const char *b)
+{
+    static char x[65536], y[65536];
+    ssize_t n = read_file(a, x, sizeof x), m = read_file(b, y, sizeof y);
+    return n >= 0 && n == m && memcmp(x, y, (size_t)n) == 0;
+}
+
+static int c_fastopen_semantics(void)
+{
+    char bad[2048] = "";
+    int e;
+    (void)unlink("/tmp/fo-000");
+    (void)unlink("/tmp/fo-creat");
+    (void)unlink("/tmp/fo-environ");
+    (void)unlink("/tmp/fo-shadow");
+    (void)unlink("/tmp/fo-shadow2");
+    /* mode 000, ours: without CAP_DAC_OVERRIDE nobody may read it */
+    int fd = open("/tmp/fo-000", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return CANT("create /tmp/fo-000: %s", en(errno));
+    close(fd);
+    if (chmod("/tmp/fo-000", 0) < 0) return CANT("chmod: %s", en(errno));
+    if (opens("/tmp/fo-000", O_RDONLY, &e)) appendf(bad, sizeof bad, " a mode-000 file opened;");
+    else if (e != EACCES) appendf(bad, sizeof bad, " mode-000 file: %s, not EACCES;", en(e));
+    if (opens("/tmp/fo-000", O_WRONLY, &e) || e != EACCES)
+        appendf(bad, sizeof bad, " mode-000 file for writing: not EACCES;");
+    /* O_CREAT: our uid/gid, umask applied */
+    mode_t old = umask(022);
+    fd = open("/tmp/fo-creat", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    umask(old);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) appendf(bad, sizeof bad, " O_CREAT: %s;", en(errno));
+    else if (st.st_uid != getuid() || st.st_gid != getgid() || (st.st_mode & 07777) != 0644)
+        appendf(bad, sizeof bad, " O_CREAT gave uid %u gid %u mode %o;", (unsigned)st.st_uid,
+                (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+    if (fd >= 0) close(fd);
+    /* a symlink into /proc: served as for us (our environ, not nothing and not another's) */
+    if (symlink("/proc/self/environ", "/tmp/fo-environ") < 0) return CANT("symlink: %s", en(errno));
+    /* (ENOENT is the proxy's documented deviation: it has no pid of its own in the sandbox) */
+    if (!same_content("/tmp/fo-environ", "/proc/self/environ") &&
+        (opens("/tmp/fo-environ", O_RDONLY, &e) || e != ENOENT))
+        appendf(bad, sizeof bad, " /tmp/fo-environ -> /proc/self/environ: neither ours nor ENOENT;");
+    if (symlink("/proc/1/environ", "/tmp/fo-environ1") == 0 || errno == EEXIST) {
+        char a[4096], b[4096];
+        ssize_t n = read_file("/tmp/fo-environ1", a, sizeof a), m = read_file("/proc/1/environ", b, sizeof b);
+        if (n >= 0 && (m < 0 || n != m || memcmp(a, b, (size_t)n)))
+            appendf(bad, sizeof bad, " /tmp/fo-environ1 -> /proc/1/environ read what /proc/1/environ does not give us;");
+        (void)unlink("/tmp/fo-environ1");
+    }
+    /* absolute with ".." beyond "/" and "//": clamped at the sandbox's root */
+    if (!same_content("/../../../etc/passwd", "/etc/passwd") ||
+        !same_content("//usr/./../etc/passwd", "/etc/passwd"))
+        appendf(bad, sizeof bad, " \"..\" beyond / did not stay at the sandbox's root;");
+    /* relative to a dirfd */
+    int d = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d >= 0) {
+        fd = openat(d, "passwd", O_RDONLY | O_CLOEXEC);
+        int fd2 = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        struct stat a, b;
+        if (fd < 0 || fd2 < 0 || fstat(fd, &a) < 0 || fstat(fd2, &b) < 0 || a.st_ino != b.st_ino ||
+            a.st_dev != b.st_dev)
+            appendf(bad, sizeof bad, " openat(/etc, \"passwd\") is not /etc/passwd;");
+        if (fd >= 0) close(fd);
+        if (fd2 >= 0) close(fd2);
+        close(d);
+    }
+    /* the host's /etc/shadow: not there, whichever way we ask */
+    if (symlink("/etc/shadow", "/tmp/fo-shadow") < 0 ||
+        symlink("/../../../../etc/shadow", "/tmp/fo-shadow2") < 0)
+        return CANT("symlink: %s", en(errno));
+    const char *shadows[] = {"/etc/shadow", "/tmp/fo-shadow", "/tmp/fo-shadow2", "/../etc/shadow"};
+    for (size_t i = 0; i < sizeof shadows / sizeof shadows[0]; i++) {
+        if (opens(shadows[i], O_RDONLY, &e)) appendf(bad, sizeof bad, " %s opened;", shadows[i]);
+        else if (e != ENOENT) appendf(bad, sizeof bad, " %s: %s, not ENOENT;", shadows[i], en(e));
+    }
+    /* O_DIRECTORY and a file taken for a directory, as natively */
+    if (opens("/etc/passwd", O_RDONLY | O_DIRECTORY, &e) || e != ENOTDIR)
+        appendf(bad, sizeof bad, " O_DIRECTORY on a file: not ENOTDIR;");
+    if (opens("/tmp/fo-creat/x", O_RDONLY, &e) || e != ENOTDIR)
+        appendf(bad, sizeof bad, " a file as a directory: not ENOTDIR;");
+    if (*bad) return ESCAPED("in-thread opens differ from the payload's own rights:%s", bad);
+    return OK("mode 000 refused, O_CREAT ours with umask, /proc via symlink ours, \"..\" clamped, dirfd relative, no host /etc/shadow");
+}
+
 /* ---- table --------------------------------------------------------------------------------- */
 
 struct ecase { const char *name; int (*fn)(void); };
@@ -2228,7 +2315,7 @@ static const struct ecase cases[] = {
     {"setgroups_write", c_setgroups_write},
     {"open_relative_cwd", c_open_relative_cwd}, {"open_relative_dirfd", c_open_relative_dirfd},
     {"toctou_open", c_toctou_open}, {"toctou_exec", c_toctou_exec},
-    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"nondumpable_open", c_nondumpable_open}, {"proc_ns_views", c_proc_ns_views}, {"seccomp_listener", c_seccomp_listener},
+    {"toctou_connect", c_toctou_connect}, {"toctou_dirfd", c_toctou_dirfd}, {"toctou_cwd", c_toctou_cwd}, {"proc_self_identity", c_proc_self_identity}, {"nondumpable_open", c_nondumpable_open}, {"proc_ns_views", c_proc_ns_views}, {"fastopen_semantics", c_fastopen_semantics}, {"seccomp_listener", c_seccomp_listener},
     {"exec_memfd", c_exec_memfd}, {"cpu_bomb", c_cpu_bomb},
 };
 

@@ -1,0 +1,366 @@
+/*
+ * notify_fastopen.c — the common open performed in the supervisor's own thread, without the
+ * proxy round trip (see docs/ARCHITECTURE.md, "Supervisor").
+ *
+ * Served here, and only here, when every one of these holds (anything else: DECLINE, and the
+ * proxy performs the call exactly as before):
+ *   - a plain open/openat (not openat2, whose resolve flags the target chose), with an absolute
+ *     path, no O_CREAT/O_TMPFILE (creating opens need the target's umask, which is per process:
+ *     changing ours would race the host program's other threads), no unknown flag bits, and for
+ *     O_PATH nothing but what openat2 accepts with it;
+ *   - no ".." component, and the path (slashes and "." folded) is not /proc, /dev or /sys nor
+ *     below them: procfs is the one filesystem whose contents depend on the opener's namespaces
+ *     and pid, and /dev holds the device nodes (the other mounts are nodev);
+ *   - the walk meets no symlink: openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS) from an O_PATH
+ *     descriptor of the target's root. So the walk visits exactly the folded path's prefixes,
+ *     none of them in /proc or /dev, and ".." cannot leave the root. A symlink anywhere fails
+ *     with ELOOP, which declines (the proxy resolves it as the target would, /proc included);
+ *   - the target's root is still the root we hold (mount id and inode of /proc/TID/root);
+ *   - the result is not on procfs, sysfs or cgroupfs, nor a device or socket (defence in
+ *     depth: none of these is reachable given the rules above).
+ * Errors are answered as they are only when they say something about the file itself (ENOENT,
+ * ENOTDIR, EACCES, EISDIR, ENXIO, ETXTBSY, EROFS, ENAMETOOLONG); any other declines.
+ *
+ * Identity: for the duration of the call this thread takes the target's host-side effective
+ * and fs uid/gid and its supplementary groups with raw syscalls (glibc's wrappers would apply
+ * them to every thread), and an empty effective capability set. The real and saved uids stay
+ * ours, so the thread can go back (and no process of the target's uid may signal it). The new
+ * file's f_cred is therefore the target's uid/gid/groups with no effective capability — what
+ * later permission checks on the open file see. Rootless the supervisor already is the target
+ * (same uid, gid and groups, no capability in the host namespace): nothing is switched. Any
+ * difference we cannot switch disables this path (everything goes to the proxy). A failure to
+ * switch back aborts: the supervisor must never go on with the target's identity.
+ *
+ * Side effects of changing the euid (commit_creds): the process becomes non-dumpable and the
+ * thread's parent-death signal is cleared; both are put back after the call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "decode.h"
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef SYSFS_MAGIC
+#define SYSFS_MAGIC 0x62656572
+#endif
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+
+#define KERNEL_O_LARGEFILE 0100000
+/* What open(2) knows on x86_64; other bits are ignored by openat but refused by openat2. */
+#define KNOWN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | \
+                     O_DSYNC | O_ASYNC | O_DIRECT | KERNEL_O_LARGEFILE | O_DIRECTORY |           \
+                     O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_SYNC | __O_TMPFILE)
+
+/* Does this (folded, absolute) path name dir or something below it? */
+static int under(const char *path, const char *dir)
+{
+    size_t l = strlen(dir);
+    return strncmp(path, dir, l) == 0 && (path[l] == 0 || path[l] == '/');
+}
+
+static int has_dotdot(const char *p)
+{
+    for (const char *c = p; (c = strstr(c, "..")) != NULL; c += 2)
+        if ((c == p || c[-1] == '/') && (c[2] == 0 || c[2] == '/')) return 1;
+    return 0;
+}
+
+static int eligible(const struct sbx_proxy_call *c)
+{
+    if (c->op != SBX_PROXY_OPEN || c->openat2 || c->dirfd >= 0 || !c->path || c->path[0] != '/')
+        return 0;
+    if (c->flags & ~(uint64_t)KNOWN_FLAGS) return 0;
+    if (c->flags & (O_CREAT | __O_TMPFILE)) return 0;
+    if (c->flags & O_PATH) return 0;   /* rare; the proxy's path, whatever it does */
+    if (c->mode != 0 || has_dotdot(c->path)) return 0;
+    char folded[SBX_PATH_MAX];
+    if (strlen(c->path) >= sizeof folded) return 0;
+    strcpy(folded, c->path);
+    sbx_path_fold(folded);
+    return !under(folded, "/proc") && !under(folded, "/dev") && !under(folded, "/sys");
+}
+
+/* ---- identity ---- */
+
+static long raw(long nr, long a, long b, long c)
+{
+    return syscall(nr, a, b, c);
+}
+
+static int caps_get(struct __user_cap_data_struct d[2])
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    return (int)syscall(SYS_capget, &h, d);
+}
+
+static int caps_set(const struct __user_cap_data_struct d[2])
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+/* The 4th (fs) id of a "Uid:" / "Gid:" status line, host view. */
+static long status_fsid(const char *status, const char *key)
+{
+    const char *p = strstr(status, key);
+    if (!p) return -1;
+    p += strlen(key);
+    long v = -1;
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        v = strtol(p, &end, 10);
+        if (end == p) return -1;
+        p = end;
+    }
+    return v;
+}
+
+static int status_groups(const char *status, gid_t *out, int cap)
+{
+    const char *p = strstr(status, "\nGroups:");
+    int n = 0;
+    if (!p) return -1;
+    p += 8;
+    for (;;) {
+        char *end;
+        long g = strtol(p, &end, 10);
+        if (end == p) break;
+        if (n == cap) return -1;
+        out[n++] = (gid_t)g;
+        p = end;
+    }
+    return n;
+}
+
+static int same_groups(const gid_t *a, int na, const gid_t *b, int nb)
+{
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++) {
+        int found = 0;
+        for (int j = 0; j < nb && !found; j++) found = a[i] == b[j];
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+static int root_id(pid_t tid, uint64_t *mnt, uint64_t *ino, uint32_t *maj, uint32_t *min)
+{
+    char path[64];
+    struct statx sx;
+    snprintf(path, sizeof path, "/proc/%d/root", (int)tid);
+    if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID, &sx) < 0) return -1;
+    if (!(sx.stx_mask & STATX_MNT_ID)) return -1;
+    *mnt = sx.stx_mnt_id;
+    *ino = sx.stx_ino;
+    *maj = sx.stx_dev_major;
+    *min = sx.stx_dev_minor;
+    return 0;
+}
+
+/* First use: the target's root and identity, ours, and whether we must switch. 0, or -1 to
+ * decline this call (a later one tries again), or disables the path for good (state -1). */
+static int setup(struct sbx_fastopen *f, pid_t tid)
+{
+    char path[64], status[4096];
+    if (!sbx_proc_status_field((int)tid, "Uid:", status, sizeof status)) return -1;
+    long uid = status_fsid(status, "\nUid:"), gid = status_fsid(status, "\nGid:");
+    int ng = status_groups(status, f->groups, SBX_FASTOPEN_GROUPS);
+    if (uid < 0 || gid < 0 || ng < 0) return -1;
+    uint64_t mnt, ino;
+    uint32_t maj, min;
+    if (root_id(tid, &mnt, &ino, &maj, &min) < 0) return -1;
+    snprintf(path, sizeof path, "/proc/%d/root", (int)tid);
+    int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) return -1;
+    struct statx sx;
+    if (statx(rootfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID, &sx) < 0 ||
+        !(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != mnt || sx.stx_ino != ino) {
+        close(rootfd);
+        return -1;
+    }
+    f->uid = (uid_t)uid;
+    f->gid = (gid_t)gid;
+    f->ngroups = ng;
+    f->root_mnt = mnt;
+    f->root_ino = ino;
+    f->root_major = maj;
+    f->root_minor = min;
+
+    /* ours */
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    f->state = -1;   /* until proven workable */
+    if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0) goto off;
+    f->my_ngroups = getgroups(SBX_FASTOPEN_GROUPS, f->my_groups);
+    if (f->my_ngroups < 0 || caps_get(f->caps) < 0) goto off;
+    if ((uid_t)raw(SYS_setfsuid, -1, 0, 0) != e || (gid_t)raw(SYS_setfsgid, -1, 0, 0) != eg)
+        goto off;   /* fs ids apart from the effective ones: not a state we restore */
+    f->my_euid = e;
+    f->my_egid = eg;
+    int caps_empty = f->caps[0].effective == 0 && f->caps[1].effective == 0;
+    f->switch_groups = !same_groups(f->groups, ng, f->my_groups, f->my_ngroups);
+    f->switch_ids = e != f->uid || eg != f->gid || f->switch_groups;
+    /* euid back to 0 makes the effective set the permitted one: exact when they were equal */
+    f->caps_full = f->caps[0].effective == f->caps[0].permitted &&
+                   f->caps[1].effective == f->caps[1].permitted;
+    f->switch_caps = !caps_empty;
+    if (f->switch_ids) {
+        /* We must be able to come back: euid from the real or saved uid (which stay), egid and
+         * groups with CAP_SETGID, which we hold again once the euid is back. */
+        if (r != e && s != e) goto off;
+        if (!(f->caps[0].effective & (1u << CAP_SETGID))) goto off;
+    }
+    f->rootfd = rootfd;
+    f->state = 1;
+    return 0;
+off:
+    close(rootfd);
+    return -1;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "libsbx: cannot restore the supervisor's identity (%s): %s\n", what,
+            strerror(errno));
+    abort();
+}
+
+static int caps_effective(void)
+{
+    struct __user_cap_data_struct now[2];
+    return caps_get(now) < 0 || now[0].effective || now[1].effective;
+}
+
+/* Become the target (as far as a permission check can tell). 0, or -1 with nothing changed.
+ * Changing the euid away from 0 clears the effective set (the kernel's setuid fixup); we check
+ * it did, and clear it ourselves otherwise. */
+static int become(struct sbx_fastopen *f)
+{
+    f->capset_done = 0;
+    if (f->switch_ids) {
+        if (prctl(PR_GET_PDEATHSIG, &f->pdeath, 0, 0, 0) < 0) f->pdeath = 0;
+        f->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);   /* as the host program left it */
+        if (f->switch_groups && raw(SYS_setgroups, f->ngroups, (long)f->groups, 0) < 0) return -1;
+        if (raw(SYS_setresgid, -1, f->gid, -1) < 0) {
+            if (f->switch_groups && raw(SYS_setgroups, f->my_ngroups, (long)f->my_groups, 0) < 0)
+                die("groups");
+            return -1;
+        }
+        if (raw(SYS_setresuid, -1, f->uid, -1) < 0) {
+            if (raw(SYS_setresgid, -1, f->my_egid, -1) < 0) die("gid");
+            if (f->switch_groups && raw(SYS_setgroups, f->my_ngroups, (long)f->my_groups, 0) < 0)
+                die("groups");
+            return -1;
+        }
+    }
+    if ((f->switch_caps || f->switch_ids) && caps_effective()) {
+        struct __user_cap_data_struct none[2];
+        memcpy(none, f->caps, sizeof none);
+        none[0].effective = none[1].effective = 0;
+        f->capset_done = 1;
+        if (caps_set(none) < 0 || caps_effective()) die("capabilities");   /* never weaker */
+    }
+    return 0;
+}
+
+static void restore(struct sbx_fastopen *f)
+{
+    if (f->switch_ids && raw(SYS_setresuid, -1, f->my_euid, -1) < 0) die("uid");
+    if (f->capset_done || (f->switch_ids && !f->caps_full)) {
+        if (caps_set(f->caps) < 0) die("capabilities");
+    }
+    if (f->switch_ids) {
+        if (raw(SYS_setresgid, -1, f->my_egid, -1) < 0) die("gid");
+        if (f->switch_groups && raw(SYS_setgroups, f->my_ngroups, (long)f->my_groups, 0) < 0)
+            die("groups");
+        if (f->dumpable == 1) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        if (f->pdeath > 0) (void)prctl(PR_SET_PDEATHSIG, f->pdeath, 0, 0, 0);
+    }
+}
+
+/* ---- the open ---- */
+
+static int open_once(int root, const char *path, uint64_t flags)
+{
+    struct open_how how = {flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+}
+
+static int authoritative(int e)
+{
+    return e == ENOENT || e == ENOTDIR || e == EACCES || e == EISDIR || e == ENXIO ||
+           e == ETXTBSY || e == EROFS || e == ENAMETOOLONG;
+}
+
+static int served_type(int fd)
+{
+    struct statfs sf;
+    struct stat st;
+    if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0) return 0;
+    if (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC ||
+        sf.f_type == CGROUP_SUPER_MAGIC || sf.f_type == CGROUP2_SUPER_MAGIC)
+        return 0;
+    return !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISSOCK(st.st_mode);
+}
+
+int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c)
+{
+    if (f->state < 0 || !eligible(c)) return SBX_FASTOPEN_DECLINE;
+    if (f->state == 0 && setup(f, tid) < 0) return SBX_FASTOPEN_DECLINE;
+    if (f->state != 1) return SBX_FASTOPEN_DECLINE;
+    uint64_t mnt, ino;
+    uint32_t maj, min;
+    if (root_id(tid, &mnt, &ino, &maj, &min) < 0 || mnt != f->root_mnt || ino != f->root_ino ||
+        maj != f->root_major || min != f->root_minor)
+        return SBX_FASTOPEN_DECLINE;
+    /* As the proxy: never block (a FIFO's peer), O_NONBLOCK put back after; never become
+     * anyone's controlling terminal (O_NOCTTY is not kept in the file's flags). */
+    uint64_t flags = c->flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+    if (flags & O_PATH) flags = c->flags | O_CLOEXEC;
+    if (become(f) < 0) return SBX_FASTOPEN_DECLINE;
+    int fd = open_once(f->rootfd, c->path, flags);
+    if (fd < 0 && errno == ENXIO && !(c->flags & (O_NONBLOCK | O_PATH)) &&
+        (c->flags & O_ACCMODE) == O_WRONLY)
+        fd = open_once(f->rootfd, c->path, (flags & ~(uint64_t)O_ACCMODE) | O_RDWR);
+    int e = errno;
+    restore(f);
+    if (fd < 0) {
+        if (e == ENOSYS) f->state = -1;
+        return authoritative(e) ? -e : SBX_FASTOPEN_DECLINE;
+    }
+    if (!served_type(fd)) {
+        close(fd);
+        return SBX_FASTOPEN_DECLINE;
+    }
+    if (!(c->flags & (O_NONBLOCK | O_PATH))) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    f->served++;
+    return fd;
+}
+
+void sbx_fastopen_free(struct sbx_fastopen *f)
+{
+    if (f->rootfd >= 0) close(f->rootfd);
+    f->rootfd = -1;
+    f->state = 0;
+}
