@@ -64,6 +64,7 @@
 #endif
 
 #define KERNEL_O_LARGEFILE 0100000
+#define KERNEL_O_TMPFILE_BIT 020000000
 /* What open(2) knows on x86_64; other bits are ignored by openat but refused by openat2. */
 #define KNOWN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | \
                      O_DSYNC | O_ASYNC | O_DIRECT | KERNEL_O_LARGEFILE | O_DIRECTORY |           \
@@ -88,9 +89,10 @@ static int eligible(const struct sbx_proxy_call *c)
     if (c->op != SBX_PROXY_OPEN || c->openat2 || c->dirfd >= 0 || !c->path || c->path[0] != '/')
         return 0;
     if (c->flags & ~(uint64_t)KNOWN_FLAGS) return 0;
-    if (c->flags & (O_CREAT | __O_TMPFILE)) return 0;
+    /* (glibc's __O_TMPFILE includes O_DIRECTORY: test the tmpfile bit alone) */
+    if (c->flags & (O_CREAT | KERNEL_O_TMPFILE_BIT)) return 0;
     if (c->flags & O_PATH) return 0;   /* rare; the proxy's path, whatever it does */
-    if (c->mode != 0 || has_dotdot(c->path)) return 0;
+    if (has_dotdot(c->path)) return 0;   /* (a mode without O_CREAT is ignored: we pass 0) */
     char folded[SBX_PATH_MAX];
     if (strlen(c->path) >= sizeof folded) return 0;
     strcpy(folded, c->path);
