@@ -159,8 +159,6 @@ void sbx_openproxy_free(struct sbx_openproxy *p);
 struct sbx_fastopen {
     int state;                    /* 0: not set up, 1: ready, -1: off (everything proxied) */
     int rootfd;                   /* O_PATH of the target's root */
-    uint64_t root_mnt, root_ino;
-    uint32_t root_major, root_minor;
     uid_t uid, my_euid;           /* host view: the target's fs uid; ours */
     gid_t gid, my_egid;
     gid_t groups[SBX_FASTOPEN_GROUPS], my_groups[SBX_FASTOPEN_GROUPS];

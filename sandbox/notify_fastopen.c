@@ -15,7 +15,10 @@
  *     descriptor of the target's root. So the walk visits exactly the folded path's prefixes,
  *     none of them in /proc or /dev, and ".." cannot leave the root. A symlink anywhere fails
  *     with ELOOP, which declines (the proxy resolves it as the target would, /proc included);
- *   - the target's root is still the root we hold (mount id and inode of /proc/TID/root);
+ *   - the target's root is the root we hold: checked once, when this path is set up (mount id
+ *     and inode of /proc/TID/root). It cannot change afterwards: every notifying task descends
+ *     from the sandbox's init after its pivot_root, and chroot, pivot_root, setns and the mount
+ *     calls are denied to all of them by the filter;
  *   - the result is not on procfs, sysfs or cgroupfs, nor a device or socket (defence in
  *     depth: none of these is reachable given the rules above).
  * Errors are answered as they are only when they say something about the file itself (ENOENT,
@@ -32,7 +35,9 @@
  * switch back aborts: the supervisor must never go on with the target's identity.
  *
  * Side effects of changing the euid (commit_creds): the process becomes non-dumpable and the
- * thread's parent-death signal is cleared; both are put back after the call.
+ * thread's parent-death signal is cleared; both are put back after the call, to what the host
+ * program had set when this path was set up (read once: they are the host program's, which
+ * does not change them while it supervises).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -163,7 +168,7 @@ static int same_groups(const gid_t *a, int na, const gid_t *b, int nb)
     return 1;
 }
 
-static int root_id(pid_t tid, uint64_t *mnt, uint64_t *ino, uint32_t *maj, uint32_t *min)
+static int root_id(pid_t tid, uint64_t *mnt, uint64_t *ino)
 {
     char path[64];
     struct statx sx;
@@ -172,8 +177,6 @@ static int root_id(pid_t tid, uint64_t *mnt, uint64_t *ino, uint32_t *maj, uint3
     if (!(sx.stx_mask & STATX_MNT_ID)) return -1;
     *mnt = sx.stx_mnt_id;
     *ino = sx.stx_ino;
-    *maj = sx.stx_dev_major;
-    *min = sx.stx_dev_minor;
     return 0;
 }
 
@@ -187,8 +190,7 @@ static int setup(struct sbx_fastopen *f, pid_t tid)
     int ng = status_groups(status, f->groups, SBX_FASTOPEN_GROUPS);
     if (uid < 0 || gid < 0 || ng < 0) return -1;
     uint64_t mnt, ino;
-    uint32_t maj, min;
-    if (root_id(tid, &mnt, &ino, &maj, &min) < 0) return -1;
+    if (root_id(tid, &mnt, &ino) < 0) return -1;
     snprintf(path, sizeof path, "/proc/%d/root", (int)tid);
     int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) return -1;
@@ -201,10 +203,6 @@ static int setup(struct sbx_fastopen *f, pid_t tid)
     f->uid = (uid_t)uid;
     f->gid = (gid_t)gid;
     f->ngroups = ng;
-    f->root_mnt = mnt;
-    f->root_ino = ino;
-    f->root_major = maj;
-    f->root_minor = min;
 
     /* ours */
     uid_t r, e, s;
@@ -230,6 +228,8 @@ static int setup(struct sbx_fastopen *f, pid_t tid)
         if (r != e && s != e) goto off;
         if (!(f->caps[0].effective & (1u << CAP_SETGID))) goto off;
     }
+    if (prctl(PR_GET_PDEATHSIG, &f->pdeath, 0, 0, 0) < 0) f->pdeath = 0;
+    f->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     f->rootfd = rootfd;
     f->state = 1;
     return 0;
@@ -258,8 +258,6 @@ static int become(struct sbx_fastopen *f)
 {
     f->capset_done = 0;
     if (f->switch_ids) {
-        if (prctl(PR_GET_PDEATHSIG, &f->pdeath, 0, 0, 0) < 0) f->pdeath = 0;
-        f->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);   /* as the host program left it */
         if (f->switch_groups && raw(SYS_setgroups, f->ngroups, (long)f->groups, 0) < 0) return -1;
         if (raw(SYS_setresgid, -1, f->gid, -1) < 0) {
             if (f->switch_groups && raw(SYS_setgroups, f->my_ngroups, (long)f->my_groups, 0) < 0)
@@ -328,11 +326,6 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
     if (f->state < 0 || !eligible(c)) return SBX_FASTOPEN_DECLINE;
     if (f->state == 0 && setup(f, tid) < 0) return SBX_FASTOPEN_DECLINE;
     if (f->state != 1) return SBX_FASTOPEN_DECLINE;
-    uint64_t mnt, ino;
-    uint32_t maj, min;
-    if (root_id(tid, &mnt, &ino, &maj, &min) < 0 || mnt != f->root_mnt || ino != f->root_ino ||
-        maj != f->root_major || min != f->root_minor)
-        return SBX_FASTOPEN_DECLINE;
     /* As the proxy: never block (a FIFO's peer), O_NONBLOCK put back after; never become
      * anyone's controlling terminal (O_NOCTTY is not kept in the file's flags). */
     uint64_t flags = c->flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
