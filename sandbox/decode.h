@@ -63,8 +63,10 @@ void sbx_path_fold(char *path);
 
 struct sbx_pidcache_slot {
     int host;              /* host pid or tid; 0 = free */
-    int stat_fd;           /* /proc/HOST/stat, kept open: a pread validates the slot */
+    int pidfd;             /* this very task (-1: none, the stat file validates instead) */
+    int stat_fd;           /* /proc/HOST/stat, kept open: ppid and start time */
     unsigned long long start;  /* start time (field 22): a reused pid differs */
+    int ppid;              /* host ppid when last read: changes only when the parent dies */
     int ns_tgid;           /* thread group id inside the target's innermost pid namespace */
     int levels;            /* pid namespace depth (entries in NStgid) */
 };

@@ -3,15 +3,22 @@
  *
  * Notifications carry host tids. The sandbox-side thread group id is the last NStgid value of
  * /proc/TID/status; the parent is PPid from /proc/TID/stat (a host pid), translated the same
- * way, or 0 when it lives outside the target's pid namespace. Each slot keeps its stat file
- * open: one pread per event revalidates it (a dead task's file fails with ESRCH, and a reused
- * pid shows another start time), so status is parsed once per process, not per event.
+ * way, or 0 when it lives outside the target's pid namespace. Both are read once per task and
+ * kept in a slot with a pidfd of that very task (PIDFD_THREAD for threads, kernel >= 6.9): one
+ * poll of the caller's and its parent's pidfds per event tells that neither has exited, so
+ * neither host pid can have been reused and the parent is still the parent (a child is
+ * reparented only when its parent exits; then its stat file is read again). Without a pidfd
+ * the slot is revalidated by a pread of its stat file (a dead task's file fails with ESRCH, a
+ * reused pid shows another start time). Reading /proc/TID/stat costs the kernel far more than
+ * a poll, twice per event on the busiest path of the supervisor.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "decode.h"
@@ -19,14 +26,27 @@
 void sbx_pidcache_init(struct sbx_pidcache *c)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++) c->slot[i].stat_fd = -1;
+    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++) c->slot[i].stat_fd = c->slot[i].pidfd = -1;
 }
 
 static void slot_free(struct sbx_pidcache_slot *s)
 {
     if (s->stat_fd >= 0) close(s->stat_fd);
+    if (s->pidfd >= 0) close(s->pidfd);
     memset(s, 0, sizeof *s);
-    s->stat_fd = -1;
+    s->stat_fd = s->pidfd = -1;
+}
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* A pidfd of this task: of the thread itself where the kernel can, else of a group leader. */
+static int task_pidfd(int host)
+{
+    int fd = (int)syscall(SYS_pidfd_open, host, PIDFD_THREAD);
+    if (fd < 0) fd = (int)syscall(SYS_pidfd_open, host, 0);
+    return fd;
 }
 
 void sbx_pidcache_clear(struct sbx_pidcache *c)
@@ -89,14 +109,15 @@ static int read_nstgid(int host, int *ns_tgid, int *levels)
     return count > 0 ? 0 : -1;
 }
 
-static struct sbx_pidcache_slot *slot_load(struct sbx_pidcache *c, int host, int *ppid)
+static struct sbx_pidcache_slot *slot_load(struct sbx_pidcache *c, int host)
 {
     struct sbx_pidcache_slot *s = &c->slot[c->next++ % SBX_PIDCACHE_SLOTS];
     char path[64];
     slot_free(s);
     snprintf(path, sizeof path, "/proc/%d/stat", host);
+    s->pidfd = task_pidfd(host);   /* before the stat read: then the read is of this task */
     s->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (s->stat_fd < 0 || read_stat(s->stat_fd, ppid, &s->start) < 0 ||
+    if (s->stat_fd < 0 || read_stat(s->stat_fd, &s->ppid, &s->start) < 0 ||
         read_nstgid(host, &s->ns_tgid, &s->levels) < 0) {
         slot_free(s);
         return NULL;
@@ -105,28 +126,70 @@ static struct sbx_pidcache_slot *slot_load(struct sbx_pidcache *c, int host, int
     return s;
 }
 
-/* The valid slot for host (loading it on a miss), its current host ppid in *ppid. */
-static struct sbx_pidcache_slot *slot_get(struct sbx_pidcache *c, int host, int *ppid)
+static struct sbx_pidcache_slot *slot_find(struct sbx_pidcache *c, int host)
 {
-    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++) {
-        struct sbx_pidcache_slot *s = &c->slot[i];
-        if (s->host != host) continue;
-        unsigned long long start = 0;
-        if (read_stat(s->stat_fd, ppid, &start) == 0 && start == s->start) return s;
-        slot_free(s);
-        break;
+    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++)
+        if (host > 0 && c->slot[i].host == host) return &c->slot[i];
+    return NULL;
+}
+
+/* Without a pidfd: the stat file still answers with the same start time (ppid refreshed). */
+static int stat_still_valid(struct sbx_pidcache_slot *s)
+{
+    unsigned long long start = 0;
+    int ppid = 0;
+    if (read_stat(s->stat_fd, &ppid, &start) < 0 || start != s->start) return 0;
+    s->ppid = ppid;
+    return 1;
+}
+
+/* Which of self and parent (either may be NULL) are still the tasks they were loaded for:
+ * bit 0 self, bit 1 parent. One poll for both pidfds. */
+static unsigned still_alive(struct sbx_pidcache_slot *self, struct sbx_pidcache_slot *parent)
+{
+    struct sbx_pidcache_slot *s[2] = {self, parent};
+    struct pollfd pf[2];
+    int at[2] = {-1, -1};
+    nfds_t n = 0;
+    unsigned alive = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!s[i]) continue;
+        if (s[i]->pidfd < 0) {
+            if (stat_still_valid(s[i])) alive |= 1u << i;
+            continue;
+        }
+        at[i] = (int)n;
+        pf[n++] = (struct pollfd){s[i]->pidfd, POLLIN, 0};
     }
-    return host > 0 ? slot_load(c, host, ppid) : NULL;
+    if (n && poll(pf, n, 0) < 0) return alive;   /* unknown: reload what used a pidfd */
+    for (int i = 0; i < 2; i++)
+        if (at[i] >= 0 && !(pf[at[i]].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+            alive |= 1u << i;
+    return alive;
 }
 
 void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid)
 {
-    int host_ppid = 0, unused = 0;
     *pid = *ppid = 0;
-    const struct sbx_pidcache_slot *s = slot_get(c, host_tid, &host_ppid);
-    if (!s) return;
-    int levels = s->levels;
-    *pid = s->ns_tgid;
-    const struct sbx_pidcache_slot *p = slot_get(c, host_ppid, &unused);
-    if (p && p->levels == levels) *ppid = p->ns_tgid;   /* else the parent is outside */
+    struct sbx_pidcache_slot *self = slot_find(c, host_tid);
+    struct sbx_pidcache_slot *parent = self ? slot_find(c, self->ppid) : NULL;
+    unsigned alive = self ? still_alive(self, parent) : 0;
+    if (!(alive & 1)) {
+        if (self) slot_free(self);
+        if (!(self = slot_load(c, host_tid))) return;
+        parent = slot_find(c, self->ppid);
+        alive = parent ? still_alive(NULL, parent) : 0;
+    }
+    if (parent && !(alive & 2)) {
+        /* That parent exited: the caller was reparented (or the slot was of an older task). */
+        slot_free(parent);
+        parent = NULL;
+        if (self->pidfd >= 0) (void)stat_still_valid(self);   /* the current ppid */
+    }
+    /* Copied first: loading the parent may take self's slot. */
+    int levels = self->levels, host_ppid = self->ppid;
+    *pid = self->ns_tgid;
+    if (!parent) parent = host_ppid > 0 ? slot_find(c, host_ppid) : NULL;
+    if (!parent && host_ppid > 0) parent = slot_load(c, host_ppid);
+    if (parent && parent->levels == levels) *ppid = parent->ns_tgid;   /* else outside */
 }
