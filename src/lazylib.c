@@ -3,7 +3,9 @@
  */
 #include "lazylib.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -102,10 +104,25 @@ static void unload(struct lazy_lib *l, size_t table_size)
 const struct lazy_curl *lazy_curl(struct sb_error *err) { return load(&curl_lib, err); }
 const struct lazy_archive *lazy_archive(struct sb_error *err) { return load(&archive_lib, err); }
 
+/* libcurl's threaded resolver detaches a thread still resolving when a transfer gives up; its
+ * code must stay mapped under it. scriptbox's supervisor is otherwise single-threaded. */
+static bool single_threaded(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return false;
+    int n = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n == 1;
+}
+
 void lazy_curl_unload(void)
 {
+    if (!curl_lib.handle || !single_threaded()) return;
     /* curl_easy_init() ran curl_global_init() implicitly; undo it before the code goes away. */
-    if (curl_lib.handle) curl_table.global_cleanup();
+    curl_table.global_cleanup();
     unload(&curl_lib, sizeof curl_table);
 }
 
