@@ -5,13 +5,16 @@ PREFIX   ?= /usr/local
 VERSION  := 0.1.0
 
 PKGS     := libseccomp libcap libarchive libcjson libcurl openssl
+# scriptbox dlopen()s these on first use (src/lazylib.h): headers only, never linked into it.
+LAZY_PKGS := libarchive libcurl
 OPTFLAGS ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 HARDEN   := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(HARDEN) -DSCRIPTBOX_VERSION='"$(VERSION)"' \
             -Isandbox -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDLIBS   += $(shell pkg-config --libs $(filter-out $(LAZY_PKGS),$(PKGS)) 2>/dev/null) -lm
+LAZY_LIBS := $(shell pkg-config --libs $(LAZY_PKGS) 2>/dev/null)
 
 SBX_SRC  := $(wildcard sandbox/*.c)
 APP_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -92,6 +95,10 @@ $(BUILD)/tests/tools/sbxrun: tests/tools/sbxrun.c $(LIBSBX)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TOOL    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSBX) $(LDLIBS)
+
+# Tests and tools that call libcurl or libarchive themselves link them.
+$(BUILD)/tests/integration/test_fakenet $(BUILD)/tests/integration/test_exfil_fixtures \
+$(BUILD)/tests/tools/mkfixtures: LDLIBS += $(LAZY_LIBS)
 
 tests-build: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(TOOL_BINS)
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lazylib.h"
 #include "deps.h"
 #include "events.h"
 #include "exfil.h"
@@ -250,12 +251,14 @@ static int open_package_dir(struct analyze_run *r, struct sb_error *err)
             close(fd);
             return sb_context(err, "%s", r->opt.target);
         }
+        lazy_curl_unload();   /* intake is over: curl's ~35 libraries need not stay mapped for the run */
         registry_redact_url(r->reg.tarball_url, r->source_path, sizeof r->source_path);
     }
     progress("unpacking", r->opt.target);
     uint64_t t = now_ns();
     int rc = unpack_tarball(r->have_reg ? r->reg.tarball_path : r->opt.target, fd, &r->opt.limits, &r->unpack, err);
     r->unpack_ms = (now_ns() - t) / 1000000;
+    lazy_archive_unload();   /* the run no longer needs libarchive (~2 MiB resident) */
     if (rc < 0) {
         close(fd);
         return sb_context(err, "unpacking %s", r->opt.target);

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "b64.h"
+#include "lazylib.h"
 #include "manifest.h"
 #include "npmconfig.h"
 #include "semver.h"
@@ -201,6 +202,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 struct client {
     const struct registry_opts *o;
     struct npmconfig cfg;
+    const struct lazy_curl *api;   /* libcurl, loaded on first use (lazylib.h) */
     CURL *curl;
     char cache[PATH_MAX];
     bool cache_ok;
@@ -239,40 +241,40 @@ static int http_get(struct client *c, const char *real_url, bool json, struct si
     CURL *h = c->curl;
     char authbuf[4200], authhdr[4300], sizebuf[32];
     struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, json ? "Accept: application/json" : "Accept: */*");
+    hdrs = c->api->slist_append(hdrs, json ? "Accept: application/json" : "Accept: */*");
     const char *auth = npmconfig_auth_for(&c->cfg, real_url, authbuf, sizeof authbuf);
     if (auth) {
         snprintf(authhdr, sizeof authhdr, "Authorization: %s", auth);
-        hdrs = curl_slist_append(hdrs, authhdr);
+        hdrs = c->api->slist_append(hdrs, authhdr);
     }
     if (auth_sent) *auth_sent = auth != NULL;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, real_url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "scriptbox/" SCRIPTBOX_VERSION);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);   /* a custom Authorization header stays on its host */
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->o->timeout_s);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
-    if (json) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* decoded bytes still count */
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->o->cancel);
+    c->api->easy_reset(h);
+    c->api->easy_setopt(h, CURLOPT_URL, real_url);
+    c->api->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    c->api->easy_setopt(h, CURLOPT_USERAGENT, "scriptbox/" SCRIPTBOX_VERSION);
+    c->api->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    c->api->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    c->api->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);   /* a custom Authorization header stays on its host */
+    c->api->easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    c->api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    c->api->easy_setopt(h, CURLOPT_TIMEOUT, (long)c->o->timeout_s);
+    c->api->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    c->api->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    c->api->easy_setopt(h, CURLOPT_WRITEDATA, s);
+    c->api->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
+    if (json) c->api->easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* decoded bytes still count */
+    c->api->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    c->api->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    c->api->easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->o->cancel);
     /* Proxies: libcurl reads http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY itself as long as
      * CURLOPT_PROXY is left unset, which it is. */
     int rc = -1;
     unsigned backoff = c->o->retry_backoff_ms ? c->o->retry_backoff_ms : 250;
     for (int attempt = 1; attempt <= 3; attempt++) {
         sink_reset(s);
-        CURLcode cr = curl_easy_perform(h);
+        CURLcode cr = c->api->easy_perform(h);
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        c->api->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         bool retry = false;
         if (cr == CURLE_ABORTED_BY_CALLBACK) {
             sb_fail(err, SB_EXIT_INPUT, "interrupted", 0, "fetching the %s from %s was interrupted", what, url);
@@ -287,17 +289,17 @@ static int http_get(struct client *c, const char *real_url, bool json, struct si
             retry = true;
         } else if (cr == CURLE_COULDNT_RESOLVE_HOST || cr == CURLE_COULDNT_RESOLVE_PROXY) {
             sb_fail(err, SB_EXIT_INPUT, "registry-dns", 0, "cannot resolve the host of %s (%s); fix: check the registry URL in .npmrc/--registry, DNS, or the proxy settings",
-                    url, curl_easy_strerror(cr));
+                    url, c->api->easy_strerror(cr));
         } else if (cr == CURLE_COULDNT_CONNECT) {
             sb_fail(err, SB_EXIT_INPUT, "registry-connect", 0, "cannot connect to %s (3 tries); fix: check the registry URL, the network or HTTPS_PROXY/NO_PROXY", url);
             retry = true;
         } else if (cr == CURLE_PARTIAL_FILE || cr == CURLE_RECV_ERROR || cr == CURLE_GOT_NOTHING) {
             sb_fail(err, SB_EXIT_INPUT, "registry-truncated", 0, "the %s from %s was cut short (%s; %llu bytes received, 3 tries); fix: retry later or check the proxy",
-                    what, url, curl_easy_strerror(cr), (unsigned long long)s->total);
+                    what, url, c->api->easy_strerror(cr), (unsigned long long)s->total);
             retry = true;
         } else if (cr != CURLE_OK) {
             sb_fail(err, SB_EXIT_INPUT, "registry-http", 0, "fetching the %s from %s failed: %s; fix: check the registry URL and the network",
-                    what, url, curl_easy_strerror(cr));
+                    what, url, c->api->easy_strerror(cr));
         } else if (status == 404) {
             sb_fail(err, SB_EXIT_INPUT, "registry-not-found", 0, "the registry has no %s (HTTP 404 from %s); fix: check the name and the registry (scoped packages need their @scope:registry)",
                     what, url);
@@ -317,7 +319,7 @@ static int http_get(struct client *c, const char *real_url, bool json, struct si
         sleep_ms(backoff);
         backoff *= 2;
     }
-    curl_slist_free_all(hdrs);
+    c->api->slist_free_all(hdrs);
     return rc;
 }
 
@@ -917,7 +919,9 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
         sb_fail(err, SB_EXIT_INPUT, "offline-missing", 0, "--offline needs a cache folder; fix: pass --cache DIR or set HOME/XDG_CACHE_HOME");
         goto out;
     }
-    c.curl = curl_easy_init();
+    c.api = lazy_curl(err);
+    if (!c.api) goto out;
+    c.curl = c.api->easy_init();
     if (!c.curl) {
         sb_fail(err, SB_EXIT_SANDBOX, "internal", 0, "cannot initialise libcurl");
         goto out;
@@ -956,7 +960,7 @@ int registry_fetch(const struct registry_opts *o, const char *target, const char
     load_downloads(&c, res);
     rc = 0;
 out:
-    if (c.curl) curl_easy_cleanup(c.curl);
+    if (c.curl) c.api->easy_cleanup(c.curl);
     npmconfig_free(&c.cfg);
     res->us = mono_us() - t0;
     return rc;

@@ -12,9 +12,8 @@
  *      bytes are actually written.
  */
 #include "unpack.h"
+#include "lazylib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,6 +225,7 @@ static void format_size(uint64_t bytes, char out[32])
 
 struct hashing_reader {
     int fd;
+    const struct lazy_archive *la;   /* for archive_set_error; NULL when only hashing */
     EVP_MD_CTX *md;
     bool failed;            /* hashing or reading failed: the result must not be trusted */
     unsigned char buf[READ_CHUNK];
@@ -247,12 +247,12 @@ static la_ssize_t hashing_read(struct archive *a, void *opaque, const void **out
     ssize_t n = read_some(r->fd, r->buf, sizeof r->buf);
     if (n < 0) {
         r->failed = true;
-        archive_set_error(a, errno, "reading the archive: %s", strerror(errno));
+        r->la->set_error(a, errno, "reading the archive: %s", strerror(errno));
         return -1;
     }
     if (n > 0 && EVP_DigestUpdate(r->md, r->buf, (size_t)n) != 1) {
         r->failed = true;
-        archive_set_error(a, EIO, "hashing the archive failed");
+        r->la->set_error(a, EIO, "hashing the archive failed");
         return -1;
     }
     *out = r->buf;
@@ -344,6 +344,7 @@ struct unpacker {
     const struct unpack_limits *lim;
     struct unpack_result *res;
     struct sb_error *err;
+    const struct lazy_archive *la;    /* libarchive, loaded on first use (lazylib.h) */
     struct archive *ar;
     struct name_set paths;            /* normalised paths already claimed by an entry */
     struct name_set extra_tops;       /* other top folders already reported */
@@ -415,8 +416,8 @@ static int add_issue(struct unpacker *u, const char *kind, const char *shown, co
 static int refuse_corrupt(struct unpacker *u)
 {
     char why[400];
-    one_line(archive_error_string(u->ar), why, sizeof why);
-    return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", archive_errno(u->ar),
+    one_line(u->la->error_string(u->ar), why, sizeof why);
+    return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", u->la->errno_of(u->ar),
                    "the archive is corrupt, truncated or not a tar/tgz (%s); re-download or re-pack the package",
                    why[0] ? why : "no detail from libarchive");
 }
@@ -436,8 +437,8 @@ static int refuse_write(struct unpacker *u, const char *shown, const char *what,
 static int check_claimed_size(struct unpacker *u, struct archive_entry *e, const char *shown)
 {
     char a[32], b[32], brief[BRIEF_MAX];
-    if (!archive_entry_size_is_set(e)) return 0;
-    la_int64_t size = archive_entry_size(e);
+    if (!u->la->entry_size_is_set(e)) return 0;
+    la_int64_t size = u->la->entry_size(e);
     brief_name(shown, brief);
     if (size < 0)
         return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", 0,
@@ -667,7 +668,7 @@ static int copy_entry_data(struct unpacker *u, int fd, int64_t claimed, const ch
         const void *buf;
         size_t len;
         la_int64_t off;
-        int r = archive_read_data_block(u->ar, &buf, &len, &off);
+        int r = u->la->read_data_block(u->ar, &buf, &len, &off);
         if (r == ARCHIVE_EOF) break;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return refuse_corrupt(u);
         if (off < 0 || (claimed >= 0 && (uint64_t)off + len > (uint64_t)claimed))
@@ -697,14 +698,14 @@ static int write_regular(struct unpacker *u, struct archive_entry *e, const stru
             return add_issue(u, "name-collision", p->shown, "skipped: the path already exists");
         return refuse_write(u, p->shown, "creating", open_errno);
     }
-    int64_t claimed = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
-    mode_t mode = safe_file_mode(archive_entry_perm(e));
+    int64_t claimed = u->la->entry_size_is_set(e) ? u->la->entry_size(e) : -1;
+    mode_t mode = safe_file_mode(u->la->entry_perm(e));
     rc = copy_entry_data(u, fd, claimed, p->shown);
     if (rc == 0 && fchmod(fd, mode) < 0) rc = refuse_write(u, p->shown, "setting the mode of", errno);
     if (close(fd) < 0 && rc == 0) rc = refuse_write(u, p->shown, "closing", errno);
     if (rc < 0) return -1;
     u->res->files++;
-    return note_setid_bits(u, p, archive_entry_mode(e), mode);
+    return note_setid_bits(u, p, u->la->entry_mode(e), mode);
 }
 
 static int make_folder(struct unpacker *u, struct archive_entry *e, const struct entry_path *p)
@@ -716,7 +717,7 @@ static int make_folder(struct unpacker *u, struct archive_entry *e, const struct
     if (fd != u->dest && fchmod(fd, 0755) < 0) rc = refuse_write(u, p->shown, "setting the mode of", errno);
     close_folder(u, fd);
     if (rc < 0) return -1;
-    return note_setid_bits(u, p, archive_entry_mode(e), 0755);
+    return note_setid_bits(u, p, u->la->entry_mode(e), 0755);
 }
 
 /* A link target is accepted only in the form "../" * k + names, with k no more than the link's
@@ -747,7 +748,7 @@ static const char *symlink_target_problem(const char *target, unsigned link_dept
 
 static int make_symlink(struct unpacker *u, struct archive_entry *e, const struct entry_path *p)
 {
-    const char *target = archive_entry_symlink(e);
+    const char *target = u->la->entry_symlink(e);
     char shown_target[ESCAPED_MAX];
     escape_name(target, shown_target);
     if (!target || strnlen(target, u->lim->max_path_len + 1) > u->lim->max_path_len)
@@ -783,8 +784,8 @@ static const char *special_type_name(mode_t type)
 static int unpack_entry(struct unpacker *u, struct archive_entry *e)
 {
     struct entry_path p;
-    mode_t type = archive_entry_filetype(e);
-    const char *raw = archive_entry_pathname(e);
+    mode_t type = u->la->entry_filetype(e);
+    const char *raw = u->la->entry_pathname(e);
     escape_name(raw, p.shown);
     /* Before anything else: even a skipped entry's data would be read through. */
     if (check_claimed_size(u, e, p.shown) < 0) return -1;
@@ -794,9 +795,9 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e)
     if (p.n == 0) return 0;   /* the top folder itself */
     rc = claim_path(u, &p);
     if (rc) return rc < 0 ? -1 : 0;
-    if (archive_entry_hardlink(e)) {
+    if (u->la->entry_hardlink(e)) {
         char shown_target[ESCAPED_MAX];
-        escape_name(archive_entry_hardlink(e), shown_target);
+        escape_name(u->la->entry_hardlink(e), shown_target);
         return add_issue(u, "hardlink", p.shown, "skipped: hard link to '%s'", shown_target);
     }
     switch (type) {
@@ -818,7 +819,7 @@ static int refuse_too_many(struct unpacker *u)
 /* Bytes the tar reader has consumed beyond the claimed data, bounded per entry. */
 static int check_metadata_bytes(struct unpacker *u)
 {
-    la_int64_t consumed = archive_filter_bytes(u->ar, 0);
+    la_int64_t consumed = u->la->filter_bytes(u->ar, 0);
     uint64_t allowed = u->claimed_bytes + u->res->entries * METADATA_PER_ENTRY + METADATA_SLACK;
     if (consumed < 0 || (uint64_t)consumed <= allowed) return 0;
     char a[32];
@@ -831,7 +832,7 @@ static int check_metadata_bytes(struct unpacker *u)
 /* npm gunzips once; libarchive would peel any number of gzip layers. */
 static int check_single_gzip_layer(struct unpacker *u)
 {
-    if (archive_filter_count(u->ar) <= MAX_FILTERS) return 0;
+    if (u->la->filter_count(u->ar) <= MAX_FILTERS) return 0;
     return sb_fail(u->err, SB_EXIT_INPUT, "bad-tarball", 0,
                    "the archive is gzip'd more than once, which npm does not read; re-pack the package "
                    "with npm pack");
@@ -841,7 +842,7 @@ static int unpack_entries(struct unpacker *u)
 {
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(u->ar, &e);
+        int r = u->la->read_next_header(u->ar, &e);
         if (r == ARCHIVE_EOF) return 0;
         /* ARCHIVE_RETRY (a damaged header libarchive would skip) is refused like FATAL. */
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return refuse_corrupt(u);
@@ -852,13 +853,13 @@ static int unpack_entries(struct unpacker *u)
     }
 }
 
-static struct archive *new_tar_reader(void)
+static struct archive *new_tar_reader(const struct lazy_archive *la)
 {
-    struct archive *a = archive_read_new();
+    struct archive *a = la->read_new();
     if (!a) return NULL;
-    if (archive_read_support_filter_gzip(a) != ARCHIVE_OK || archive_read_support_filter_none(a) != ARCHIVE_OK ||
-        archive_read_support_format_tar(a) != ARCHIVE_OK) {
-        archive_read_free(a);
+    if (la->read_support_filter_gzip(a) != ARCHIVE_OK || la->read_support_filter_none(a) != ARCHIVE_OK ||
+        la->read_support_format_tar(a) != ARCHIVE_OK) {
+        la->read_free(a);
         return NULL;
     }
     return a;
@@ -868,20 +869,22 @@ static int unpacker_init(struct unpacker *u, int dest, const struct unpack_limit
                          struct unpack_result *res, struct sb_error *err)
 {
     memset(u, 0, sizeof *u);
+    u->la = lazy_archive(err);
+    if (!u->la) return -1;
     u->dest = dest;
     u->lim = lim;
     u->res = res;
     u->err = err;
     u->scratch = malloc(lim->max_path_len + 1);
     u->comps = calloc((size_t)lim->max_depth + 1, sizeof *u->comps);
-    u->ar = new_tar_reader();
+    u->ar = new_tar_reader(u->la);
     if (!u->scratch || !u->comps || !u->ar) return out_of_memory(u);
     return 0;
 }
 
 static void unpacker_free(struct unpacker *u)
 {
-    if (u->ar) archive_read_free(u->ar);
+    if (u->ar) u->la->read_free(u->ar);
     name_set_free(&u->paths);
     name_set_free(&u->extra_tops);
     free(u->scratch);
@@ -913,7 +916,8 @@ int unpack_tarball(const char *archive_path, int dest_dirfd, const struct unpack
     struct hashing_reader *reader = hashing_reader_new(fd);
     int rc = unpacker_init(&u, dest_dirfd, lim, res, err);
     if (rc == 0 && !reader) rc = out_of_memory(&u);
-    if (rc == 0 && archive_read_open(u.ar, reader, NULL, hashing_read, NULL) != ARCHIVE_OK)
+    if (rc == 0) reader->la = u.la;
+    if (rc == 0 && u.la->read_open(u.ar, reader, NULL, hashing_read, NULL) != ARCHIVE_OK)
         rc = refuse_corrupt(&u);
     if (rc == 0) rc = unpack_entries(&u);
     if (rc == 0 && (hash_rest(reader) < 0 || reader->failed || finish_sri(reader->md, res->integrity) < 0))
