@@ -184,7 +184,8 @@ const char *sbx_ca_cert_pem(const struct sbx_ca *ca);   /* NUL-terminated PEM */
 void sbx_ca_free(struct sbx_ca *ca);
 
 /* Where the sandbox's system CA bundle is (holding only the run's CA when one is given): point
- * NODE_EXTRA_CA_CERTS, SSL_CERT_FILE and REQUESTS_CA_BUNDLE at it. */
+ * SSL_CERT_FILE and REQUESTS_CA_BUNDLE at it, and give node --use-openssl-ca (or
+ * NODE_EXTRA_CA_CERTS, which makes every node start build its bundled root store first). */
 #define SBX_CA_BUNDLE_PATH "/etc/ssl/certs/ca-certificates.crt"
 /* The resolver written into the sandbox's /etc/resolv.conf. */
 #define SBX_FAKENET_RESOLVER "10.0.2.3"

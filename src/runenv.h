@@ -13,6 +13,11 @@
 #include "error.h"
 #include "honeypot.h"
 #include "sandbox.h"
+#include "timewarp.h"
+
+/* node's options in every script: trust OpenSSL's store (the sandbox's bundle: the run's CA)
+ * and preload the timer fast-forward (timewarp.h). */
+#define RUNENV_NODE_OPTIONS "NODE_OPTIONS=--use-openssl-ca --require " TIMEWARP_NODE_PATH
 
 struct runenv_opts {
     int home_fd, project_fd;       /* the seed folders (honeypot_build writes into them) */

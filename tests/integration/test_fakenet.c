@@ -449,7 +449,7 @@ static void https_intercepted_with_ca(void **state)
     assert_non_null(f);
     open_sandbox(f, ca);
     const char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C",
-                         "NODE_EXTRA_CA_CERTS=" SBX_CA_BUNDLE_PATH, NULL};
+                         "NODE_OPTIONS=--use-openssl-ca", "SSL_CERT_FILE=" SBX_CA_BUNDLE_PATH, NULL};
     struct sbx_status st;
     double ms;
     node(f, "require('https').get('https://secure.example/s?k=v',r=>{console.log('status',r.statusCode);r.resume();})"

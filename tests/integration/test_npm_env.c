@@ -327,8 +327,8 @@ static bool sandbox_why(const char *key)
  * other extra key is still a difference. (--ci adds CI variables; this test does not pass it.) */
 static const char *const sandbox_extras[] = {
     "NPM_TOKEN", "NODE_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-    "NODE_OPTIONS",          /* the node timer preload (src/timewarp.h) */
+    "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
+    "NODE_OPTIONS",          /* --use-openssl-ca (the CA above) and the timer preload (src/runenv.h) */
     "npm_config_nodedir",    /* node-gyp against the installed headers, offline (src/world.c) */
 };
 
