@@ -545,7 +545,8 @@ static int open_as_target(struct sbx_notifier *n, pid_t tid, const char *path, i
     c->path = path;
     c->dirfd = base;
     c->dirfd2 = c->target_fd = c->umask = -1;
-    int fd = proxy_call(n, tid);
+    int fd = sbx_fastopen_try(&n->fast, tid, c);
+    if (fd == SBX_FASTOPEN_DECLINE) fd = proxy_call(n, tid);
     c->op = SBX_PROXY_NONE;
     c->dirfd = -1;
     return fd >= 0 ? fd : -1;

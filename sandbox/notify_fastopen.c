@@ -6,15 +6,19 @@
  * proxy performs the call exactly as before):
  *   - a plain open/openat (not openat2, whose resolve flags the target chose), with an absolute
  *     path, no O_CREAT/O_TMPFILE (creating opens need the target's umask, which is per process:
- *     changing ours would race the host program's other threads), no unknown flag bits, and for
- *     O_PATH nothing but what openat2 accepts with it;
+ *     changing ours would race the host program's other threads), no unknown flag bits (with
+ *     O_PATH only O_DIRECTORY and O_NOFOLLOW count, as for openat);
  *   - no ".." component, and the path (slashes and "." folded) is not /proc, /dev or /sys nor
  *     below them: procfs is the one filesystem whose contents depend on the opener's namespaces
- *     and pid, and /dev holds the device nodes (the other mounts are nodev);
+ *     and pid, and /dev holds the device nodes (the other mounts are nodev). Except /dev/null,
+ *     zero, full, random and urandom, served only when the node reached is that memory device;
  *   - the walk meets no symlink: openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS) from an O_PATH
  *     descriptor of the target's root. So the walk visits exactly the folded path's prefixes,
  *     none of them in /proc or /dev, and ".." cannot leave the root. A symlink anywhere fails
- *     with ELOOP, which declines (the proxy resolves it as the target would, /proc included);
+ *     with ELOOP; then (unless O_NOFOLLOW) the walk is made again following symlinks to an
+ *     O_PATH descriptor only, served when that is a regular file, directory or FIFO outside
+ *     procfs, sysfs and cgroupfs (reopened through /proc/self/fd), and any failure of that
+ *     second walk declines (the proxy resolves it as the target would, /proc included);
  *   - the target's root is the root we hold: checked once, when this path is set up (mount id
  *     and inode of /proc/TID/root). It cannot change afterwards: every notifying task descends
  *     from the sandbox's init after its pivot_root, and chroot, pivot_root, setns and the mount
@@ -50,6 +54,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +94,25 @@ static int has_dotdot(const char *p)
     return 0;
 }
 
+/* /dev/null and its kin: character devices whose open does nothing and whose behaviour does
+ * not depend on the opener's namespaces. Every child process of node opens /dev/null. Served
+ * only when the node reached is that very device (major 1, these minors: served_type). */
+static const char *const memory_device_paths[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                                  "/dev/urandom"};
+
+static int is_memory_device_path(const char *folded)
+{
+    for (size_t i = 0; i < sizeof memory_device_paths / sizeof *memory_device_paths; i++)
+        if (!strcmp(folded, memory_device_paths[i])) return 1;
+    return 0;
+}
+
+static int is_memory_device(const struct stat *st)
+{
+    unsigned mi = minor(st->st_rdev);
+    return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
+}
+
 static int eligible(const struct sbx_proxy_call *c)
 {
     if (c->op != SBX_PROXY_OPEN || c->openat2 || c->dirfd >= 0 || !c->path || c->path[0] != '/')
@@ -96,12 +120,12 @@ static int eligible(const struct sbx_proxy_call *c)
     if (c->flags & ~(uint64_t)KNOWN_FLAGS) return 0;
     /* (glibc's __O_TMPFILE includes O_DIRECTORY: test the tmpfile bit alone) */
     if (c->flags & (O_CREAT | KERNEL_O_TMPFILE_BIT)) return 0;
-    if (c->flags & O_PATH) return 0;   /* rare; the proxy's path, whatever it does */
     if (has_dotdot(c->path)) return 0;   /* (a mode without O_CREAT is ignored: we pass 0) */
     char folded[SBX_PATH_MAX];
     if (strlen(c->path) >= sizeof folded) return 0;
     strcpy(folded, c->path);
     sbx_path_fold(folded);
+    if (is_memory_device_path(folded)) return 1;
     return !under(folded, "/proc") && !under(folded, "/dev") && !under(folded, "/sys");
 }
 
@@ -318,7 +342,51 @@ static int served_type(int fd)
     if (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC ||
         sf.f_type == CGROUP_SUPER_MAGIC || sf.f_type == CGROUP2_SUPER_MAGIC)
         return 0;
+    if (is_memory_device(&st)) return 1;
     return !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISSOCK(st.st_mode);
+}
+
+/* openat2 as open_once, or for a path with symlinks the reopen below; the FIFO writer retry. */
+static int open_nonblocking(int (*how)(struct sbx_fastopen *, const char *, uint64_t),
+                            struct sbx_fastopen *f, const struct sbx_proxy_call *c, uint64_t flags)
+{
+    int fd = how(f, c->path, flags);
+    if (fd < 0 && errno == ENXIO && !(c->flags & O_NONBLOCK) && (c->flags & O_ACCMODE) == O_WRONLY)
+        fd = how(f, c->path, (flags & ~(uint64_t)O_ACCMODE) | O_RDWR);
+    return fd;
+}
+
+static int open_plain(struct sbx_fastopen *f, const char *path, uint64_t flags)
+{
+    return open_once(f->rootfd, path, flags);
+}
+
+/*
+ * The walk met a symlink (ELOOP): /bin, /lib and every library's SONAME link are symlinks, so
+ * most of a dynamic executable's opens do. Follow them as the target's own lookup would
+ * (RESOLVE_IN_ROOT; magic links still refused) to an O_PATH descriptor, which runs no driver
+ * or filesystem open code, and serve the call only when that lands on a regular file,
+ * directory or FIFO outside procfs, sysfs and cgroupfs; the file is then reopened with the
+ * caller's flags through our /proc/self/fd (permissions checked again, as the target). A
+ * symlink may lead through /proc, which resolves differently for us than for the target, so
+ * nothing here is answered as an error: any failure goes to the proxy.
+ */
+static int open_following(struct sbx_fastopen *f, const char *path, uint64_t flags)
+{
+    struct open_how how = {O_PATH | O_CLOEXEC | (flags & O_DIRECTORY), 0,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int at = (int)syscall(SYS_openat2, f->rootfd, path, &how, sizeof how);
+    if (at < 0) return -1;
+    int fd = -1;
+    if (served_type(at)) {
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", at);
+        fd = open(self, (int)flags);
+    }
+    int e = errno;
+    close(at);
+    errno = e;
+    return fd;
 }
 
 int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c)
@@ -329,17 +397,19 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
     /* As the proxy: never block (a FIFO's peer), O_NONBLOCK put back after; never become
      * anyone's controlling terminal (O_NOCTTY is not kept in the file's flags). */
     uint64_t flags = c->flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-    if (flags & O_PATH) flags = c->flags | O_CLOEXEC;
+    /* O_PATH runs no open code; openat ignores the other flags with it, openat2 refuses them */
+    if (flags & O_PATH) flags = (c->flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW)) | O_CLOEXEC;
     if (become(f) < 0) return SBX_FASTOPEN_DECLINE;
-    int fd = open_once(f->rootfd, c->path, flags);
-    if (fd < 0 && errno == ENXIO && !(c->flags & (O_NONBLOCK | O_PATH)) &&
-        (c->flags & O_ACCMODE) == O_WRONLY)
-        fd = open_once(f->rootfd, c->path, (flags & ~(uint64_t)O_ACCMODE) | O_RDWR);
-    int e = errno;
+    int fd = open_nonblocking(open_plain, f, c, flags);
+    int e = errno, followed = 0;
+    if (fd < 0 && e == ELOOP && !(c->flags & O_NOFOLLOW)) {
+        followed = 1;
+        fd = open_nonblocking(open_following, f, c, flags);
+    }
     restore(f);
     if (fd < 0) {
         if (e == ENOSYS) f->state = -1;
-        return authoritative(e) ? -e : SBX_FASTOPEN_DECLINE;
+        return !followed && authoritative(e) ? -e : SBX_FASTOPEN_DECLINE;
     }
     if (!served_type(fd)) {
         close(fd);

@@ -2191,6 +2191,53 @@ static int same_content(const char *a, const char *b)
     return n >= 0 && n == m && memcmp(x, y, (size_t)n) == 0;
 }
 
+static int same_inode(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* Paths through symlinks are served by a second, symlink-following walk; /dev/null and its kin
+ * by an exception to "nothing under /dev". Each must behave as the payload's own open. */
+static void fastopen_symlinks(char *bad, size_t cap)
+{
+    int e;
+    (void)unlink("/tmp/fo-link000");
+    (void)unlink("/tmp/fo-null");
+    (void)unlink("/tmp/fo-etc");
+    if (symlink("/tmp/fo-000", "/tmp/fo-link000") < 0 || symlink("/dev/null", "/tmp/fo-null") < 0 ||
+        symlink("/etc", "/tmp/fo-etc") < 0) {
+        appendf(bad, cap, " symlink: %s;", en(errno));
+        return;
+    }
+    if (opens("/tmp/fo-link000", O_RDONLY, &e) || e != EACCES)
+        appendf(bad, cap, " a symlink to a mode-000 file: not EACCES;");
+    if (opens("/tmp/fo-link000", O_RDONLY | O_NOFOLLOW, &e) || e != ELOOP)
+        appendf(bad, cap, " O_NOFOLLOW on a symlink: not ELOOP;");
+    int fd = open("/tmp/fo-link000", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode))
+        appendf(bad, cap, " O_PATH|O_NOFOLLOW on a symlink: not the link itself;");
+    if (fd >= 0) close(fd);
+    if (!same_content("/tmp/fo-etc/passwd", "/etc/passwd")) appendf(bad, cap, " /tmp/fo-etc/passwd is not /etc/passwd;");
+    if (access("/usr/bin/sh", F_OK) == 0 && !same_inode("/bin/sh", "/usr/bin/sh") &&
+        access("/bin", F_OK) == 0) {
+        struct stat l;
+        if (lstat("/bin", &l) == 0 && S_ISLNK(l.st_mode)) appendf(bad, cap, " /bin/sh (through /bin ->) is not /usr/bin/sh;");
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *p = i ? "/tmp/fo-null" : "/dev/null";
+        char c;
+        fd = open(p, O_RDWR | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || write(fd, "x", 1) != 1 || read(fd, &c, 1) != 0)
+            appendf(bad, cap, " %s does not behave as /dev/null;", p);
+        if (fd >= 0) close(fd);
+    }
+    (void)unlink("/tmp/fo-link000");
+    (void)unlink("/tmp/fo-null");
+    (void)unlink("/tmp/fo-etc");
+}
+
 static int c_fastopen_semantics(void)
 {
     char bad[2048] = "";
@@ -2263,8 +2310,9 @@ static int c_fastopen_semantics(void)
         appendf(bad, sizeof bad, " O_DIRECTORY on a file: not ENOTDIR;");
     if (opens("/tmp/fo-creat/x", O_RDONLY, &e) || e != ENOTDIR)
         appendf(bad, sizeof bad, " a file as a directory: not ENOTDIR;");
+    fastopen_symlinks(bad, sizeof bad);
     if (*bad) return ESCAPED("in-thread opens differ from the payload's own rights:%s", bad);
-    return OK("mode 000 refused, O_CREAT ours with umask, /proc via symlink ours, \"..\" clamped, dirfd relative, no host /etc/shadow");
+    return OK("mode 000 refused, O_CREAT ours with umask, /proc via symlink ours, \"..\" clamped, dirfd relative, no host /etc/shadow, symlinks and /dev/null as natively");
 }
 
 /* ---- table --------------------------------------------------------------------------------- */
