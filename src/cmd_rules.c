@@ -186,7 +186,7 @@ static int rules_check(struct rules_opts *o, struct sb_error *err)
     struct report_input in = {
         .name = have_m ? m.name : NULL, .version = have_m ? m.version : NULL, .source_kind = "events",
         .source_path = pkg_real, .events = &log, .events_path = o->events, .package_dir = pkgdir[0] ? pkgdir : NULL,
-        .started_at = time(NULL), .judged = &jd,
+        .started_at = time(NULL), .judged = &jd, .timeline = o->format == REPORT_HTML,
     };
     cJSON *report = report_build(&in);
     judgement_free(&jd);

@@ -40,6 +40,8 @@ struct rng {
     uint64_t counter;
     unsigned char block[32];
     size_t left;              /* unused bytes at the end of block */
+    unsigned char pool[2048]; /* getrandom's bytes, fetched a pool at a time (500 calls → 10) */
+    size_t pool_left;
 };
 
 /* Deterministic bytes for tests: SHA-256(seed || counter), counter mode. */
@@ -69,9 +71,27 @@ static int os_random(unsigned char *p, size_t n)
     return 0;
 }
 
+static int pooled_random(struct rng *r, unsigned char *p, size_t n)
+{
+    while (n) {
+        if (!r->pool_left) {
+            if (os_random(r->pool, sizeof r->pool) < 0) return -1;
+            r->pool_left = sizeof r->pool;
+        }
+        size_t take = n < r->pool_left ? n : r->pool_left;
+        unsigned char *from = r->pool + sizeof r->pool - r->pool_left;
+        memcpy(p, from, take);
+        memset(from, 0, take);   /* a byte handed out is not kept */
+        r->pool_left -= take;
+        p += take;
+        n -= take;
+    }
+    return 0;
+}
+
 static int rng_bytes(struct rng *r, unsigned char *p, size_t n)
 {
-    if (!r->seed) return os_random(p, n);
+    if (!r->seed) return pooled_random(r, p, n);
     for (; n; n--) {
         if (!r->left && drbg_refill(r) < 0) return -1;
         *p++ = r->block[sizeof r->block - r->left--];
@@ -90,6 +110,10 @@ struct hp_ctx {
     int ci;                    /* HONEYPOT_CI_* */
     struct sb_error *err;
     bool failed;              /* err is filled; later steps do nothing */
+    /* The folder the last file went into, kept open: files come in runs per folder, and
+     * walking each path again costs three calls per component. */
+    int last_fd, last_base;
+    char last_dir[512];
 };
 
 static void fail_write(struct hp_ctx *c, int e, const char *what)
@@ -157,13 +181,18 @@ static int open_dirs(struct hp_ctx *c, int base, const char *rel, mode_t mode)
         }
         memcpy(part, p, n);
         part[n] = 0;
-        bool made = mkdirat(fd, part, mode) == 0;
-        if (!made && errno != EEXIST) {
-            fail_write(c, errno, rel);
-            close(fd);
-            return -1;
-        }
+        /* Most components exist already (a folder per file): open first, make when missing. */
         int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        bool made = false;
+        if (next < 0 && errno == ENOENT) {
+            made = mkdirat(fd, part, mode) == 0;
+            if (!made && errno != EEXIST) {
+                fail_write(c, errno, rel);
+                close(fd);
+                return -1;
+            }
+            next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
         if (next >= 0 && made) fchmod(next, mode);   /* not narrowed or widened by the umask */
         int e = errno;
         close(fd);
@@ -175,6 +204,23 @@ static int open_dirs(struct hp_ctx *c, int base, const char *rel, mode_t mode)
     return fd;
 }
 
+/* base/dir opened (made 0755 where missing), or the one the previous file used. */
+static void keep_folder(struct hp_ctx *c, int base, const char *dir, int fd)
+{
+    if (c->last_fd >= 0) close(c->last_fd);
+    c->last_fd = fd;
+    c->last_base = base;
+    snprintf(c->last_dir, sizeof c->last_dir, "%s", dir);
+}
+
+static int folder_fd(struct hp_ctx *c, int base, const char *dir)
+{
+    if (c->last_fd >= 0 && c->last_base == base && !strcmp(c->last_dir, dir)) return c->last_fd;
+    int fd = dir[0] ? open_dirs(c, base, dir, 0755) : dup(base);
+    if (fd >= 0) keep_folder(c, base, dir, fd);
+    return fd;
+}
+
 /* Write base/rel (folders 0755 unless made earlier with their own mode). */
 static void write_file(struct hp_ctx *c, int base, const char *rel, mode_t mode, const void *data, size_t len)
 {
@@ -183,11 +229,10 @@ static void write_file(struct hp_ctx *c, int base, const char *rel, mode_t mode,
     const char *slash = strrchr(rel, '/');
     const char *name = slash ? slash + 1 : rel;
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
-    int dfd = dir[0] ? open_dirs(c, base, dir, 0755) : dup(base);
+    int dfd = folder_fd(c, base, dir);
     if (dfd < 0) return;
     int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     int e = errno;
-    close(dfd);
     if (fd < 0) {
         fail_write(c, e, rel);
         return;
@@ -214,7 +259,7 @@ static void make_dir(struct hp_ctx *c, int base, const char *rel, mode_t mode)
 {
     if (c->failed) return;
     int fd = open_dirs(c, base, rel, mode);
-    if (fd >= 0) close(fd);
+    if (fd >= 0) keep_folder(c, base, rel, fd);   /* its files usually follow */
 }
 
 /* ---- canaries and token shapes --------------------------------------------------------- */
@@ -959,7 +1004,7 @@ int honeypot_build(int home_dirfd, int project_dirfd, const struct honeypot_opts
     memset(hp, 0, sizeof *hp);
     char project[300];
     struct hp_ctx c = {.home_fd = home_dirfd, .project_fd = project_dirfd, .hp = hp, .err = err,
-                       .rng = {.seed = o->seed}, .ci = o->ci};
+                       .rng = {.seed = o->seed}, .ci = o->ci, .last_fd = -1};
     if (resolve_options(&c, o, project, sizeof project) < 0) return -1;
     struct extension *ext = calloc(HONEYPOT_MAX_EXTENSIONS, sizeof *ext);
     hp->canaries = calloc(HONEYPOT_MAX_CANARIES, sizeof *hp->canaries);
@@ -972,6 +1017,7 @@ int honeypot_build(int home_dirfd, int project_dirfd, const struct honeypot_opts
     size_t next = 0;
     if (load_extensions(o->rules_dir, ext, &next, err) < 0) c.failed = true;
     else build_all(&c, ext, next);
+    if (c.last_fd >= 0) close(c.last_fd);
     free(ext);
     if (c.failed) {
         honeypot_free(hp);

@@ -170,7 +170,7 @@ static int add_behaviour(cJSON *r, const struct report_input *in)
     };
     if (summary_add(r, &si) < 0) return -1;
     if (report_network_add(r, si.events, si.events_len) < 0) return -1;
-    return report_timeline_add(r, si.events, si.events_len);
+    return in->timeline ? report_timeline_add(r, si.events, si.events_len) : 0;
 }
 
 /* Time acceleration, from the stream's "time accelerated: ..." notes (the sandbox's for long

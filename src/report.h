@@ -64,6 +64,7 @@ struct report_input {
     const struct judgement *judged;   /* the rules' findings and coverage; NULL: no rules ran */
     const cJSON *deps_phase;      /* phases[] entry of the dependency phase (deps.h), or NULL */
     const cJSON *deps_coverage;   /* its coverage entry, or NULL */
+    bool timeline;                /* add the "timeline" (the HTML report draws it) */
 };
 
 cJSON *report_build(const struct report_input *in);
