@@ -83,6 +83,7 @@ struct analyze_run {
     int leftovers;
     time_t started_at;
     uint64_t t0_ns, unpack_ms, run_ms;
+    struct judge_loaded *rules;     /* loaded (and checked) before the run, judged after */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -588,7 +589,7 @@ static int judge_package(struct analyze_run *r, struct judgement *jd, struct sb_
         .manifest = r->manifest.json, .manifest_text = text,
         .facts = r->reg_facts, .facts_expected = r->have_reg,
     };
-    int rc = judge_run(&r->opt.judge, &ri, r->manifest.name, r->manifest.version, jd, err);
+    int rc = judge_run_loaded(&r->opt.judge, r->rules, &ri, r->manifest.name, r->manifest.version, jd, err);
     free(text);
     return rc;
 }
@@ -631,6 +632,7 @@ static int finish_report(struct analyze_run *r, struct sb_error *err)
 
 static void cleanup(struct analyze_run *r)
 {
+    judge_loaded_free(r->rules);
     for (size_t i = 0; i < r->noutcomes; i++)
         if (r->outcomes[i].ran) sbx_status_free(&r->outcomes[i].status);
     if (r->have_unpack) unpack_result_free(&r->unpack);
@@ -661,7 +663,7 @@ int cmd_analyze(int argc, char **argv, struct sb_error *err)
     r.wd.lock_fd = -1;
     if (parse_options(argc, argv, &r.opt, err) < 0) return -1;
     r.opt.reg.cancel = &interrupted;
-    if (judge_validate(&r.opt.judge, err) < 0) return -1;
+    if (judge_load(&r.opt.judge, &r.rules, err) < 0) return -1;   /* bad rules fail before the run */
     install_signal_handlers();
     r.started_at = time(NULL);
     r.t0_ns = now_ns();

@@ -144,62 +144,94 @@ int judge_load_rules(const struct judge_opts *o, struct ruleset **rs, cJSON *dir
     return rc;
 }
 
+struct judge_loaded {
+    cJSON *cfg;
+    struct ruleset *rs;
+    struct allowlist *al;
+    cJSON *sources, *allows;   /* what was read, for the report's "rules" */
+};
+
+void judge_loaded_free(struct judge_loaded *l)
+{
+    if (!l) return;
+    ruleset_free(l->rs);
+    allowlist_free(l->al);
+    cJSON_Delete(l->cfg);
+    cJSON_Delete(l->sources);
+    cJSON_Delete(l->allows);
+    free(l);
+}
+
+int judge_load(const struct judge_opts *o, struct judge_loaded **out, struct sb_error *err)
+{
+    *out = NULL;
+    struct judge_loaded *l = calloc(1, sizeof *l);
+    if (!l) return sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory loading the rules");
+    char where[PATH_MAX];
+    if (load_config(o, &l->cfg, where, sizeof where, err) < 0) {
+        free(l);
+        return -1;
+    }
+    int rc = -1;
+    l->sources = cJSON_CreateArray();
+    l->allows = cJSON_CreateArray();
+    if (!l->sources || !l->allows) {
+        sb_fail(err, SB_EXIT_SANDBOX, "internal", ENOMEM, "out of memory loading the rules");
+        goto out;
+    }
+    if (load_all(o, l->cfg, where, &l->rs, l->sources, err) < 0) goto out;
+    const cJSON *cfg_allow = cJSON_GetObjectItemCaseSensitive(l->cfg, "allow");
+    if (cfg_allow) {
+        if (allowlist_add_json(&l->al, cfg_allow, where, err) < 0) goto out;
+        cJSON_AddItemToArray(l->allows, cJSON_CreateString(where));
+    }
+    for (size_t i = 0; i < o->nallow; i++) {
+        if (allowlist_load_file(&l->al, o->allow_files[i], err) < 0) goto out;
+        cJSON_AddItemToArray(l->allows, cJSON_CreateString(o->allow_files[i]));
+    }
+    rc = 0;
+out:
+    if (rc < 0) judge_loaded_free(l);
+    else *out = l;
+    return rc;
+}
+
+int judge_run_loaded(const struct judge_opts *o, const struct judge_loaded *l, const struct rules_input *in,
+                     const char *pkg_name, const char *pkg_version, struct judgement *out, struct sb_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct rules_result rr;
+    if (rules_judge(l->rs, in, &rr, err) < 0) return -1;
+    allowlist_apply(l->al, rr.findings, pkg_name, pkg_version);
+    out->findings = rr.findings;
+    out->coverage = rr.coverage;
+    out->rules = cJSON_CreateObject();
+    cJSON_AddItemToObject(out->rules, "sources", cJSON_Duplicate(l->sources, 1));
+    cJSON_AddItemToObject(out->rules, "allowlists", cJSON_Duplicate(l->allows, 1));
+    cJSON_AddNumberToObject(out->rules, "loaded", (double)ruleset_count(l->rs));
+    cJSON_AddNumberToObject(out->rules, "disabled", (double)ruleset_disabled_count(l->rs));
+    out->strict_coverage = !o->lenient_coverage && !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(l->cfg, "strict_coverage"));
+    cJSON_AddBoolToObject(out->rules, "strict_coverage", out->strict_coverage);
+    return 0;
+}
+
 int judge_run(const struct judge_opts *o, const struct rules_input *in, const char *pkg_name,
               const char *pkg_version, struct judgement *out, struct sb_error *err)
 {
+    struct judge_loaded *l;
     memset(out, 0, sizeof *out);
-    cJSON *cfg;
-    char where[PATH_MAX];
-    if (load_config(o, &cfg, where, sizeof where, err) < 0) return -1;
-    struct ruleset *rs = NULL;
-    struct allowlist *al = NULL;
-    int rc = -1;
-    out->rules = cJSON_CreateObject();
-    cJSON *sources = cJSON_AddArrayToObject(out->rules, "sources");
-    cJSON *allows = cJSON_AddArrayToObject(out->rules, "allowlists");
-    if (load_all(o, cfg, where, &rs, sources, err) < 0) goto out;
-    const cJSON *cfg_allow = cJSON_GetObjectItemCaseSensitive(cfg, "allow");
-    if (cfg_allow) {
-        if (allowlist_add_json(&al, cfg_allow, where, err) < 0) goto out;
-        cJSON_AddItemToArray(allows, cJSON_CreateString(where));
-    }
-    for (size_t i = 0; i < o->nallow; i++) {
-        if (allowlist_load_file(&al, o->allow_files[i], err) < 0) goto out;
-        cJSON_AddItemToArray(allows, cJSON_CreateString(o->allow_files[i]));
-    }
-    struct rules_result rr;
-    if (rules_judge(rs, in, &rr, err) < 0) goto out;
-    allowlist_apply(al, rr.findings, pkg_name, pkg_version);
-    out->findings = rr.findings;
-    out->coverage = rr.coverage;
-    cJSON_AddNumberToObject(out->rules, "loaded", (double)ruleset_count(rs));
-    cJSON_AddNumberToObject(out->rules, "disabled", (double)ruleset_disabled_count(rs));
-    out->strict_coverage = !o->lenient_coverage && !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cfg, "strict_coverage"));
-    cJSON_AddBoolToObject(out->rules, "strict_coverage", out->strict_coverage);
-    rc = 0;
-out:
-    if (rc < 0) judgement_free(out);
-    ruleset_free(rs);
-    allowlist_free(al);
-    cJSON_Delete(cfg);
+    if (judge_load(o, &l, err) < 0) return -1;
+    int rc = judge_run_loaded(o, l, in, pkg_name, pkg_version, out, err);
+    judge_loaded_free(l);
     return rc;
 }
 
 int judge_validate(const struct judge_opts *o, struct sb_error *err)
 {
-    cJSON *cfg;
-    char where[PATH_MAX];
-    if (load_config(o, &cfg, where, sizeof where, err) < 0) return -1;
-    struct ruleset *rs = NULL;
-    struct allowlist *al = NULL;
-    int rc = load_all(o, cfg, where, &rs, NULL, err);
-    const cJSON *cfg_allow = cJSON_GetObjectItemCaseSensitive(cfg, "allow");
-    if (rc == 0 && cfg_allow) rc = allowlist_add_json(&al, cfg_allow, where, err);
-    for (size_t i = 0; rc == 0 && i < o->nallow; i++) rc = allowlist_load_file(&al, o->allow_files[i], err);
-    ruleset_free(rs);
-    allowlist_free(al);
-    cJSON_Delete(cfg);
-    return rc;
+    struct judge_loaded *l;
+    if (judge_load(o, &l, err) < 0) return -1;
+    judge_loaded_free(l);
+    return 0;
 }
 
 void judgement_free(struct judgement *j)

@@ -63,6 +63,13 @@ void judgement_free(struct judgement *j);
  * before anything runs rather than after. */
 int judge_validate(const struct judge_opts *o, struct sb_error *err);
 
+/* The same, kept for judging later (analyze loads once: the rules take ~3 ms to read). */
+struct judge_loaded;
+int judge_load(const struct judge_opts *o, struct judge_loaded **out, struct sb_error *err);
+int judge_run_loaded(const struct judge_opts *o, const struct judge_loaded *l, const struct rules_input *in,
+                     const char *pkg_name, const char *pkg_version, struct judgement *out, struct sb_error *err);
+void judge_loaded_free(struct judge_loaded *l);
+
 /* Load the ruleset only (rules list/test). dirs_out (may be NULL) receives the folders read. */
 int judge_load_rules(const struct judge_opts *o, struct ruleset **rs, cJSON *dirs_out, struct sb_error *err);
 
