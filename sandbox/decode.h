@@ -169,13 +169,18 @@ struct sbx_fastopen {
     int switch_groups, caps_full, capset_done;
     int dumpable, pdeath;
     struct __user_cap_data_struct caps[2];   /* ours */
+    struct { char name[8]; char target[32]; } links[6];   /* the root's own links: lib -> /usr/lib */
+    int nlinks;
     unsigned long served;
 };
 
 /* Open for the target in this thread when that is exactly equivalent to the proxy (see
  * notify_fastopen.c): our copy of the new fd, -errno from the open, or SBX_FASTOPEN_DECLINE
- * (nothing happened: use the proxy). */
-int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c);
+ * (nothing happened: use the proxy). opened (cap bytes, may be NULL) receives the path of the
+ * file opened when it is known without asking the kernel (no symlink but the root's own was
+ * followed), else "". */
+int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c, char *opened,
+                     size_t cap);
 void sbx_fastopen_free(struct sbx_fastopen *f);
 
 /* The target's umask (from /proc/PID/status), or -1. */

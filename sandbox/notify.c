@@ -84,6 +84,7 @@ struct sbx_notifier {
     struct sbx_pidcache pids;
     struct sbx_openproxy proxy;
     struct sbx_fastopen fast;
+    pid_t self;                 /* our pid, for /proc/<self>/fd */
     unsigned exec_pending;
     struct exec_slot exec[EXEC_SLOTS];
     struct sbx_scratch scratch;
@@ -308,8 +309,9 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
     if (!is_open) emit(n, ev);   /* logged before it happens */
     /* Plain absolute opens outside /proc and /dev: in this thread when provably the same as
      * the proxy (notify_fastopen.c); everything else, and whatever it declines, by the proxy. */
-    int rc = is_open ? sbx_fastopen_try(&n->fast, (pid_t)n->req->pid, &s->call)
+    int rc = is_open ? sbx_fastopen_try(&n->fast, (pid_t)n->req->pid, &s->call, s->real, sizeof s->real)
                      : SBX_FASTOPEN_DECLINE;
+    int known = rc >= 0 && s->real[0];   /* fastopen says which file it opened: no readlink */
     if (rc == SBX_FASTOPEN_DECLINE) rc = proxy_call(n, (pid_t)n->req->pid);
     if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
     if (!is_open) return answer(n, rc < 0 ? -rc : 0, 0);
@@ -317,7 +319,7 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
         emit(n, ev);
         return answer(n, -rc, 0);
     }
-    if (sbx_path_fd(getpid(), rc, s->real, sizeof s->real) > 0 && strcmp(s->real, ev->path)) {
+    if ((known || sbx_path_fd(n->self, rc, s->real, sizeof s->real) > 0) && strcmp(s->real, ev->path)) {
         ev->path2 = ev->path;
         ev->path = s->real;
     }
@@ -545,7 +547,7 @@ static int open_as_target(struct sbx_notifier *n, pid_t tid, const char *path, i
     c->path = path;
     c->dirfd = base;
     c->dirfd2 = c->target_fd = c->umask = -1;
-    int fd = sbx_fastopen_try(&n->fast, tid, c);
+    int fd = sbx_fastopen_try(&n->fast, tid, c, NULL, 0);
     if (fd == SBX_FASTOPEN_DECLINE) fd = proxy_call(n, tid);
     c->op = SBX_PROXY_NONE;
     c->dirfd = -1;
@@ -927,6 +929,7 @@ struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t 
     sbx_pidcache_init(&n->pids);
     n->proxy.sock = -1;
     n->fast.rootfd = -1;
+    n->self = getpid();
     for (int i = 0; i < EXEC_SLOTS; i++) n->exec[i].pidfd = n->exec[i].logged_fd = -1;
     if (alloc_buffers(n) < 0) {
         sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification buffers: %s", strerror(errno));

@@ -113,7 +113,14 @@ static int is_memory_device(const struct stat *st)
     return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
 }
 
-static int eligible(const struct sbx_proxy_call *c)
+static int outside_special(const char *folded)
+{
+    if (is_memory_device_path(folded)) return 1;
+    return !under(folded, "/proc") && !under(folded, "/dev") && !under(folded, "/sys");
+}
+
+/* The call may be served here; folded (SBX_PATH_MAX) receives its path, slashes and "." folded. */
+static int eligible(const struct sbx_proxy_call *c, char *folded)
 {
     if (c->op != SBX_PROXY_OPEN || c->openat2 || c->dirfd >= 0 || !c->path || c->path[0] != '/')
         return 0;
@@ -121,12 +128,52 @@ static int eligible(const struct sbx_proxy_call *c)
     /* (glibc's __O_TMPFILE includes O_DIRECTORY: test the tmpfile bit alone) */
     if (c->flags & (O_CREAT | KERNEL_O_TMPFILE_BIT)) return 0;
     if (has_dotdot(c->path)) return 0;   /* (a mode without O_CREAT is ignored: we pass 0) */
-    char folded[SBX_PATH_MAX];
-    if (strlen(c->path) >= sizeof folded) return 0;
+    if (strlen(c->path) >= SBX_PATH_MAX) return 0;
     strcpy(folded, c->path);
     sbx_path_fold(folded);
-    if (is_memory_device_path(folded)) return 1;
-    return !under(folded, "/proc") && !under(folded, "/dev") && !under(folded, "/sys");
+    return outside_special(folded);
+}
+
+/*
+ * The sandbox's root is a read-only tmpfs we built: its own links (/bin, /lib, /lib64 and /sbin
+ * -> usr/..., usr-merge) are fixed for the run, so following one is a textual rewrite, done
+ * here, and the rest of the walk can still refuse symlinks (and so still answer ENOENT, which
+ * ld.so's library search meets often). Read once, at set-up.
+ */
+static const char *const root_link_names[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+
+static void read_root_links(struct sbx_fastopen *f)
+{
+    f->nlinks = 0;
+    for (size_t i = 0; i < sizeof root_link_names / sizeof *root_link_names; i++) {
+        char t[sizeof f->links[0].target];
+        ssize_t n = readlinkat(f->rootfd, root_link_names[i], t, sizeof t - 1);
+        if (n <= 0) continue;
+        t[n] = 0;
+        if (strstr(t, "..") || strchr(t, '\n')) continue;   /* only plain targets below the root */
+        snprintf(f->links[f->nlinks].name, sizeof f->links[0].name, "%s", root_link_names[i]);
+        int w = snprintf(f->links[f->nlinks].target, sizeof f->links[0].target, "%s%s",
+                         t[0] == '/' ? "" : "/", t);
+        if (w > 0 && (size_t)w < sizeof f->links[0].target) f->nlinks++;
+    }
+}
+
+/* /lib/x -> /usr/lib/x when "lib" is one of the root's links. 1 when rewritten (and still
+ * outside /proc, /dev, /sys), 0 when not a root link, -1 when the result may not be served. */
+static int through_root_link(const struct sbx_fastopen *f, char *folded)
+{
+    for (int i = 0; i < f->nlinks; i++) {
+        size_t l = strlen(f->links[i].name);
+        if (strncmp(folded + 1, f->links[i].name, l) || (folded[1 + l] && folded[1 + l] != '/')) continue;
+        char out[SBX_PATH_MAX];
+        int w = snprintf(out, sizeof out, "%s%s", f->links[i].target, folded + 1 + l);
+        if (w < 0 || (size_t)w >= sizeof out) return -1;
+        sbx_path_fold(out);
+        if (!outside_special(out)) return -1;
+        strcpy(folded, out);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- identity ---- */
@@ -255,6 +302,7 @@ static int setup(struct sbx_fastopen *f, pid_t tid)
     if (prctl(PR_GET_PDEATHSIG, &f->pdeath, 0, 0, 0) < 0) f->pdeath = 0;
     f->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     f->rootfd = rootfd;
+    read_root_links(f);
     f->state = 1;
     return 0;
 off:
@@ -348,11 +396,12 @@ static int served_type(int fd)
 
 /* openat2 as open_once, or for a path with symlinks the reopen below; the FIFO writer retry. */
 static int open_nonblocking(int (*how)(struct sbx_fastopen *, const char *, uint64_t),
-                            struct sbx_fastopen *f, const struct sbx_proxy_call *c, uint64_t flags)
+                            struct sbx_fastopen *f, const struct sbx_proxy_call *c, const char *path,
+                            uint64_t flags)
 {
-    int fd = how(f, c->path, flags);
+    int fd = how(f, path, flags);
     if (fd < 0 && errno == ENXIO && !(c->flags & O_NONBLOCK) && (c->flags & O_ACCMODE) == O_WRONLY)
-        fd = how(f, c->path, (flags & ~(uint64_t)O_ACCMODE) | O_RDWR);
+        fd = how(f, path, (flags & ~(uint64_t)O_ACCMODE) | O_RDWR);
     return fd;
 }
 
@@ -389,22 +438,29 @@ static int open_following(struct sbx_fastopen *f, const char *path, uint64_t fla
     return fd;
 }
 
-int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c)
+int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c, char *opened,
+                     size_t cap)
 {
-    if (f->state < 0 || !eligible(c)) return SBX_FASTOPEN_DECLINE;
+    char path[SBX_PATH_MAX];
+    if (opened && cap) opened[0] = 0;
+    if (f->state < 0 || !eligible(c, path)) return SBX_FASTOPEN_DECLINE;
     if (f->state == 0 && setup(f, tid) < 0) return SBX_FASTOPEN_DECLINE;
     if (f->state != 1) return SBX_FASTOPEN_DECLINE;
+    /* O_NOFOLLOW|O_PATH on the link itself ("/lib") must open the link: no rewrite then */
+    int rewritten = path[1] && !((c->flags & O_NOFOLLOW) && !strchr(path + 1, '/'))
+                        ? through_root_link(f, path) : 0;
+    if (rewritten < 0) return SBX_FASTOPEN_DECLINE;
     /* As the proxy: never block (a FIFO's peer), O_NONBLOCK put back after; never become
      * anyone's controlling terminal (O_NOCTTY is not kept in the file's flags). */
     uint64_t flags = c->flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
     /* O_PATH runs no open code; openat ignores the other flags with it, openat2 refuses them */
     if (flags & O_PATH) flags = (c->flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW)) | O_CLOEXEC;
     if (become(f) < 0) return SBX_FASTOPEN_DECLINE;
-    int fd = open_nonblocking(open_plain, f, c, flags);
+    int fd = open_nonblocking(open_plain, f, c, path, flags);
     int e = errno, followed = 0;
     if (fd < 0 && e == ELOOP && !(c->flags & O_NOFOLLOW)) {
         followed = 1;
-        fd = open_nonblocking(open_following, f, c, flags);
+        fd = open_nonblocking(open_following, f, c, path, flags);
     }
     restore(f);
     if (fd < 0) {
@@ -420,6 +476,7 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
         if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     }
     f->served++;
+    if (!followed && opened && strlen(path) < cap) strcpy(opened, path);
     return fd;
 }
 

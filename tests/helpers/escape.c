@@ -2221,9 +2221,21 @@ static void fastopen_symlinks(char *bad, size_t cap)
     if (fd >= 0) close(fd);
     if (!same_content("/tmp/fo-etc/passwd", "/etc/passwd")) appendf(bad, cap, " /tmp/fo-etc/passwd is not /etc/passwd;");
     if (access("/usr/bin/sh", F_OK) == 0 && !same_inode("/bin/sh", "/usr/bin/sh") &&
-        access("/bin", F_OK) == 0) {
-        struct stat l;
-        if (lstat("/bin", &l) == 0 && S_ISLNK(l.st_mode)) appendf(bad, cap, " /bin/sh (through /bin ->) is not /usr/bin/sh;");
+        lstat("/bin", &st) == 0 && S_ISLNK(st.st_mode))
+        appendf(bad, cap, " /bin/sh (through /bin ->) is not /usr/bin/sh;");
+    /* the root's own links (usr-merge), rewritten in the supervisor: as the kernel would */
+    struct stat l;
+    if (lstat("/lib", &l) == 0 && S_ISLNK(l.st_mode)) {
+        if (!same_inode("/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6") &&
+            access("/usr/lib/x86_64-linux-gnu/libc.so.6", F_OK) == 0)
+            appendf(bad, cap, " /lib/x86_64-linux-gnu/libc.so.6 is not /usr/lib/...;");
+        if (opens("/lib/no-such-library.so", O_RDONLY, &e) || e != ENOENT)
+            appendf(bad, cap, " /lib/no-such-library.so: not ENOENT;");
+        if (opens("/lib", O_RDONLY | O_NOFOLLOW, &e) || e != ELOOP) appendf(bad, cap, " /lib with O_NOFOLLOW: not ELOOP;");
+        fd = open("/lib", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode)) appendf(bad, cap, " O_PATH|O_NOFOLLOW of /lib: not the link;");
+        if (fd >= 0) close(fd);
+        if (!same_inode("/lib", "/usr/lib")) appendf(bad, cap, " /lib is not /usr/lib;");
     }
     for (int i = 0; i < 2; i++) {
         const char *p = i ? "/tmp/fo-null" : "/dev/null";
