@@ -168,6 +168,8 @@ struct sbx_fastopen {
     int switch_ids, switch_caps;  /* what must change for the call (root: both; rootless: none) */
     int switch_groups, caps_full, capset_done;
     int dumpable, pdeath;
+    int fixup_clears_caps;        /* euid 0 -> target: the kernel empties our effective set */
+    int layout_checked;           /* the target's mount table passed layout_is_plain */
     struct __user_cap_data_struct caps[2];   /* ours */
     struct { char name[8]; char target[32]; } links[6];   /* the root's own links: lib -> /usr/lib */
     int nlinks;

@@ -48,6 +48,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <linux/securebits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,55 @@ static int root_id(pid_t tid, uint64_t *mnt, uint64_t *ino)
     return 0;
 }
 
+/*
+ * The mount table the target sees, once: procfs, sysfs and cgroupfs only at or below /proc and
+ * /sys, and every mount but /dev's and those nodev. Then a first walk (no symlink, no "..",
+ * not below /proc, /dev or /sys) can only reach regular files, directories, FIFOs and sockets
+ * (whose open fails), and the per-open type check (two syscalls) is skipped for it. Any doubt,
+ * unreadable or unexpected, keeps the check.
+ */
+static int under_any(const char *mp, const char *const *dirs)
+{
+    for (; *dirs; dirs++)
+        if (under(mp, *dirs)) return 1;
+    return 0;
+}
+
+static int mount_line_plain(char *line)
+{
+    static const char *const pseudo_dirs[] = {"/proc", "/sys", NULL}, *const dev_dirs[] = {"/dev", NULL};
+    char *f[6] = {0}, *save = NULL, *sep = strstr(line, " - ");
+    if (!sep) return 0;
+    *sep = 0;
+    char *fstype = strtok_r(sep + 3, " ", &save);
+    save = NULL;
+    int n = 0;
+    for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save)) f[n++] = t;
+    if (n < 6 || !fstype || strchr(f[4], '\\')) return 0;   /* escaped mount point: not ours */
+    const char *mp = f[4], *opts = f[5];
+    if ((!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs") || !strncmp(fstype, "cgroup", 6)) &&
+        !under_any(mp, pseudo_dirs))
+        return 0;
+    if (!under_any(mp, dev_dirs) && !under_any(mp, pseudo_dirs) && !strstr(opts, "nodev")) return 0;
+    return 1;
+}
+
+static int layout_is_plain(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mountinfo", (int)tid);
+    FILE *m = fopen(path, "re");
+    if (!m) return 0;
+    char line[4096];
+    int plain = 1, lines = 0;
+    while (plain && fgets(line, sizeof line, m)) {
+        lines++;
+        plain = strchr(line, '\n') && mount_line_plain(line);
+    }
+    fclose(m);
+    return plain && lines > 0;
+}
+
 /* First use: the target's root and identity, ours, and whether we must switch. 0, or -1 to
  * decline this call (a later one tries again), or disables the path for good (state -1). */
 static int setup(struct sbx_fastopen *f, pid_t tid)
@@ -301,6 +351,9 @@ static int setup(struct sbx_fastopen *f, pid_t tid)
     }
     if (prctl(PR_GET_PDEATHSIG, &f->pdeath, 0, 0, 0) < 0) f->pdeath = 0;
     f->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    f->fixup_clears_caps = e == 0 && f->uid != 0 && bits >= 0 && !(bits & SECBIT_NO_SETUID_FIXUP);
+    f->layout_checked = layout_is_plain(tid);
     f->rootfd = rootfd;
     read_root_links(f);
     f->state = 1;
@@ -343,7 +396,9 @@ static int become(struct sbx_fastopen *f)
             return -1;
         }
     }
-    if ((f->switch_caps || f->switch_ids) && caps_effective()) {
+    /* When the kernel's setuid fixup empties the effective set (euid 0 -> other, no
+     * SECBIT_NO_SETUID_FIXUP: checked at set-up), asking again is a syscall per open for nothing. */
+    if ((f->switch_caps || f->switch_ids) && !(f->switch_ids && f->fixup_clears_caps) && caps_effective()) {
         struct __user_cap_data_struct none[2];
         memcpy(none, f->caps, sizeof none);
         none[0].effective = none[1].effective = 0;
@@ -452,7 +507,8 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
     if (rewritten < 0) return SBX_FASTOPEN_DECLINE;
     /* As the proxy: never block (a FIFO's peer), O_NONBLOCK put back after; never become
      * anyone's controlling terminal (O_NOCTTY is not kept in the file's flags). */
-    uint64_t flags = c->flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+    uint64_t flags = c->flags | O_CLOEXEC | O_NOCTTY;
+    if (!(c->flags & O_DIRECTORY)) flags |= O_NONBLOCK;   /* a directory is never a FIFO */
     /* O_PATH runs no open code; openat ignores the other flags with it, openat2 refuses them */
     if (flags & O_PATH) flags = (c->flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW)) | O_CLOEXEC;
     if (become(f) < 0) return SBX_FASTOPEN_DECLINE;
@@ -467,11 +523,12 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
         if (e == ENOSYS) f->state = -1;
         return !followed && authoritative(e) ? -e : SBX_FASTOPEN_DECLINE;
     }
-    if (!served_type(fd)) {
+    int checked = !followed && f->layout_checked && !under(path, "/dev");   /* see layout_is_plain */
+    if (!checked && !served_type(fd)) {
         close(fd);
         return SBX_FASTOPEN_DECLINE;
     }
-    if (!(c->flags & (O_NONBLOCK | O_PATH))) {
+    if (!(c->flags & (O_NONBLOCK | O_PATH | O_DIRECTORY))) {
         int fl = fcntl(fd, F_GETFL);
         if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     }

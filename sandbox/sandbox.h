@@ -16,6 +16,9 @@
  *  - Events are delivered synchronously through cfg->on_event from inside sbx_exec()/sbx_close(),
  *    on the caller's thread. Strings in an event are only valid during the callback.
  *  - Not thread-safe per handle; separate handles are independent.
+ *  - The calling process supervises: sbx_open() makes it non-dumpable (PR_SET_DUMPABLE 0, for
+ *    good), so no other process of its user may ptrace it or read its memory, which holds the
+ *    fake internet's CA key and whatever the caller keeps there.
  */
 #ifndef SCRIPTBOX_SANDBOX_H
 #define SCRIPTBOX_SANDBOX_H

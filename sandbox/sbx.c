@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -361,6 +362,7 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
 {
     *out = NULL;
     if (check_config(cfg, err) < 0) return -1;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* the supervisor (sandbox.h) */
     struct sbx *sb = calloc(1, sizeof *sb);
     if (!sb) return sbx_fail(err, SBX_E_INTERNAL, ENOMEM, "out of memory");
     sb->t0 = sbx_now_ns();

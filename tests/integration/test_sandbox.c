@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -155,6 +156,8 @@ static void no_capabilities_no_new_privs(void **state)
     fclose(devnull);
     if (have_policy) assert_string_equal(status_field(s, "Seccomp:", b, sizeof b), "2");
     sbx_status_free(&st);
+    /* and the supervisor (this process) is not dumpable: no ptrace or /proc/PID/mem by others */
+    assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
 }
 
 static void no_more_user_namespaces(void **state)
