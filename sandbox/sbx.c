@@ -362,7 +362,6 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
 {
     *out = NULL;
     if (check_config(cfg, err) < 0) return -1;
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* the supervisor (sandbox.h) */
     struct sbx *sb = calloc(1, sizeof *sb);
     if (!sb) return sbx_fail(err, SBX_E_INTERNAL, ENOMEM, "out of memory");
     sb->t0 = sbx_now_ns();
@@ -415,6 +414,9 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
         goto fail;
     }
     sb->note_cgroup = (cfg->limits.memory_bytes || cfg->limits.pids) ? 1 : 0;
+    /* Only now: init was forked while we were dumpable, as it must be (rootless, its /proc files,
+     * uid_map among them, are ours to write only if it is dumpable, which it inherits). */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* the supervisor (sandbox.h) */
     *out = sb;
     return 0;
 fail:
