@@ -80,6 +80,8 @@ void sbx_pidcache_init(struct sbx_pidcache *c);
 void sbx_pidcache_clear(struct sbx_pidcache *c);
 /* pid and ppid of host tid as seen inside its pid namespace (0 when unknown or outside). */
 void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid);
+/* The open /proc/TID/stat of a task looked up (and valid) since its last notification, or -1. */
+int sbx_pidcache_stat_fd(const struct sbx_pidcache *c, int host_tid);
 
 /* ---- formatting (decode_fmt.c) ---- */
 

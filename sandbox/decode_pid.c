@@ -193,3 +193,10 @@ void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *pp
     if (!parent && host_ppid > 0) parent = slot_load(c, host_ppid);
     if (parent && parent->levels == levels) *ppid = parent->ns_tgid;   /* else outside */
 }
+
+int sbx_pidcache_stat_fd(const struct sbx_pidcache *c, int host_tid)
+{
+    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++)
+        if (host_tid > 0 && c->slot[i].host == host_tid) return c->slot[i].stat_fd;
+    return -1;
+}

@@ -516,15 +516,19 @@ static int exec_copy_event(struct exec_slot *x, const struct sbx_event *ev)
     return 0;
 }
 
-/* Field 28 (startstack) of /proc/TID/stat: every exec maps a new stack (randomized). 0: unknown. */
-static unsigned long long stack_start(int tid)
+/* Field 28 (startstack) of /proc/TID/stat: every exec maps a new stack (randomized). 0: unknown.
+ * The pid cache's open stat file of this task when it has one (the caller was just looked up). */
+static unsigned long long stack_start(struct sbx_notifier *n, int tid)
 {
     char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int kept = sbx_pidcache_stat_fd(&n->pids, tid), fd = kept;
+    if (fd < 0) {
+        snprintf(path, sizeof path, "/proc/%d/stat", tid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0) return 0;
-    ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
+    ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+    if (fd != kept) close(fd);
     if (got <= 0) return 0;
     buf[got] = 0;
     char *p = strrchr(buf, ')');
@@ -595,7 +599,7 @@ static void exec_verify(struct sbx_notifier *n, struct exec_slot *x)
     if (same_file(&ran, logged.st_dev, logged.st_ino)) return exec_emit(n, x, NULL);
     /* The old executable still: the exec failed, unless the image is new (same file re-run). */
     if (x->have_pre && same_file(&ran, x->pre_dev, x->pre_ino) &&
-        (!x->pre_stack || stack_start(x->tid) == x->pre_stack))
+        (!x->pre_stack || stack_start(n, x->tid) == x->pre_stack))
         return exec_emit(n, x, NULL);
     if (script_ran(n, x, &ran)) return exec_emit(n, x, NULL);
     struct sbx_scratch *s = &n->scratch;
@@ -661,7 +665,7 @@ static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, str
         x->have_pre = 1;
         x->pre_dev = st.st_dev;
         x->pre_ino = st.st_ino;
-        x->pre_stack = stack_start((int)tid);
+        x->pre_stack = stack_start(n, (int)tid);
     }
     struct sbx_scratch *s = &n->scratch;
     int empty = d->nr == SYS_execveat && s->path[0] == 0 && (d->args[4] & AT_EMPTY_PATH);

@@ -340,12 +340,17 @@ static int start_init(struct sbx *sb, struct sbx_plan *plan, sbx_error *err)
     int pidfd = -1;
     const unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
                                 CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD;
+    /* init inherits our dumpability and must start dumpable (rootless, its /proc files, uid_map
+     * among them, are ours to write only then); we, the supervisor, are not dumpable otherwise
+     * (sandbox.h), so only for the clone itself. */
+    (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     long pid = syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0UL);
     if (pid == 0) {
         close(isv[0]);
         sbx_init_main(plan);
     }
     int e = errno;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     close(isv[1]);
     if (pid < 0) {
         sbx_fail(err, SBX_E_USERNS, e, "clone (new namespaces): %s", strerror(e));
@@ -414,9 +419,6 @@ int sbx_open(const struct sbx_config *cfg, struct sbx **out, sbx_error *err)
         goto fail;
     }
     sb->note_cgroup = (cfg->limits.memory_bytes || cfg->limits.pids) ? 1 : 0;
-    /* Only now: init was forked while we were dumpable, as it must be (rootless, its /proc files,
-     * uid_map among them, are ours to write only if it is dumpable, which it inherits). */
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* the supervisor (sandbox.h) */
     *out = sb;
     return 0;
 fail:

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -414,6 +415,9 @@ static pid_t pong_server(int *port)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* dies with the test, even one that fails before killing it (it would hold the
+         * suite's output pipe open in accept() forever) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fl = fcntl(s, F_GETFL);
         fcntl(s, F_SETFL, fl & ~O_NONBLOCK);
         for (;;) {

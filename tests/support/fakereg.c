@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -141,6 +142,7 @@ void fakereg_start(struct fakereg *r, const char *token)
     r->pid = fork();
     assert_true(r->pid >= 0);
     if (r->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* dies with a test that fails before stopping it */
         dup2(p[1], 1);
         close(p[0]);
         const char *bin = tu_build("tests/tools/fakeregistry");
