@@ -682,6 +682,9 @@ static int blocked_child(int how, const char *expect)
     snprintf(map, sizeof map, "0 %u 1", (unsigned)geteuid());
     char gmap[64];
     snprintf(gmap, sizeof gmap, "0 %u 1", (unsigned)getegid());
+    /* Earlier tests' sbx_open left this process non-dumpable (sandbox.h); rootless our own
+     * /proc/self/uid_map is writable only when we are dumpable. */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) return 10;
     if (write_text("/proc/self/setgroups", "deny") < 0 || write_text("/proc/self/uid_map", map) < 0 ||
         write_text("/proc/self/gid_map", gmap) < 0)
