@@ -81,7 +81,7 @@ void sbx_pidcache_clear(struct sbx_pidcache *c);
 /* pid and ppid of host tid as seen inside its pid namespace (0 when unknown or outside). */
 void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid);
 /* The open /proc/TID/stat of a task looked up (and valid) since its last notification, or -1. */
-int sbx_pidcache_stat_fd(const struct sbx_pidcache *c, int host_tid);
+int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid);
 
 /* ---- formatting (decode_fmt.c) ---- */
 
@@ -175,7 +175,6 @@ struct sbx_fastopen {
     struct __user_cap_data_struct caps[2];   /* ours */
     struct { char name[8]; char target[32]; } links[6];   /* the root's own links: lib -> /usr/lib */
     int nlinks;
-    unsigned long served;
 };
 
 /* Open for the target in this thread when that is exactly equivalent to the proxy (see

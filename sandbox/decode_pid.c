@@ -194,9 +194,8 @@ void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *pp
     if (parent && parent->levels == levels) *ppid = parent->ns_tgid;   /* else outside */
 }
 
-int sbx_pidcache_stat_fd(const struct sbx_pidcache *c, int host_tid)
+int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid)
 {
-    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++)
-        if (host_tid > 0 && c->slot[i].host == host_tid) return c->slot[i].stat_fd;
-    return -1;
+    const struct sbx_pidcache_slot *s = slot_find(c, host_tid);
+    return s ? s->stat_fd : -1;
 }

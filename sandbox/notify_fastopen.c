@@ -532,7 +532,6 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
         int fl = fcntl(fd, F_GETFL);
         if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     }
-    f->served++;
     if (!followed && opened && strlen(path) < cap) strcpy(opened, path);
     return fd;
 }

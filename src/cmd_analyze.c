@@ -133,16 +133,6 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
-static int parse_format(const char *s, enum report_format *f)
-{
-    if (!strcmp(s, "text")) *f = REPORT_TEXT;
-    else if (!strcmp(s, "json")) *f = REPORT_JSON;
-    else if (!strcmp(s, "sarif")) *f = REPORT_SARIF;
-    else if (!strcmp(s, "html")) *f = REPORT_HTML;
-    else return -1;
-    return 0;
-}
-
 enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_EVENTS, OPT_TIMEOUT, OPT_GRACE, OPT_FAIL_ON, OPT_KEEP,
        OPT_MAX_ENTRIES, OPT_MAX_TOTAL_BYTES, OPT_MAX_FILE_BYTES, OPT_TRACE, OPT_CI, OPT_PHASES, OPT_NO_DEPS,
        OPT_DEPS_SCRIPTS };
@@ -151,9 +141,7 @@ static int apply_option(struct analyze_opts *o, int c, const char *arg, struct s
 {
     unsigned long long v;
     switch (c) {
-    case OPT_FORMAT:
-        if (parse_format(arg, &o->format) == 0) return 0;
-        return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--format must be text, json, sarif or html, not '%s'", arg);
+    case OPT_FORMAT: return format_option(arg, ~0u, &o->format, err);
     case OPT_OUTPUT: o->output = arg; return 0;
     case OPT_EVENTS: o->events_path = arg; return 0;
     case OPT_TIMEOUT:

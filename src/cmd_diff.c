@@ -35,6 +35,7 @@ struct diff_opts {
     struct judge_opts judge;
     struct registry_opts reg;
     const char *a, *b;
+    struct judge_loaded *rules;   /* loaded once, for both sides */
 };
 
 struct side {
@@ -61,11 +62,13 @@ static int parse(int argc, char **argv, struct diff_opts *o, struct sb_error *er
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case DO_FORMAT:
-            if (!strcmp(optarg, "json")) o->json = true;
-            else if (!strcmp(optarg, "text")) o->json = false;
-            else return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "diff: --format must be text or json, not '%s'", optarg);
+        case DO_FORMAT: {
+            enum report_format f;
+            if (format_option(optarg, REPORT_FORMAT_BIT(REPORT_TEXT) | REPORT_FORMAT_BIT(REPORT_JSON), &f, err) < 0)
+                return sb_context(err, "diff");
+            o->json = f == REPORT_JSON;
             break;
+        }
         case DO_OUTPUT: o->output = optarg; break;
         case DO_FAIL_ON:
             if (severity_option(optarg, &o->fail_on, err) < 0) return -1;
@@ -142,7 +145,7 @@ static int snapshot_and_judge(struct diff_opts *o, struct side *s, struct sb_err
     else snprintf(s->label, sizeof s->label, "%s", s->target);
     char *text = judge_read_manifest_text(s->dir);
     struct rules_input ri = {.package_dir = s->dir, .manifest = s->snap.manifest, .manifest_text = text};
-    rc = judge_run(&o->judge, &ri, name, version, &s->jd, err);
+    rc = judge_run_loaded(&o->judge, o->rules, &ri, name, version, &s->jd, err);
     free(text);
     if (rc < 0) return -1;
     s->have_jd = true;
@@ -293,7 +296,7 @@ int cmd_diff(int argc, char **argv, struct sb_error *err)
     o.fail_on = SEV_HIGH;
     registry_opts_default(&o.reg);
     if (parse(argc, argv, &o, err) < 0) return -1;
-    if (judge_validate(&o.judge, err) < 0) return -1;
+    if (judge_load(&o.judge, &o.rules, err) < 0) return -1;   /* bad rules fail before any fetch */
     struct side a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
@@ -301,7 +304,10 @@ int cmd_diff(int argc, char **argv, struct sb_error *err)
     b.target = o.b;
     struct workdir wd;
     memset(&wd, 0, sizeof wd);
-    if (workdir_create(&wd, err) < 0) return -1;
+    if (workdir_create(&wd, err) < 0) {
+        judge_loaded_free(o.rules);
+        return -1;
+    }
     int rc = -1;
     if (prepare(&o, &wd, "a", &a, err) < 0 || prepare(&o, &wd, "b", &b, err) < 0) goto out;
     if (snapshot_and_judge(&o, &a, err) < 0 || snapshot_and_judge(&o, &b, err) < 0) goto out;
@@ -341,6 +347,7 @@ out:
         if (s->have_snap) diff_snapshot_free(&s->snap);
         if (s->have_jd) judgement_free(&s->jd);
     }
+    judge_loaded_free(o.rules);
     struct sb_error ignored = {0};
     workdir_remove(&wd, &ignored);
     return rc;

@@ -52,10 +52,9 @@ static int parse(int argc, char **argv, struct rules_opts *o, struct sb_error *e
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case RO_FORMAT:
-            if (!strcmp(optarg, "text")) o->format = REPORT_TEXT;
-            else if (!strcmp(optarg, "json")) o->format = REPORT_JSON;
-            else if (!strcmp(optarg, "sarif")) o->format = REPORT_SARIF;
-            else return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--format must be text, json or sarif, not '%s'", optarg);
+            if (format_option(optarg, REPORT_FORMAT_BIT(REPORT_TEXT) | REPORT_FORMAT_BIT(REPORT_JSON) |
+                                          REPORT_FORMAT_BIT(REPORT_SARIF), &o->format, err) < 0)
+                return -1;
             o->format_set = true;
             break;
         case RO_OUTPUT: o->output = optarg; break;
@@ -186,7 +185,7 @@ static int rules_check(struct rules_opts *o, struct sb_error *err)
     struct report_input in = {
         .name = have_m ? m.name : NULL, .version = have_m ? m.version : NULL, .source_kind = "events",
         .source_path = pkg_real, .events = &log, .events_path = o->events, .package_dir = pkgdir[0] ? pkgdir : NULL,
-        .started_at = time(NULL), .judged = &jd, .timeline = o->format == REPORT_HTML,
+        .started_at = time(NULL), .judged = &jd,
     };
     cJSON *report = report_build(&in);
     judgement_free(&jd);

@@ -226,14 +226,6 @@ int judge_run(const struct judge_opts *o, const struct rules_input *in, const ch
     return rc;
 }
 
-int judge_validate(const struct judge_opts *o, struct sb_error *err)
-{
-    struct judge_loaded *l;
-    if (judge_load(o, &l, err) < 0) return -1;
-    judge_loaded_free(l);
-    return 0;
-}
-
 void judgement_free(struct judgement *j)
 {
     cJSON_Delete(j->findings);

@@ -59,11 +59,8 @@ int judge_run(const struct judge_opts *o, const struct rules_input *in, const ch
               const char *pkg_version, struct judgement *out, struct sb_error *err);
 void judgement_free(struct judgement *j);
 
-/* Load the rules and allowlists once and drop them: bad rule files or allowlists are reported
- * before anything runs rather than after. */
-int judge_validate(const struct judge_opts *o, struct sb_error *err);
-
-/* The same, kept for judging later (analyze loads once: the rules take ~3 ms to read). */
+/* Load the rules and allowlists once, before anything runs (bad rule files or allowlists are
+ * reported then, not after), and judge with them later: reading them takes ~3 ms. */
 struct judge_loaded;
 int judge_load(const struct judge_opts *o, struct judge_loaded **out, struct sb_error *err);
 int judge_run_loaded(const struct judge_opts *o, const struct judge_loaded *l, const struct rules_input *in,

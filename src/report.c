@@ -34,6 +34,28 @@ int severity_option(const char *arg, enum severity *out, struct sb_error *err)
     return 0;
 }
 
+static const char *const format_names[] = {"text", "json", "sarif", "html"};
+
+int format_option(const char *arg, unsigned allowed, enum report_format *out, struct sb_error *err)
+{
+    const size_t n = sizeof format_names / sizeof *format_names;
+    for (size_t i = 0; arg && i < n; i++)
+        if ((allowed & REPORT_FORMAT_BIT(i)) && !strcmp(arg, format_names[i])) {
+            *out = (enum report_format)i;
+            return 0;
+        }
+    char list[64] = "";
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) left += (allowed & REPORT_FORMAT_BIT(i)) != 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(allowed & REPORT_FORMAT_BIT(i))) continue;
+        left--;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", format_names[i],
+                 left > 1 ? ", " : left == 1 ? " or " : "");
+    }
+    return sb_fail(err, SB_EXIT_INPUT, "usage", 0, "--format must be %s, not '%s'", list, arg ? arg : "");
+}
+
 const char *severity_name(enum severity s) { return s <= SEV_CRITICAL ? severity_names[s] : "none"; }
 
 static void add_str_or_null(cJSON *o, const char *key, const char *v)

@@ -31,6 +31,10 @@ int severity_option(const char *arg, enum severity *out, struct sb_error *err);
 const char *severity_name(enum severity s);
 
 enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_SARIF, REPORT_HTML };
+#define REPORT_FORMAT_BIT(f) (1u << (f))
+/* --format ARG among the formats in `allowed` (REPORT_FORMAT_BIT mask): 0, or -1 with a usage
+ * error naming the allowed ones. */
+int format_option(const char *arg, unsigned allowed, enum report_format *out, struct sb_error *err);
 
 /* One lifecycle step as it went. */
 struct step_outcome {

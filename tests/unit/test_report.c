@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "report.h"
 #include "jsonstr.h"
 #include "jsonw.h"
 #include "summary.h"
@@ -134,6 +135,28 @@ static void summary_builds_tree_files_network_denied(void **state)
     cJSON_Delete(r);
 }
 
+/* One --format parser for analyze, rules and diff: each names its own allowed set. */
+static void format_option_takes_only_the_allowed(void **state)
+{
+    (void)state;
+    struct sb_error err = {0};
+    enum report_format f = REPORT_TEXT;
+    unsigned tjs = REPORT_FORMAT_BIT(REPORT_TEXT) | REPORT_FORMAT_BIT(REPORT_JSON) | REPORT_FORMAT_BIT(REPORT_SARIF);
+    assert_int_equal(format_option("sarif", tjs, &f, &err), 0);
+    assert_int_equal(f, REPORT_SARIF);
+    assert_int_equal(format_option("html", ~0u, &f, &err), 0);
+    assert_int_equal(f, REPORT_HTML);
+    assert_int_equal(format_option("html", tjs, &f, &err), -1);
+    assert_string_equal(err.msg, "--format must be text, json or sarif, not 'html'");
+    assert_int_equal(f, REPORT_HTML);   /* unchanged on error */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(format_option("JSON", REPORT_FORMAT_BIT(REPORT_TEXT) | REPORT_FORMAT_BIT(REPORT_JSON), &f, &err), -1);
+    assert_string_equal(err.msg, "--format must be text or json, not 'JSON'");
+    memset(&err, 0, sizeof err);
+    assert_int_equal(format_option(NULL, ~0u, &f, &err), -1);
+    assert_string_equal(err.msg, "--format must be text, json, sarif or html, not ''");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +164,7 @@ int main(void)
         cmocka_unit_test(writer_escapes_for_json),
         cmocka_unit_test(event_log_numbers_lines_and_bounds_size),
         cmocka_unit_test(summary_builds_tree_files_network_denied),
+        cmocka_unit_test(format_option_takes_only_the_allowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
