@@ -33,6 +33,13 @@ int sbx_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* Write exactly len (<= 4096) bytes at addr (an out-argument of an emulated call). 0 or -1. */
 int sbx_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
+/* The task being answered: its reads go through the slot's /proc/TID/mem (opened on first use)
+ * instead of process_vm_readv. The slot must have been validated by sbx_pidcache_lookup for
+ * this notification, and its mem_fd must still be of the task's address space (the caller
+ * closes it after any exec); NULL unbinds. Per thread. */
+struct sbx_pidcache_slot;
+void sbx_mem_bind(struct sbx_pidcache_slot *slot);
+
 /* Read up to len bytes at addr, stopping at the first unreadable page. Bytes read, or -1. */
 ssize_t sbx_mem_read_upto(pid_t pid, uint64_t addr, void *buf, size_t len);
 
@@ -69,6 +76,8 @@ struct sbx_pidcache_slot {
     int ppid;              /* host ppid when last read: changes only when the parent dies */
     int ns_tgid;           /* thread group id inside the target's innermost pid namespace */
     int levels;            /* pid namespace depth (entries in NStgid) */
+    int mem_fd;            /* /proc/HOST/mem once read through (decode_mem.c), or -1 */
+    unsigned mem_epoch;    /* the notifier's exec epoch when mem_fd was opened (notify.c) */
 };
 
 struct sbx_pidcache {
@@ -82,6 +91,8 @@ void sbx_pidcache_clear(struct sbx_pidcache *c);
 void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid);
 /* The open /proc/TID/stat of a task looked up (and valid) since its last notification, or -1. */
 int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid);
+/* The slot of a task looked up (and valid) since its last notification, or NULL. */
+struct sbx_pidcache_slot *sbx_pidcache_slot_of(struct sbx_pidcache *c, int host_tid);
 
 /* ---- formatting (decode_fmt.c) ---- */
 
@@ -171,6 +182,8 @@ struct sbx_fastopen {
     int switch_groups, caps_full, capset_done;
     int dumpable, pdeath;
     int fixup_clears_caps;        /* euid 0 -> target: the kernel empties our effective set */
+    int keep;                     /* set by the caller: stay the target after this call */
+    int switched;                 /* this thread is the target now (kept): settle to return */
     int layout_checked;           /* the target's mount table passed layout_is_plain */
     struct __user_cap_data_struct caps[2];   /* ours */
     struct { char name[8]; char target[32]; } links[6];   /* the root's own links: lib -> /usr/lib */
@@ -184,6 +197,8 @@ struct sbx_fastopen {
  * followed), else "". */
 int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_call *c, char *opened,
                      size_t cap);
+/* Back to our own identity if a call left the target's on (f->keep). Aborts if it cannot. */
+void sbx_fastopen_settle(struct sbx_fastopen *f);
 void sbx_fastopen_free(struct sbx_fastopen *f);
 
 /* The target's umask (from /proc/PID/status), or -1. */

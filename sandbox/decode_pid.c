@@ -26,15 +26,17 @@
 void sbx_pidcache_init(struct sbx_pidcache *c)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++) c->slot[i].stat_fd = c->slot[i].pidfd = -1;
+    for (size_t i = 0; i < SBX_PIDCACHE_SLOTS; i++)
+        c->slot[i].stat_fd = c->slot[i].pidfd = c->slot[i].mem_fd = -1;
 }
 
 static void slot_free(struct sbx_pidcache_slot *s)
 {
     if (s->stat_fd >= 0) close(s->stat_fd);
     if (s->pidfd >= 0) close(s->pidfd);
+    if (s->mem_fd >= 0) close(s->mem_fd);
     memset(s, 0, sizeof *s);
-    s->stat_fd = s->pidfd = -1;
+    s->stat_fd = s->pidfd = s->mem_fd = -1;
 }
 
 #ifndef PIDFD_THREAD
@@ -198,4 +200,9 @@ int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid)
 {
     const struct sbx_pidcache_slot *s = slot_find(c, host_tid);
     return s ? s->stat_fd : -1;
+}
+
+struct sbx_pidcache_slot *sbx_pidcache_slot_of(struct sbx_pidcache *c, int host_tid)
+{
+    return slot_find(c, host_tid);
 }

@@ -45,6 +45,9 @@ struct sbx_notifier *sbx_notifier_new(int listener_fd, unsigned flags, uint64_t 
 int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err);
 /* The listener fd, for poll(). */
 int sbx_notifier_fd(const struct sbx_notifier *n);
+/* The supervising thread's own identity again, and events held meanwhile delivered: before
+ * anything but polling for and answering notifications (notify.c, "Kept identity"). */
+void sbx_notifier_settle(struct sbx_notifier *n);
 void sbx_notifier_free(struct sbx_notifier *n);
 
 struct sbx_fnet;

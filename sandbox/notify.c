@@ -48,7 +48,6 @@
 
 #define X32_BIT 0x40000000u
 #define SYS_SLOTS 512          /* native syscall numbers we classify; above: default */
-#define BATCH_MAX 256          /* notifications per call before giving the poll loop a turn */
 #define EXEC_SLOTS 32          /* execs awaiting verification */
 
 /* An exec answered CONTINUE, its event held until we know what ran (see exec_verify). */
@@ -71,6 +70,15 @@ struct sys_entry {
     const struct sbx_observed *observed; /* decoder, when the call is observed */
 };
 
+#define HELD_MAX 64
+
+/* An event emitted while this thread is the target (fast lane), for the caller's callback
+ * once it is itself again: a deep copy (strings in one allocation). */
+struct held_event {
+    struct sbx_event ev;
+    char *blob;
+};
+
 struct sbx_notifier {
     int fd;
     unsigned flags;
@@ -86,11 +94,16 @@ struct sbx_notifier {
     struct sbx_fastopen fast;
     pid_t self;                 /* our pid, for /proc/<self>/fd */
     unsigned exec_pending;
+    unsigned mem_epoch;        /* bumped by every exec logged and every exec record closed */
+    int mem_cache_off;         /* an exec went untracked: no cached /proc/TID/mem for this run */
+    int fast_lane;             /* this call is a plain open that may keep the open identity */
     struct exec_slot exec[EXEC_SLOTS];
     struct sbx_scratch scratch;
     struct sbx_fnet *fnet;     /* fake internet, or NULL */
     pid_t fnet_tid;            /* whom a (re)started proxy becomes for fnet's sockets */
     unsigned long warped;      /* long sleeps answered at once (timewarp.c) */
+    struct held_event held[HELD_MAX];   /* emitted while the open identity is kept: see emit() */
+    int nheld;
 };
 
 /* ---- classification ---- */
@@ -190,16 +203,89 @@ static int id_valid(const struct sbx_notifier *n)
     return ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-static void emit(const struct sbx_notifier *n, struct sbx_event *ev)
+/* ---- events, and the kept identity ----
+ *
+ * The caller's callback always runs with the caller's own identity. While the open identity
+ * is kept (notify_fastopen.c, "Kept identity"), events are held in order and delivered by
+ * settle(), which every path that is not a plain open goes through first, and sbx_pump before
+ * it returns or serves any other descriptor. */
+
+static int hold(struct sbx_notifier *n, const struct sbx_event *ev)
 {
-    ev->t_ns = sbx_now_ns() - n->t0;
-    if (n->fn) n->fn(n->ctx, ev);
+    if (n->nheld == HELD_MAX || ev->argv || ev->kind == SBX_EV_DNS || ev->kind == SBX_EV_PAYLOAD)
+        return -1;
+    const char *strs[5] = {ev->syscall, ev->path, ev->path2, ev->cwd, ev->detail};
+    size_t len[5], need = 0;
+    for (int i = 0; i < 5; i++) need += len[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
+    struct held_event *h = &n->held[n->nheld];
+    h->blob = malloc(need ? need : 1);
+    if (!h->blob) return -1;
+    h->ev = *ev;
+    const char **dst[5] = {&h->ev.syscall, &h->ev.path, &h->ev.path2, &h->ev.cwd, &h->ev.detail};
+    char *at = h->blob;
+    for (int i = 0; i < 5; i++) {
+        if (!strs[i]) continue;
+        *dst[i] = memcpy(at, strs[i], len[i]);
+        at += len[i];
+    }
+    n->nheld++;
+    return 0;
 }
 
-static void emit_at(const struct sbx_notifier *n, struct sbx_event *ev, uint64_t t_ns)
+static void deliver_held(struct sbx_notifier *n)
+{
+    for (int i = 0; i < n->nheld; i++) {
+        n->fn(n->ctx, &n->held[i].ev);
+        free(n->held[i].blob);
+    }
+    n->nheld = 0;
+}
+
+/* Our own identity again, and the held events delivered. */
+static void settle(struct sbx_notifier *n)
+{
+    sbx_fastopen_settle(&n->fast);
+    if (n->nheld) deliver_held(n);
+}
+
+void sbx_notifier_settle(struct sbx_notifier *n)
+{
+    if (n) settle(n);
+}
+
+static void emit_at(struct sbx_notifier *n, struct sbx_event *ev, uint64_t t_ns)
 {
     ev->t_ns = t_ns;
-    if (n->fn) n->fn(n->ctx, ev);
+    if (!n->fn) return;
+    if (n->fast.switched && hold(n, ev) == 0) return;
+    settle(n);
+    n->fn(n->ctx, ev);
+}
+
+static void emit(struct sbx_notifier *n, struct sbx_event *ev)
+{
+    emit_at(n, ev, sbx_now_ns() - n->t0);
+}
+
+/*
+ * The caller's memory is read through its cached /proc/TID/mem (decode_mem.c) only while that
+ * file is surely of the caller's current address space. Only an exec replaces one, and every
+ * exec is notified: each one starts a new epoch, and no cached file is used while an exec is
+ * in flight (logged, not yet seen complete: exec_pending) — its completion may come at any
+ * moment. When an exec leaves the record unverified before it could have completed (slots
+ * full), caching stops for the run. Otherwise reads fall back to process_vm_readv.
+ */
+static void bind_memory(struct sbx_notifier *n)
+{
+    struct sbx_pidcache_slot *slot = NULL;
+    if (!n->exec_pending && !n->mem_cache_off) slot = sbx_pidcache_slot_of(&n->pids, (int)n->req->pid);
+    if (slot && slot->mem_epoch != n->mem_epoch) {
+        if (slot->mem_fd >= 0) close(slot->mem_fd);
+        slot->mem_fd = -1;
+        slot->mem_epoch = n->mem_epoch;
+    }
+    if (slot && slot->mem_fd < 0) settle(n);   /* opening it is a ptrace check: as ourselves */
+    sbx_mem_bind(slot);   /* validated by the lookup just made */
 }
 
 static void event_base(struct sbx_notifier *n, const struct seccomp_data *d,
@@ -207,6 +293,7 @@ static void event_base(struct sbx_notifier *n, const struct seccomp_data *d,
 {
     memset(ev, 0, sizeof *ev);
     sbx_pidcache_lookup(&n->pids, (int)n->req->pid, &ev->pid, &ev->ppid);
+    bind_memory(n);
     ev->syscall = call_name(n, d);
     ev->arch_native = is_native(d);
     memcpy(ev->args, d->args, sizeof ev->args);
@@ -256,6 +343,7 @@ static int answer_with_fd(struct sbx_notifier *n, int fd, uint64_t open_flags)
 static int proxy_run(struct sbx_notifier *n, struct sbx_proxy_call *c, pid_t tid)
 {
     int rc = SBX_OPENPROXY_BROKEN;
+    settle(n);
     if ((c->op == SBX_PROXY_OPEN && (c->flags & (O_CREAT | __O_TMPFILE))) ||
         c->op == SBX_PROXY_MKDIRAT)
         c->umask = sbx_proc_umask(tid);
@@ -309,8 +397,10 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
     if (!is_open) emit(n, ev);   /* logged before it happens */
     /* Plain absolute opens outside /proc and /dev: in this thread when provably the same as
      * the proxy (notify_fastopen.c); everything else, and whatever it declines, by the proxy. */
+    n->fast.keep = n->fast_lane;
     int rc = is_open ? sbx_fastopen_try(&n->fast, (pid_t)n->req->pid, &s->call, s->real, sizeof s->real)
                      : SBX_FASTOPEN_DECLINE;
+    n->fast.keep = 0;
     int known = rc >= 0 && s->real[0];   /* fastopen says which file it opened: no readlink */
     if (rc == SBX_FASTOPEN_DECLINE) rc = proxy_call(n, (pid_t)n->req->pid);
     if (rc == SBX_OPENPROXY_BROKEN) return fail_closed(n, d, "open proxy unavailable", EPERM);
@@ -587,6 +677,7 @@ static void exec_emit(struct sbx_notifier *n, struct exec_slot *x, const char *w
     emit_at(n, &x->ev, x->t_ns);
     exec_slot_free(x);
     n->exec_pending--;
+    n->mem_epoch++;   /* that exec is over (or its caller gone): cached mem files are stale */
 }
 
 static void exec_verify(struct sbx_notifier *n, struct exec_slot *x)
@@ -620,7 +711,7 @@ static void exec_check(struct sbx_notifier *n, int tid)
         if (n->exec[i].tid == tid) return exec_verify(n, &n->exec[i]);
 }
 
-/* Execs whose caller is gone without a further call (checked once per batch). */
+/* Execs whose caller is gone without a further call (checked after each notification). */
 static void exec_reap(struct sbx_notifier *n)
 {
     for (int i = 0; i < EXEC_SLOTS && n->exec_pending; i++) {
@@ -644,17 +735,20 @@ static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, str
     struct exec_slot *x = NULL;
     for (int i = 0; i < EXEC_SLOTS && !x; i++)
         if (!n->exec[i].tid) x = &n->exec[i];
-    if (!x) {   /* full: the oldest goes out unverified */
+    n->mem_epoch++;
+    if (!x) {   /* full: the oldest goes out unverified, maybe still in flight */
         struct exec_slot *old = &n->exec[0];
         for (int i = 1; i < EXEC_SLOTS; i++)
             if (n->exec[i].t_ns < old->t_ns) old = &n->exec[i];
         exec_emit(n, old, "exec unverified");
+        n->mem_cache_off = 1;
         x = old;
     }
     x->pidfd = x->logged_fd = -1;
     x->t_ns = sbx_now_ns() - n->t0;
     if (exec_copy_event(x, ev) < 0) {
         exec_slot_free(x);
+        n->mem_cache_off = 1;   /* an exec we cannot see complete */
         emit(n, ev);
         return;
     }
@@ -734,6 +828,13 @@ static int handle_observed(struct sbx_notifier *n, const struct seccomp_data *d)
     const struct sbx_observed *o = n->sys[d->nr].observed;
     reset_call(&n->scratch.call);
     int rc = o ? sbx_observed_decode(o, (pid_t)n->req->pid, ev.args, &n->scratch, &ev) : 0;
+    if (rc < 0 && n->fast.switched) {   /* as the target we may see less: ask again as ourselves */
+        settle(n);
+        close_call(&n->scratch.call);
+        reset_call(&n->scratch.call);
+        event_base(n, d, &ev);
+        rc = sbx_observed_decode(o, (pid_t)n->req->pid, ev.args, &n->scratch, &ev);
+    }
     int read_errno = rc < 0 ? errno : 0;
     if (rc < 0 || !id_valid(n)) {
         /* Fail closed: the call does not run unlogged. */
@@ -851,16 +952,24 @@ static int handle_sleep(struct sbx_notifier *n, const struct seccomp_data *d)
     return answer_value(n, 0);
 }
 
-/* Receive one notification and answer it. 1 handled, 0 nothing to do, -1 broken listener. */
-static int handle_one(struct sbx_notifier *n)
+static int is_plain_open(const struct seccomp_data *d)
 {
-    memset(n->req, 0, n->req_size);
-    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, n->req) < 0) {
-        if (errno == EINTR) continue;
-        return errno == ENOENT ? 0 : -1;   /* ENOENT: the caller was interrupted or killed */
-    }
-    const struct seccomp_data *d = &n->req->data;
-    if (n->exec_pending) exec_check(n, (int)n->req->pid);
+    return is_native(d) && (d->nr == SYS_open || d->nr == SYS_openat);
+}
+
+/* A plain open or openat of a task whose pid slot and memory file are ready, with no exec in
+ * flight: everything its answer needs was opened as ourselves before, so it may be answered
+ * with the open identity a previous open left on. Anything else settles first. */
+static int fast_lane(struct sbx_notifier *n, const struct seccomp_data *d)
+{
+    if (!is_plain_open(d) || n->exec_pending || n->mem_cache_off || n->fast.state != 1) return 0;
+    const struct sbx_pidcache_slot *s = sbx_pidcache_slot_of(&n->pids, (int)n->req->pid);
+    return s && s->mem_fd >= 0 && s->mem_epoch == n->mem_epoch;
+}
+
+/* Answer the notification received: 1 handled, -1 broken listener. */
+static int dispatch(struct sbx_notifier *n, const struct seccomp_data *d)
+{
     if (is_native(d) && d->nr == SYS_prlimit64 && (unsigned)d->args[1] == RLIMIT_CORE)
         return handle_core_limit(n, d) < 0 ? -1 : 1;
     if (is_native(d) && (d->nr == SYS_nanosleep || d->nr == SYS_clock_nanosleep))
@@ -874,34 +983,34 @@ static int handle_one(struct sbx_notifier *n)
     return answer(n, ENOSYS, 0) < 0 ? -1 : 1;
 }
 
-/* 1 when a notification is pending, 0 when none, -1 when the listener is gone. */
-static int pending(const struct sbx_notifier *n)
+/* Receive one notification and answer it. 1 handled, 0 nothing to do, -1 broken listener. */
+static int handle_one(struct sbx_notifier *n)
 {
-    struct pollfd p = {n->fd, POLLIN, 0};
-    int r;
-    while ((r = poll(&p, 1, 0)) < 0 && errno == EINTR) {}
-    if (r < 0) return -1;
-    if (r == 0) return 0;
-    if (p.revents & POLLIN) return 1;
-    return -1;   /* POLLHUP: no filtered task is left; POLLERR/POLLNVAL: broken */
+    memset(n->req, 0, n->req_size);
+    while (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, n->req) < 0) {
+        if (errno == EINTR) continue;
+        return errno == ENOENT ? 0 : -1;   /* ENOENT: the caller was interrupted or killed */
+    }
+    const struct seccomp_data *d = &n->req->data;
+    if (!fast_lane(n, d)) settle(n);
+    if (n->exec_pending) exec_check(n, (int)n->req->pid);
+    /* Whatever ran so far ran as ourselves, or needed nothing more: a plain open may now keep
+     * the identity on for the next one, unless an exec is still in flight. */
+    n->fast_lane = is_plain_open(d) && !n->exec_pending && !n->mem_cache_off;
+    int rc = dispatch(n, d);
+    sbx_mem_bind(NULL);   /* bound by event_base for this call only */
+    return rc;
 }
 
+/* One notification per call: the caller's poll said readable, so RECV cannot block (a
+ * notification whose caller died since is still counted; RECV answers ENOENT for it). Asking
+ * again here (a poll per call) almost always found nothing: a notified task makes its next
+ * call long after its answer, and a burst is served by the caller's poll as well. */
 int sbx_notifier_handle(struct sbx_notifier *n, sbx_error *err)
 {
-    for (int i = 0; i < BATCH_MAX; i++) {
-        /* The caller's poll said readable: the first RECV cannot block (a notification whose
-         * caller died since is still counted, and RECV answers ENOENT for it). */
-        int p = i == 0 ? 1 : pending(n);
-        if (p == 0) {
-            if (n->exec_pending) exec_reap(n);
-            return 0;
-        }
-        if (p < 0)
-            return sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp listener closed or broken");
-        if (handle_one(n) < 0)
-            return sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification: %s",
-                            strerror(errno));
-    }
+    if (handle_one(n) < 0)
+        return sbx_fail(err, SBX_E_INTERNAL, errno, "seccomp notification: %s", strerror(errno));
+    if (n->exec_pending) exec_reap(n);
     return 0;
 }
 
@@ -955,6 +1064,7 @@ int sbx_notifier_fd(const struct sbx_notifier *n) { return n->fd; }
 void sbx_notifier_free(struct sbx_notifier *n)
 {
     if (!n) return;
+    settle(n);
     exec_flush(n);
     sbx_pidcache_clear(&n->pids);
     sbx_openproxy_free(&n->proxy);

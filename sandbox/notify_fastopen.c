@@ -38,6 +38,13 @@
  * difference we cannot switch disables this path (everything goes to the proxy). A failure to
  * switch back aborts: the supervisor must never go on with the target's identity.
  *
+ * Kept identity: with f->keep set by the caller, the thread stays the target after the call,
+ * and the next call skips the switch (four credential commits, a third of the supervisor's
+ * time per open as root). The caller must settle (sbx_fastopen_settle) before it does anything
+ * that is not answering another plain open: notify.c keeps it only across its open-only
+ * "fast lane" and the poll that waits for the next call (sbx_pump). While kept, the thread's
+ * effective and fs ids are the target's and the real and saved uid ours.
+ *
  * Side effects of changing the euid (commit_creds): the process becomes non-dumpable and the
  * thread's parent-death signal is cleared; both are put back after the call, to what the host
  * program had set when this path was set up (read once: they are the host program's, which
@@ -381,6 +388,7 @@ static int caps_effective(void)
  * it did, and clear it ourselves otherwise. */
 static int become(struct sbx_fastopen *f)
 {
+    if (f->switched) return 0;
     f->capset_done = 0;
     if (f->switch_ids) {
         if (f->switch_groups && raw(SYS_setgroups, f->ngroups, (long)f->groups, 0) < 0) return -1;
@@ -405,6 +413,7 @@ static int become(struct sbx_fastopen *f)
         f->capset_done = 1;
         if (caps_set(none) < 0 || caps_effective()) die("capabilities");   /* never weaker */
     }
+    f->switched = f->switch_ids || f->capset_done;
     return 0;
 }
 
@@ -421,6 +430,12 @@ static void restore(struct sbx_fastopen *f)
         if (f->dumpable == 1) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         if (f->pdeath > 0) (void)prctl(PR_SET_PDEATHSIG, f->pdeath, 0, 0, 0);
     }
+    f->switched = 0;
+}
+
+void sbx_fastopen_settle(struct sbx_fastopen *f)
+{
+    if (f->switched) restore(f);
 }
 
 /* ---- the open ---- */
@@ -518,7 +533,7 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
         followed = 1;
         fd = open_nonblocking(open_following, f, c, path, flags);
     }
-    restore(f);
+    if (!f->keep) sbx_fastopen_settle(f);
     if (fd < 0) {
         if (e == ENOSYS) f->state = -1;
         return !followed && authoritative(e) ? -e : SBX_FASTOPEN_DECLINE;
@@ -529,8 +544,14 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
         return SBX_FASTOPEN_DECLINE;
     }
     if (!(c->flags & (O_NONBLOCK | O_PATH | O_DIRECTORY))) {
-        int fl = fcntl(fd, F_GETFL);
-        if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        /* F_SETFL replaces exactly these status flags; the others it keeps. O_ASYNC is not
+         * among them (setting it here would arm SIGIO, which open(2) never does). */
+        if (!(c->flags & O_ASYNC)) {
+            (void)fcntl(fd, F_SETFL, (int)(c->flags & (O_APPEND | O_DIRECT | O_NOATIME)));
+        } else {
+            int fl = fcntl(fd, F_GETFL);
+            if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        }
     }
     if (!followed && opened && strlen(path) < cap) strcpy(opened, path);
     return fd;
@@ -538,6 +559,7 @@ int sbx_fastopen_try(struct sbx_fastopen *f, pid_t tid, const struct sbx_proxy_c
 
 void sbx_fastopen_free(struct sbx_fastopen *f)
 {
+    sbx_fastopen_settle(f);
     if (f->rootfd >= 0) close(f->rootfd);
     f->rootfd = -1;
     f->state = 0;

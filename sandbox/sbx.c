@@ -144,6 +144,21 @@ static void drain_stale(struct sbx *sb, const struct pollfd *pf)
     sb->nstale = k;
 }
 
+/* Only the listener is ready (or nothing but it): the pump may answer and poll again without
+ * returning, and the open identity a plain open left on may stay across that poll. */
+static int only_listener(const struct pollfd *pf, int nf, int listener_at)
+{
+    for (int i = 0; i < nf; i++)
+        if (pf[i].revents && i != listener_at) return 0;
+    return listener_at >= 0 && pf[listener_at].revents == POLLIN;
+}
+
+static int ms_left(uint64_t end)
+{
+    uint64_t now = sbx_now_ns();
+    return end > now ? (int)((end - now + 999999) / 1000000) : 0;
+}
+
 int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err)
 {
     struct pollfd pf[4 + 4 + SBX_MAX_STALE];
@@ -157,7 +172,24 @@ int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err
     for (int i = 0; pm && i < pm->nextra && i < 4; i++) pf[nf++] = pm->extra[i];
     int sbase = nf;
     for (int i = 0; i < sb->nstale; i++) pf[nf++] = (struct pollfd){sb->stale[i], POLLIN, 0};
-    int n = poll(pf, (nfds_t)nf, timeout_ms);
+    uint64_t end = timeout_ms > 0 ? sbx_now_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
+    int n, wait = timeout_ms;
+    /* Runs of notifications are answered here: a notified task makes its next call soon. */
+    for (;;) {
+        n = poll(pf, (nfds_t)nf, wait);
+        if (n <= 0 || !only_listener(pf, nf, nfd >= 0 ? 2 : -1)) break;
+        sbx_error ne = {0};
+        if (sbx_notifier_handle(sb->notifier, &ne) < 0) {
+            sb->notifier_done = 1;
+            n = 0;
+            break;
+        }
+        if (timeout_ms == 0 || (timeout_ms > 0 && (wait = ms_left(end)) == 0)) {
+            n = 0;
+            break;
+        }
+    }
+    sbx_notifier_settle(sb->notifier);   /* what follows is not answering notifications */
     if (n < 0) {
         if (errno == EINTR) return 0;
         return sbx_fail(err, SBX_E_INTERNAL, errno, "poll: %s", strerror(errno));
@@ -169,6 +201,7 @@ int sbx_pump(struct sbx *sb, struct sbx_pump *pm, int timeout_ms, sbx_error *err
         sbx_error ne = {0};
         if (pf[2].revents & POLLIN) {
             if (sbx_notifier_handle(sb->notifier, &ne) < 0) sb->notifier_done = 1;
+            sbx_notifier_settle(sb->notifier);
         } else {
             sb->notifier_done = 1;  /* POLLHUP: no filtered task left, stop polling it */
         }
