@@ -2,7 +2,7 @@
  * decode_pid.c — host pids to pids as seen inside the sandbox.
  *
  * Notifications carry host tids. The sandbox-side thread group id is the last NStgid value of
- * /proc/TID/status; the parent is PPid from /proc/TID/stat (a host pid), translated the same
+ * /proc/TID/status (for a thread-group leader, the last NSpid of our pidfd's fdinfo: cheaper); the parent is PPid from /proc/TID/stat (a host pid), translated the same
  * way, or 0 when it lives outside the target's pid namespace. Both are read once per task and
  * kept in a slot with a pidfd of that very task (PIDFD_THREAD for threads, kernel >= 6.9): one
  * poll of the caller's and its parent's pidfds per event tells that neither has exited, so
@@ -111,16 +111,59 @@ static int read_nstgid(int host, int *ns_tgid, int *levels)
     return count > 0 ? 0 : -1;
 }
 
+/* The last NSpid value of a pidfd's task and the number of values, from our fdinfo of it. For
+ * a thread-group leader that is its NStgid; /proc/PID/status, which says so for any task,
+ * costs the kernel a rendering of some forty lines. 0 or -1. */
+static int read_nspid(int pidfd, int *ns_pid, int *levels)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    const char *line = strstr(buf, "\nNSpid:");
+    if (!line) return -1;
+    char *p = (char *)line + 7, *end;
+    int count = 0;
+    for (;;) {
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        *ns_pid = (int)v;
+        count++;
+        p = end;
+    }
+    *levels = count;
+    return count > 0 && *ns_pid > 0 ? 0 : -1;   /* 0: not in our namespaces (the task is gone) */
+}
+
+/* A pidfd of the task and its sandbox-side thread group id: a leader's own pidfd (pidfd_open
+ * without PIDFD_THREAD takes leaders only) says it in its fdinfo; any other task keeps a
+ * PIDFD_THREAD pidfd and is read from /proc/TID/status. */
+static int load_identity(struct sbx_pidcache_slot *s, int host)
+{
+    s->pidfd = (int)syscall(SYS_pidfd_open, host, 0);
+    if (s->pidfd >= 0 && read_nspid(s->pidfd, &s->ns_tgid, &s->levels) == 0) return 0;
+    if (s->pidfd >= 0) close(s->pidfd);
+    s->pidfd = task_pidfd(host);
+    return read_nstgid(host, &s->ns_tgid, &s->levels);
+}
+
 static struct sbx_pidcache_slot *slot_load(struct sbx_pidcache *c, int host)
 {
     struct sbx_pidcache_slot *s = &c->slot[c->next++ % SBX_PIDCACHE_SLOTS];
     char path[64];
     slot_free(s);
     snprintf(path, sizeof path, "/proc/%d/stat", host);
-    s->pidfd = task_pidfd(host);   /* before the stat read: then the read is of this task */
+    /* the pidfd before the reads: then they are of this task, or its exit shows at the next poll */
+    if (load_identity(s, host) < 0) {
+        slot_free(s);
+        return NULL;
+    }
     s->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (s->stat_fd < 0 || read_stat(s->stat_fd, &s->ppid, &s->start) < 0 ||
-        read_nstgid(host, &s->ns_tgid, &s->levels) < 0) {
+    if (s->stat_fd < 0 || read_stat(s->stat_fd, &s->ppid, &s->start) < 0) {
         slot_free(s);
         return NULL;
     }

@@ -2138,12 +2138,24 @@ static int c_kernel_admin_rest(void)
 
 /* The supervisor reads arguments through /proc/PID/mem; a payload that makes itself
  * non-dumpable must not get unlogged calls out of it (the harness asserts the open event). */
+/* Non-dumpable, the payload's /proc/self/{cwd,fd,mem} are closed to anyone of its uid: the
+ * supervisor must still read its calls (it answers plain opens as the payload's uid, and looks
+ * up a relative open's base in /proc). Absolute opens first, so relative ones follow them. */
 static int c_nondumpable_open(void)
 {
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return OK("PR_SET_DUMPABLE 0: %s", en(errno));
-    int e;
-    int r = opens("/etc/hostname", O_RDONLY, &e);
-    return OK("non-dumpable, open /etc/hostname: %s (the harness checks it was logged)", r ? "opened" : en(e));
+    int e, ok = 1;
+    for (int i = 0; i < 3; i++) ok &= opens("/etc/hostname", O_RDONLY, &e);
+    if (!ok) return ESCAPED("non-dumpable: open /etc/hostname refused: %s", en(e));
+    int dir = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0 || chdir("/etc") < 0) return CANT("/etc: %s", en(errno));
+    int fd = openat(dir, "hostname", O_RDONLY | O_CLOEXEC);
+    e = errno;
+    close(dir);
+    if (fd < 0) return ESCAPED("non-dumpable: openat(/etc, \"hostname\") refused: %s", en(e));
+    close(fd);
+    if (!opens("passwd", O_RDONLY, &e)) return ESCAPED("non-dumpable: open(\"passwd\") in /etc refused: %s", en(e));
+    return OK("non-dumpable: absolute, dirfd- and cwd-relative opens answered (the harness checks they were logged)");
 }
 
 /* Files whose content depends on the *opener's* namespaces, not the path's: /proc/sys/kernel/

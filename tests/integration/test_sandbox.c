@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/prctl.h>
@@ -34,6 +35,10 @@ struct fixture {
     struct sbx *sb;
     int exits;               /* SBX_EV_PROC_EXIT events seen */
     int notes;
+    int opens;               /* SBX_EV_OPEN events seen */
+    int foreign;             /* callbacks run with another effective uid/gid than the caller's */
+    uid_t euid;              /* the caller's, when the fixture was set up */
+    gid_t egid;
 };
 
 static void on_event(void *ctx, const struct sbx_event *ev)
@@ -41,6 +46,9 @@ static void on_event(void *ctx, const struct sbx_event *ev)
     struct fixture *f = ctx;
     if (ev->kind == SBX_EV_PROC_EXIT) f->exits++;
     if (ev->kind == SBX_EV_NOTE) f->notes++;
+    if (ev->kind == SBX_EV_OPEN) f->opens++;
+    /* raw syscalls: this thread's own credentials, which the supervisor may switch per thread */
+    if ((uid_t)syscall(SYS_geteuid) != f->euid || (gid_t)syscall(SYS_getegid) != f->egid) f->foreign++;
 }
 
 static void write_host_file(const char *dir, const char *name, const char *data)
@@ -59,6 +67,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     f->seed = tu_mkdtemp();
     assert_non_null(f->seed);
+    f->euid = geteuid();
+    f->egid = getegid();
     /* As root the sandbox reads seeds as an anonymous uid: the folder must be world-readable. */
     chmod(f->seed, 0755);
     write_host_file(f->seed, "seed.txt", "from the host\n");
@@ -99,6 +109,21 @@ static const char *sh_ok(struct fixture *f, const char *script, struct sbx_statu
         fail_msg("%s: exited=%d code=%d sig=%d stderr=%s", script, st->exited, st->exit_code,
                  st->term_signal, st->err.data);
     return st->out.data;
+}
+
+/* The supervisor answers a run of plain opens as the payload's uid (as root) without switching
+ * back between them; the caller's callback and the caller itself must never see that. */
+static void callbacks_run_as_the_caller(void **state)
+{
+    struct fixture *f = *state;
+    struct sbx_status st;
+    sh_ok(f, "for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname /etc/passwd /etc/group >/dev/null; done; "
+             "cat /etc/hostname", &st);
+    sbx_status_free(&st);
+    assert_true(f->opens >= 40);
+    assert_int_equal(f->foreign, 0);
+    assert_int_equal((int)syscall(SYS_geteuid), (int)f->euid);
+    assert_int_equal((int)syscall(SYS_getegid), (int)f->egid);
 }
 
 static void exit_code_and_stdout(void **state)
@@ -804,6 +829,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(exit_code_and_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(callbacks_run_as_the_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(payload_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(no_capabilities_no_new_privs, setup, teardown),
         cmocka_unit_test_setup_teardown(hostname_as_configured, setup, teardown),
