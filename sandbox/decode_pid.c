@@ -2,9 +2,10 @@
  * decode_pid.c — host pids to pids as seen inside the sandbox.
  *
  * Notifications carry host tids. The sandbox-side thread group id is the last NStgid value of
- * /proc/TID/status (for a thread-group leader, the last NSpid of our pidfd's fdinfo: cheaper); the parent is PPid from /proc/TID/stat (a host pid), translated the same
- * way, or 0 when it lives outside the target's pid namespace. Both are read once per task and
- * kept in a slot with a pidfd of that very task (PIDFD_THREAD for threads, kernel >= 6.9): one
+ * /proc/TID/status (for a thread-group leader, the last NSpid of our pidfd's fdinfo: cheaper);
+ * the parent is PPid from /proc/TID/stat (a host pid), translated the same way, or 0 when it
+ * lives outside the target's pid namespace. Both are read once per task and kept in a slot
+ * with a pidfd of that task (a leader's own; PIDFD_THREAD for other threads, kernel >= 6.9): one
  * poll of the caller's and its parent's pidfds per event tells that neither has exited, so
  * neither host pid can have been reused and the parent is still the parent (a child is
  * reparented only when its parent exits; then its stat file is read again). Without a pidfd
