@@ -93,28 +93,33 @@ const char *sbx_proc_status_field(int pid, const char *name, char *buf, size_t c
     return line ? line + strlen(key) : NULL;
 }
 
-/* Last NStgid value and the number of values. 0 or -1. */
-static int read_nstgid(int host, int *ns_tgid, int *levels)
+/* A line of pids, one per pid namespace level ("NStgid:\t812\t7"): the last (innermost) one
+ * and how many there are. 0, or -1 when there is none or the last is 0 (the task is gone, or
+ * not in our namespaces). */
+static int innermost_pid(const char *line, int *pid, int *levels)
 {
-    char buf[4096];
-    const char *line = sbx_proc_status_field(host, "NStgid:", buf, sizeof buf);
-    if (!line) return -1;
     char *p = (char *)line, *end;
     int count = 0;
     for (;;) {
         long v = strtol(p, &end, 10);
         if (end == p) break;
-        *ns_tgid = (int)v;
+        *pid = (int)v;
         count++;
         p = end;
     }
     *levels = count;
-    return count > 0 ? 0 : -1;
+    return count > 0 && *pid > 0 ? 0 : -1;
 }
 
-/* The last NSpid value of a pidfd's task and the number of values, from our fdinfo of it. For
- * a thread-group leader that is its NStgid; /proc/PID/status, which says so for any task,
- * costs the kernel a rendering of some forty lines. 0 or -1. */
+static int read_nstgid(int host, int *ns_tgid, int *levels)
+{
+    char buf[4096];
+    const char *line = sbx_proc_status_field(host, "NStgid:", buf, sizeof buf);
+    return line ? innermost_pid(line, ns_tgid, levels) : -1;
+}
+
+/* The NSpid line of our fdinfo of a pidfd: for a thread-group leader, its NStgid, without the
+ * rendering of some forty lines that /proc/PID/status costs the kernel. */
 static int read_nspid(int pidfd, int *ns_pid, int *levels)
 {
     char path[64], buf[512];
@@ -126,18 +131,7 @@ static int read_nspid(int pidfd, int *ns_pid, int *levels)
     if (n <= 0) return -1;
     buf[n] = 0;
     const char *line = strstr(buf, "\nNSpid:");
-    if (!line) return -1;
-    char *p = (char *)line + 7, *end;
-    int count = 0;
-    for (;;) {
-        long v = strtol(p, &end, 10);
-        if (end == p) break;
-        *ns_pid = (int)v;
-        count++;
-        p = end;
-    }
-    *levels = count;
-    return count > 0 && *ns_pid > 0 ? 0 : -1;   /* 0: not in our namespaces (the task is gone) */
+    return line ? innermost_pid(line + 7, ns_pid, levels) : -1;
 }
 
 /* A pidfd of the task and its sandbox-side thread group id: a leader's own pidfd (pidfd_open
