@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "decode.h"
 #include "syscalls.h"
+
+#define PIDFD_THREAD_FLAG O_EXCL   /* PIDFD_THREAD (kernel >= 6.9): a pidfd of this very thread */
 
 enum { NONE = -1, CWD = -2 };   /* argument index: absent / implicit AT_FDCWD */
 
@@ -121,16 +124,34 @@ static const char *proxy_path(const char *raw, int ns_pid, char *out, size_t cap
     return raw;
 }
 
+/* Our copy of the caller's descriptor dirfd, taken through a pidfd: how we reach it when the
+ * caller is not dumpable and its /proc/TID/fd is closed to us (rootless: the directory is then
+ * owned by a uid we are not; ptrace access, which pidfd_getfd checks, we still have). */
+static int copy_dirfd(pid_t tid, int dirfd)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD_FLAG);
+    if (pidfd < 0) pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+    if (pidfd < 0) return -1;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, dirfd, 0);
+    int e = errno;
+    close(pidfd);
+    errno = e;
+    return fd;
+}
+
 /* An O_PATH descriptor of the base a relative open starts from (the caller's cwd or dirfd),
- * and its path for the log, read from *our* descriptor so log and open agree. */
+ * and its path for the log, read from *our* descriptor so log and open agree. A dirfd the
+ * caller does not have: EBADF, as the kernel answers; a base we may not see (the cwd of a
+ * non-dumpable caller, rootless): EACCES, so the call fails closed. */
 static int open_base(pid_t tid, int dirfd, char *base, size_t cap)
 {
     char link[64];
     if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
     else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
     int fd = open(link, O_PATH | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES && dirfd != AT_FDCWD) fd = copy_dirfd(tid, dirfd);
     if (fd < 0) {
-        errno = EBADF;
+        errno = errno == EACCES || errno == EPERM ? EACCES : EBADF;
         return -1;
     }
     if (sbx_path_fd(getpid(), fd, base, cap) < 0) base[0] = 0;
