@@ -210,24 +210,45 @@ static int id_valid(const struct sbx_notifier *n)
  * settle(), which every path that is not a plain open goes through first, and sbx_pump before
  * it returns or serves any other descriptor. */
 
+static char *blob_put(char **at, const char *str)
+{
+    if (!str) return NULL;
+    size_t l = strlen(str) + 1;
+    char *p = memcpy(*at, str, l);
+    *at += l;
+    return p;
+}
+
+/* Deep copy of an event's strings and argv into *blob (one allocation, the caller frees it);
+ * not of a fake-internet event's payload. 0 or -1. */
+static int copy_event(const struct sbx_event *ev, struct sbx_event *out, char **blob)
+{
+    size_t need = 0, argc = 0;
+    const char *strs[5] = {ev->syscall, ev->path, ev->path2, ev->cwd, ev->detail};
+    for (int i = 0; i < 5; i++) need += strs[i] ? strlen(strs[i]) + 1 : 0;
+    for (; ev->argv && ev->argv[argc]; argc++) need += strlen(ev->argv[argc]) + 1;
+    size_t vec = (argc + 1) * sizeof(char *);
+    *blob = malloc(vec + need);
+    if (!*blob) return -1;
+    const char **argv = (const char **)(void *)*blob;
+    char *at = *blob + vec;
+    *out = *ev;
+    out->syscall = blob_put(&at, ev->syscall);
+    out->path = blob_put(&at, ev->path);
+    out->path2 = blob_put(&at, ev->path2);
+    out->cwd = blob_put(&at, ev->cwd);
+    out->detail = blob_put(&at, ev->detail);
+    for (size_t i = 0; i < argc; i++) argv[i] = blob_put(&at, ev->argv[i]);
+    argv[argc] = NULL;
+    out->argv = ev->argv ? argv : NULL;
+    return 0;
+}
+
 static int hold(struct sbx_notifier *n, const struct sbx_event *ev)
 {
-    if (n->nheld == HELD_MAX || ev->argv || ev->kind == SBX_EV_DNS || ev->kind == SBX_EV_PAYLOAD)
-        return -1;
-    const char *strs[5] = {ev->syscall, ev->path, ev->path2, ev->cwd, ev->detail};
-    size_t len[5], need = 0;
-    for (int i = 0; i < 5; i++) need += len[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
+    if (n->nheld == HELD_MAX || ev->kind == SBX_EV_DNS || ev->kind == SBX_EV_PAYLOAD) return -1;
     struct held_event *h = &n->held[n->nheld];
-    h->blob = malloc(need ? need : 1);
-    if (!h->blob) return -1;
-    h->ev = *ev;
-    const char **dst[5] = {&h->ev.syscall, &h->ev.path, &h->ev.path2, &h->ev.cwd, &h->ev.detail};
-    char *at = h->blob;
-    for (int i = 0; i < 5; i++) {
-        if (!strs[i]) continue;
-        *dst[i] = memcpy(at, strs[i], len[i]);
-        at += len[i];
-    }
+    if (copy_event(ev, &h->ev, &h->blob) < 0) return -1;
     n->nheld++;
     return 0;
 }
@@ -574,36 +595,10 @@ static void exec_slot_free(struct exec_slot *x)
     x->pidfd = x->logged_fd = -1;
 }
 
-static char *blob_put(char **at, const char *str)
-{
-    if (!str) return NULL;
-    size_t l = strlen(str) + 1;
-    char *p = memcpy(*at, str, l);
-    *at += l;
-    return p;
-}
-
-/* Deep copy of an exec event into x (one allocation). 0 or -1. */
+/* Deep copy of an exec event into x. 0 or -1. */
 static int exec_copy_event(struct exec_slot *x, const struct sbx_event *ev)
 {
-    size_t need = 0, argc = 0;
-    const char *strs[4] = {ev->path, ev->path2, ev->cwd, ev->detail};
-    for (int i = 0; i < 4; i++) need += strs[i] ? strlen(strs[i]) + 1 : 0;
-    for (; ev->argv && ev->argv[argc]; argc++) need += strlen(ev->argv[argc]) + 1;
-    size_t vec = (argc + 1) * sizeof(char *);
-    x->blob = malloc(vec + need);
-    if (!x->blob) return -1;
-    const char **argv = (const char **)(void *)x->blob;
-    char *at = x->blob + vec;
-    x->ev = *ev;
-    x->ev.path = blob_put(&at, ev->path);
-    x->ev.path2 = blob_put(&at, ev->path2);
-    x->ev.cwd = blob_put(&at, ev->cwd);
-    x->ev.detail = blob_put(&at, ev->detail);
-    for (size_t i = 0; i < argc; i++) argv[i] = blob_put(&at, ev->argv[i]);
-    argv[argc] = NULL;
-    x->ev.argv = ev->argv ? argv : NULL;
-    return 0;
+    return copy_event(ev, &x->ev, &x->blob);
 }
 
 /* Field 28 (startstack) of /proc/TID/stat: every exec maps a new stack (randomized). 0: unknown.
