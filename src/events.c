@@ -33,19 +33,24 @@ void event_log_free(struct event_log *l)
 {
     jw_free(&l->out);
     jw_free(&l->line);
+    for (size_t i = 0; i < l->nsyscalls; i++) free(l->syscalls[i].name);
+    l->nsyscalls = 0;
 }
 
 void event_log_set_phase(struct event_log *l, const char *phase) { l->phase = phase; }
 
+/* The name is copied: an event's strings live only as long as the callback (sandbox.h). */
 static void count_syscall(struct event_log *l, const char *name)
 {
     if (!name) return;
     for (size_t i = 0; i < l->nsyscalls; i++)
-        if (l->syscalls[i].name == name || !strcmp(l->syscalls[i].name, name)) {
+        if (!strcmp(l->syscalls[i].name, name)) {
             l->syscalls[i].count++;
             return;
         }
-    if (l->nsyscalls < EVENTS_MAX_SYSCALLS) l->syscalls[l->nsyscalls++] = (struct syscall_count){name, 1};
+    if (l->nsyscalls == EVENTS_MAX_SYSCALLS) return;
+    char *copy = strdup(name);
+    if (copy) l->syscalls[l->nsyscalls++] = (struct syscall_count){copy, 1};
 }
 
 static const char *family_name(int family)

@@ -37,7 +37,7 @@ struct exfil_record {
 };
 
 struct syscall_count {
-    const char *name;   /* static string from the sandbox */
+    char *name;         /* our copy (an event's strings live as long as its callback) */
     uint64_t count;
 };
 

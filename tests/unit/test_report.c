@@ -102,6 +102,26 @@ static const char *const stream =
     "{\"seq\":11,\"t_ns\":900000000,\"pid\":5,\"ppid\":1,\"phase\":\"teardown\",\"kind\":\"proc_exit\",\"signal\":9}\n"
     "not json at all\n";
 
+/* An event's strings live as long as the callback (sandbox.h): the counts keep their own names. */
+static void syscall_counts_outlive_the_event(void **state)
+{
+    (void)state;
+    struct event_log l;
+    event_log_init(&l, 0);
+    char name[16] = "openat";
+    struct sbx_event ev = {.kind = SBX_EV_OPEN, .syscall = name, .path = "/etc/hostname"};
+    event_log_add(&l, &ev);
+    strcpy(name, "connect");   /* the supervisor's buffer, reused for the next event */
+    ev.kind = SBX_EV_NET;
+    event_log_add(&l, &ev);
+    assert_int_equal(l.nsyscalls, 2);
+    assert_string_equal(l.syscalls[0].name, "openat");
+    assert_int_equal(l.syscalls[0].count, 1);
+    assert_string_equal(l.syscalls[1].name, "connect");
+    assert_int_equal(l.syscalls[1].count, 1);
+    event_log_free(&l);
+}
+
 static void summary_builds_tree_files_network_denied(void **state)
 {
     (void)state;
@@ -163,6 +183,7 @@ int main(void)
         cmocka_unit_test(sanitize_keeps_utf8_and_marks_nul_and_bad_bytes),
         cmocka_unit_test(writer_escapes_for_json),
         cmocka_unit_test(event_log_numbers_lines_and_bounds_size),
+        cmocka_unit_test(syscall_counts_outlive_the_event),
         cmocka_unit_test(summary_builds_tree_files_network_denied),
         cmocka_unit_test(format_option_takes_only_the_allowed),
     };
