@@ -91,6 +91,9 @@ void sbx_pidcache_clear(struct sbx_pidcache *c);
 void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid);
 /* The open /proc/TID/stat of a task looked up (and valid) since its last notification, or -1. */
 int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid);
+/* A pidfd of this task: of the thread itself where the kernel can (PIDFD_THREAD, >= 6.9), else
+ * of a group leader. -1 with errno. */
+int sbx_task_pidfd(int host);
 /* The slot of a task looked up (and valid) since its last notification, or NULL. */
 struct sbx_pidcache_slot *sbx_pidcache_slot_of(struct sbx_pidcache *c, int host_tid);
 

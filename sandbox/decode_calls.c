@@ -15,8 +15,6 @@
 #include "decode.h"
 #include "syscalls.h"
 
-#define PIDFD_THREAD_FLAG O_EXCL   /* PIDFD_THREAD (kernel >= 6.9): a pidfd of this very thread */
-
 enum { NONE = -1, CWD = -2 };   /* argument index: absent / implicit AT_FDCWD */
 
 enum special { SP_NONE, SP_OPENAT2, SP_CREAT, SP_FD_PATH, SP_RAW_PATH2, SP_EXECVEAT };
@@ -129,8 +127,7 @@ static const char *proxy_path(const char *raw, int ns_pid, char *out, size_t cap
  * owned by a uid we are not; ptrace access, which pidfd_getfd checks, we still have). */
 static int copy_dirfd(pid_t tid, int dirfd)
 {
-    int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD_FLAG);
-    if (pidfd < 0) pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+    int pidfd = sbx_task_pidfd(tid);
     if (pidfd < 0) return -1;
     int fd = (int)syscall(SYS_pidfd_getfd, pidfd, dirfd, 0);
     int e = errno;

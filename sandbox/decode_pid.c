@@ -45,7 +45,7 @@ static void slot_free(struct sbx_pidcache_slot *s)
 #endif
 
 /* A pidfd of this task: of the thread itself where the kernel can, else of a group leader. */
-static int task_pidfd(int host)
+int sbx_task_pidfd(int host)
 {
     int fd = (int)syscall(SYS_pidfd_open, host, PIDFD_THREAD);
     if (fd < 0) fd = (int)syscall(SYS_pidfd_open, host, 0);
@@ -142,7 +142,7 @@ static int load_identity(struct sbx_pidcache_slot *s, int host)
     s->pidfd = (int)syscall(SYS_pidfd_open, host, 0);
     if (s->pidfd >= 0 && read_nspid(s->pidfd, &s->ns_tgid, &s->levels) == 0) return 0;
     if (s->pidfd >= 0) close(s->pidfd);
-    s->pidfd = task_pidfd(host);
+    s->pidfd = sbx_task_pidfd(host);
     return read_nstgid(host, &s->ns_tgid, &s->levels);
 }
 

@@ -96,7 +96,7 @@ struct sbx_notifier {
     unsigned exec_pending;
     unsigned mem_epoch;        /* bumped by every exec logged and every exec record closed */
     int mem_cache_off;         /* an exec went untracked: no cached /proc/TID/mem for this run */
-    int fast_lane;             /* this call is a plain open that may keep the open identity */
+    int keep_identity;         /* this call is a plain open that may leave the open identity on */
     struct exec_slot exec[EXEC_SLOTS];
     struct sbx_scratch scratch;
     struct sbx_fnet *fnet;     /* fake internet, or NULL */
@@ -418,7 +418,7 @@ static int perform_proxied(struct sbx_notifier *n, const struct seccomp_data *d,
     if (!is_open) emit(n, ev);   /* logged before it happens */
     /* Plain absolute opens outside /proc and /dev: in this thread when provably the same as
      * the proxy (notify_fastopen.c); everything else, and whatever it declines, by the proxy. */
-    n->fast.keep = n->fast_lane;
+    n->fast.keep = n->keep_identity;
     int rc = is_open ? sbx_fastopen_try(&n->fast, (pid_t)n->req->pid, &s->call, s->real, sizeof s->real)
                      : SBX_FASTOPEN_DECLINE;
     n->fast.keep = 0;
@@ -991,7 +991,7 @@ static int handle_one(struct sbx_notifier *n)
     if (n->exec_pending) exec_check(n, (int)n->req->pid);
     /* Whatever ran so far ran as ourselves, or needed nothing more: a plain open may now keep
      * the identity on for the next one, unless an exec is still in flight. */
-    n->fast_lane = is_plain_open(d) && !n->exec_pending && !n->mem_cache_off;
+    n->keep_identity = is_plain_open(d) && !n->exec_pending && !n->mem_cache_off;
     int rc = dispatch(n, d);
     sbx_mem_bind(NULL);   /* bound by event_base for this call only */
     return rc;
