@@ -103,8 +103,9 @@ static int arm_pdeathsig(const struct sbx_plan *p, sbx_error *err)
 
 /* Our argv area (a copy of the caller's: its program name and arguments, e.g. the package's
  * path) would be init's /proc/1/cmdline: overwrite it in place with "/sbin/init" (the
- * setproctitle trick; libsbx never reads argv). Hidden by hidepid anyway: defence in depth, and
- * the host's ps shows what the sandbox would. Best effort. */
+ * setproctitle trick). Hidden by hidepid anyway: defence in depth, and the host's ps shows what
+ * the sandbox would. Best effort. The caller's configuration may point into that memory (a
+ * tool passing argv strings as paths): called only once the last of it has been read. */
 static void neutral_cmdline(void)
 {
     char buf[1024];
@@ -146,10 +147,6 @@ static int detach_from_caller(sbx_error *err)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: personality: %s", strerror(errno));
     if (setdomainname("(none)", 6) < 0)
         return sbx_fail(err, SBX_E_SETUP, errno, "init: setdomainname: %s", strerror(errno));
-    /* A neutral name for pid 1 (hidden by hidepid anyway; never the caller's program name).
-     * Its cmdline is the caller's argv memory: hidden too, as init is not dumpable. */
-    (void)prctl(PR_SET_NAME, "init");
-    neutral_cmdline();
     return 0;
 }
 
@@ -241,6 +238,11 @@ void sbx_init_main(const struct sbx_plan *p)
     for (size_t i = 0; i < p->cfg->ntmpfs; i++)
         if (p->seed_fds[i] >= 0) close(p->seed_fds[i]);
     if (sbx_net_setup(p->cfg, &err) < 0) die(p, &err);
+    /* A neutral name for pid 1 (hidden by hidepid anyway; never the caller's program name),
+     * once the last of the caller's strings has been read (just above). The cmdline first:
+     * whoever sees the name "init" sees "/sbin/init" as its command line too. */
+    neutral_cmdline();
+    (void)prctl(PR_SET_NAME, "init");
     /* The sandbox's /dev/null (0-2 were the host's, from before the pivot); before the filter:
      * not a notified open later. */
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -825,8 +825,37 @@ static void seed_links_are_copied_not_followed(void **state)
     free(d);
 }
 
-int main(void)
+/* main's argv[0]: its memory is the area init overwrites to hide the caller's command line. */
+static char *argv_area;
+
+/* A tool may pass its own arguments as paths (sbxrun --rw DIR): init must have read them
+ * before it overwrites the argv area, which it inherited. */
+static void config_strings_may_live_in_argv(void **state)
 {
+    (void)state;
+    static const char inside[] = "/argdir";
+    if (!argv_area || strlen(argv_area) < sizeof inside - 1) skip();
+    char *d = tu_mkdtemp();
+    chmod(d, 0755);
+    write_host_file(d, "seeded", "from the seed\n");
+    memcpy(argv_area, inside, sizeof inside);
+    struct sbx_tmpfs a = {.sandbox_path = argv_area, .seed = d};
+    struct sbx_config cfg = {.tmpfs = &a, .ntmpfs = 1};
+    struct sbx *sb = NULL;
+    sbx_error err = {0};
+    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    struct sbx_status st;
+    run_sh(sb, "cat /argdir/seeded && echo ok > /argdir/new && cat /argdir/new", 0, &st);
+    assert_string_equal(st.out.data, "from the seed\nok\n");
+    sbx_status_free(&st);
+    sbx_close(sb, 0, NULL, &err);
+    tu_rm_rf(d);
+    free(d);
+}
+
+int main(int argc, char **argv)
+{
+    argv_area = argc > 0 ? argv[0] : NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(exit_code_and_stdout, setup, teardown),
         cmocka_unit_test_setup_teardown(callbacks_run_as_the_caller, setup, teardown),
@@ -856,6 +885,7 @@ int main(void)
         cmocka_unit_test(binds_and_files),
         cmocka_unit_test(unreadable_seed_is_explained),
         cmocka_unit_test(seed_links_are_copied_not_followed),
+        cmocka_unit_test(config_strings_may_live_in_argv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
