@@ -793,6 +793,19 @@ static void unreadable_seed_is_explained(void **state)
     free(d);
 }
 
+/* A sandbox of cfg runs script once; its standard output is want. */
+static void expect_output(const struct sbx_config *cfg, const char *script, const char *want)
+{
+    struct sbx *sb = NULL;
+    sbx_error err = {0};
+    if (sbx_open(cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
+    struct sbx_status st;
+    run_sh(sb, script, 0, &st);
+    assert_string_equal(st.out.data, want);
+    sbx_status_free(&st);
+    sbx_close(sb, 0, NULL, &err);
+}
+
 static void seed_links_are_copied_not_followed(void **state)
 {
     (void)state;
@@ -815,12 +828,8 @@ static void seed_links_are_copied_not_followed(void **state)
     assert_int_equal(sbx_open(&cfg, &sb, &err), -1);
     assert_non_null(strstr(err.msg, "symlink"));
     cfg.nfiles = 0;
-    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
-    struct sbx_status st;
-    run_sh(sb, "readlink /work/passwd-link; test -e /work/fifo || echo nofifo; stat -c %a /work/suid", 0, &st);
-    assert_string_equal(st.out.data, "/etc/passwd\nnofifo\n755\n");
-    sbx_status_free(&st);
-    sbx_close(sb, 0, NULL, &err);
+    expect_output(&cfg, "readlink /work/passwd-link; test -e /work/fifo || echo nofifo; stat -c %a /work/suid",
+                  "/etc/passwd\nnofifo\n755\n");
     tu_rm_rf(d);
     free(d);
 }
@@ -841,14 +850,8 @@ static void config_strings_may_live_in_argv(void **state)
     memcpy(argv_area, inside, sizeof inside);
     struct sbx_tmpfs a = {.sandbox_path = argv_area, .seed = d};
     struct sbx_config cfg = {.tmpfs = &a, .ntmpfs = 1};
-    struct sbx *sb = NULL;
-    sbx_error err = {0};
-    if (sbx_open(&cfg, &sb, &err) < 0) fail_msg("sbx_open: %s", err.msg);
-    struct sbx_status st;
-    run_sh(sb, "cat /argdir/seeded && echo ok > /argdir/new && cat /argdir/new", 0, &st);
-    assert_string_equal(st.out.data, "from the seed\nok\n");
-    sbx_status_free(&st);
-    sbx_close(sb, 0, NULL, &err);
+    expect_output(&cfg, "cat /argdir/seeded && echo ok > /argdir/new && cat /argdir/new",
+                  "from the seed\nok\n");
     tu_rm_rf(d);
     free(d);
 }
