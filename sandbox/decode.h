@@ -89,8 +89,6 @@ void sbx_pidcache_init(struct sbx_pidcache *c);
 void sbx_pidcache_clear(struct sbx_pidcache *c);
 /* pid and ppid of host tid as seen inside its pid namespace (0 when unknown or outside). */
 void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *ppid);
-/* The open /proc/TID/stat of a task looked up (and valid) since its last notification, or -1. */
-int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid);
 /* A pidfd of this task: of the thread itself where the kernel can (PIDFD_THREAD, >= 6.9), else
  * of a group leader. -1 with errno. */
 int sbx_task_pidfd(int host);

@@ -234,12 +234,6 @@ void sbx_pidcache_lookup(struct sbx_pidcache *c, int host_tid, int *pid, int *pp
     if (parent && parent->levels == levels) *ppid = parent->ns_tgid;   /* else outside */
 }
 
-int sbx_pidcache_stat_fd(struct sbx_pidcache *c, int host_tid)
-{
-    const struct sbx_pidcache_slot *s = slot_find(c, host_tid);
-    return s ? s->stat_fd : -1;
-}
-
 struct sbx_pidcache_slot *sbx_pidcache_slot_of(struct sbx_pidcache *c, int host_tid)
 {
     return slot_find(c, host_tid);

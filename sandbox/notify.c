@@ -595,18 +595,13 @@ static void exec_slot_free(struct exec_slot *x)
     x->pidfd = x->logged_fd = -1;
 }
 
-/* Deep copy of an exec event into x. 0 or -1. */
-static int exec_copy_event(struct exec_slot *x, const struct sbx_event *ev)
-{
-    return copy_event(ev, &x->ev, &x->blob);
-}
-
 /* Field 28 (startstack) of /proc/TID/stat: every exec maps a new stack (randomized). 0: unknown.
  * The pid cache's open stat file of this task when it has one (the caller was just looked up). */
 static unsigned long long stack_start(struct sbx_notifier *n, int tid)
 {
     char path[64], buf[1024];
-    int kept = sbx_pidcache_stat_fd(&n->pids, tid), fd = kept;
+    const struct sbx_pidcache_slot *slot = sbx_pidcache_slot_of(&n->pids, tid);
+    int kept = slot ? slot->stat_fd : -1, fd = kept;
     if (fd < 0) {
         snprintf(path, sizeof path, "/proc/%d/stat", tid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -741,7 +736,7 @@ static void exec_defer(struct sbx_notifier *n, const struct seccomp_data *d, str
     }
     x->pidfd = x->logged_fd = -1;
     x->t_ns = sbx_now_ns() - n->t0;
-    if (exec_copy_event(x, ev) < 0) {
+    if (copy_event(ev, &x->ev, &x->blob) < 0) {
         exec_slot_free(x);
         n->mem_cache_off = 1;   /* an exec we cannot see complete */
         emit(n, ev);
